@@ -1,0 +1,87 @@
+/* internal.h - what the host sources share: the context, error reporting, the
+ * validated view of a call's inputs, and the CPU reference entry points. */
+#ifndef AA_INTERNAL_H
+#define AA_INTERNAL_H
+
+#include "anchorassign.h"
+
+#include <stdarg.h>
+
+#define AA_ERROR_CAPACITY 512
+
+struct aa_context {
+    aa_backend backend;
+    int device;
+    int platform;
+    void *stream;
+    void *workspace;        /* the context's own workspace (host memory on CPU) */
+    size_t workspace_bytes;
+    char last_error[AA_ERROR_CAPACITY];
+};
+
+/* Records a printf-style message on the context and returns `status`. */
+aa_status aa__fail(aa_context *ctx, aa_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* A batch after validation: per-image GT counts are derived from offsets. */
+typedef struct aa_batch {
+    const aa_anchors *anchors;
+    const aa_gts *gts;
+    int64_t num_anchors;
+    int32_t num_levels;
+    int32_t num_images;
+    int64_t total_gts;
+    int64_t max_gts_per_image;
+} aa_batch;
+
+/* Argument checking shared by every backend. Each returns AA_SUCCESS or records
+ * the failing argument on ctx. */
+aa_status aa__check_anchors(aa_context *ctx, const aa_anchors *anchors, int need_strides);
+aa_status aa__check_gts(aa_context *ctx, const aa_gts *gts, int need_labels);
+aa_status aa__check_batch(aa_context *ctx, const aa_anchors *anchors, const aa_gts *gts,
+                          int need_strides, aa_batch *batch);
+aa_status aa__check_output(aa_context *ctx, const aa_assignment *out, const aa_gts *gts);
+aa_status aa__check_struct_size(aa_context *ctx, const char *name, size_t given, size_t expected);
+
+/* Workspace: returns a pointer to at least `bytes` bytes, the caller's if given
+ * (AA_ERR_WORKSPACE_TOO_SMALL when short), else the context's (grown if needed). */
+aa_status aa__workspace_acquire(aa_context *ctx, size_t bytes, void *user, size_t user_bytes,
+                                void **ptr);
+
+/* ------------------------------------------------------------ CPU reference
+ * Plain loops, written to be obviously right. Inputs are already validated;
+ * these cannot fail. Workspace sizes come from the *_ws_bytes functions. */
+
+/* Box arithmetic in float32, in mmdetection's operation order. */
+float aa__ref_area(const float *b);
+float aa__ref_overlap(aa_overlap_mode mode, const float *anchor, const float *gt, float eps);
+float aa__ref_center_x(const float *b);
+float aa__ref_center_y(const float *b);
+float aa__ref_center_distance(const float *anchor, const float *gt);
+
+void aa__ref_overlaps(aa_overlap_mode mode, float eps, const aa_batch *batch, float *out);
+
+/* k nearest anchors of [begin, end) to the GT centre; ignored[a] (may be NULL)
+ * places an anchor at distance 1e8 as mmdetection does. Writes k indices. */
+void aa__ref_topk_level(const float *anchor_boxes, int64_t begin, int64_t end, const float *gt,
+                        const uint8_t *ignored, int32_t k, int32_t *out);
+void aa__ref_topk_nearest(int32_t topk, const aa_batch *batch, int32_t *candidates);
+void aa__ref_candidate_stats(int32_t topk, float eps, const aa_batch *batch,
+                             const int32_t *candidates, double *mean, double *std);
+
+size_t aa__ref_max_iou_ws_bytes(const aa_batch *batch);
+void aa__ref_max_iou(const aa_max_iou_params *p, const aa_batch *batch, const aa_assignment *out,
+                     void *workspace);
+
+size_t aa__ref_atss_ws_bytes(const aa_atss_params *p, const aa_batch *batch);
+void aa__ref_atss(const aa_atss_params *p, const aa_batch *batch, const aa_assignment *out,
+                  void *workspace);
+
+size_t aa__ref_fcos_ws_bytes(const aa_batch *batch);
+void aa__ref_fcos(const aa_fcos_params *p, const aa_batch *batch, const aa_assignment *out,
+                  void *workspace);
+
+#endif

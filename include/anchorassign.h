@@ -1,0 +1,332 @@
+/*
+ * anchorassign.h - anchor (label) assignment for dense object detectors.
+ *
+ * One header, C99, no CUDA or OpenCL headers needed. Every function returns an
+ * aa_status; on failure the context keeps a one-line message naming the argument
+ * (aa_context_last_error) and no output has been written.
+ *
+ * Conventions (see README.md, "Semantics"):
+ *   - boxes are float x1,y1,x2,y2 in pixels, area (x2-x1)*(y2-y1), no +1;
+ *   - one anchor set is shared by every image of a batch, ordered by pyramid level;
+ *   - ground-truth boxes (GTs) of all images sit in one array, image i owning
+ *     [offsets[i], offsets[i+1]); offsets are HOST memory on every backend;
+ *   - output per (image, anchor), image-major: the 0-based index of the assigned GT
+ *     within its image (AA_NEGATIVE or AA_IGNORED otherwise) and an overlap value
+ *     defined per assigner;
+ *   - results follow mmdetection 3.x; every deliberate difference is documented
+ *     in docs/semantics.md.
+ *
+ * Memory: on a CPU context every array is host memory. (CUDA: device memory of the
+ * context's device; OpenCL: cl_mem buffers. Those backends are not in this build
+ * yet: creating such a context returns AA_ERR_NOT_SUPPORTED.)
+ *
+ * Thread safety: a context is used by one thread at a time; different contexts
+ * may be used from different threads concurrently. Functions that take no
+ * context are thread-safe.
+ */
+#ifndef ANCHORASSIGN_H
+#define ANCHORASSIGN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && defined(AA_BUILDING_SHARED)
+#define AA_API __declspec(dllexport)
+#elif defined(__GNUC__)
+#define AA_API __attribute__((visibility("default")))
+#else
+#define AA_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define AA_VERSION_MAJOR 0
+#define AA_VERSION_MINOR 1
+#define AA_VERSION_PATCH 0
+#define AA_VERSION_NUMBER (AA_VERSION_MAJOR * 10000 + AA_VERSION_MINOR * 100 + AA_VERSION_PATCH)
+
+/* The version of the library actually linked (compare with AA_VERSION_NUMBER). */
+AA_API unsigned aa_version_number(void);
+AA_API const char *aa_version_string(void);
+
+/* ---------------------------------------------------------------- status */
+
+/* Explicit values: they are stable across versions. */
+typedef enum aa_status {
+    AA_SUCCESS = 0,
+    AA_ERR_NULL_POINTER = 1,       /* a required pointer is NULL                      */
+    AA_ERR_INVALID_ARGUMENT = 2,   /* a count, offset, level or parameter is wrong     */
+    AA_ERR_INVALID_BOX = 3,        /* a coordinate is NaN/Inf, too large, or x2<x1      */
+    AA_ERR_OUT_OF_MEMORY = 4,      /* an allocation failed; outputs untouched          */
+    AA_ERR_NOT_SUPPORTED = 5,      /* backend or feature not in this build             */
+    AA_ERR_NO_DEVICE = 6,          /* the requested device does not exist              */
+    AA_ERR_BACKEND = 7,            /* a CUDA/OpenCL runtime call failed                */
+    AA_ERR_WORKSPACE_TOO_SMALL = 8,/* caller-provided workspace is smaller than needed */
+    AA_ERR_LIMIT_EXCEEDED = 9,     /* a count exceeds the documented maxima below      */
+    AA_ERR_INTERNAL = 10           /* a bug: please report                             */
+} aa_status;
+
+/* Static name and meaning of a status, e.g. "AA_ERR_INVALID_BOX: ...". Never NULL. */
+AA_API const char *aa_status_string(aa_status status);
+
+/* ---------------------------------------------------------------- limits */
+
+#define AA_MAX_LEVELS 16                      /* pyramid levels per anchor set     */
+#define AA_MAX_IMAGES (1 << 20)               /* images per call                    */
+#define AA_MAX_ANCHORS (((int64_t)1 << 31) - 1) /* anchors (shared set)          */
+#define AA_MAX_GTS (((int64_t)1 << 31) - 1)     /* GTs per call (all images)     */
+#define AA_MAX_COORD 1.0e15f                  /* |coordinate| bound, keeps areas finite */
+#define AA_MAX_TOPK 1024                      /* ATSS candidates per level          */
+
+/* ---------------------------------------------------------------- context */
+
+typedef enum aa_backend {
+    AA_BACKEND_AUTO = 0,   /* CUDA if a device is usable, else an OpenCL GPU, else CPU */
+    AA_BACKEND_CPU = 1,    /* the reference implementation                             */
+    AA_BACKEND_CUDA = 2,
+    AA_BACKEND_OPENCL = 3
+} aa_backend;
+
+AA_API const char *aa_backend_name(aa_backend backend);
+
+typedef struct aa_context aa_context;
+
+typedef struct aa_context_options {
+    size_t struct_size;      /* set by aa_context_options_init                      */
+    aa_backend backend;      /* default AA_BACKEND_AUTO                              */
+    int device;              /* CUDA device N / OpenCL device index, default 0       */
+    int platform;            /* OpenCL platform index, default 0                     */
+} aa_context_options;
+
+AA_API void aa_context_options_init(aa_context_options *options);
+
+/* Creates a context. options may be NULL (AUTO). On failure *ctx is NULL and the
+ * status says why (AA_ERR_NOT_SUPPORTED: that backend is not compiled in). */
+AA_API aa_status aa_context_create(aa_context **ctx, const aa_context_options *options);
+AA_API void aa_context_destroy(aa_context *ctx); /* NULL is a no-op */
+
+/* The backend the context actually runs on (AUTO resolved). */
+AA_API aa_backend aa_context_backend(const aa_context *ctx);
+
+/* Message of the last failed call on this context ("" if none). Valid until the
+ * next call on the context. */
+AA_API const char *aa_context_last_error(const aa_context *ctx);
+
+/* CUDA: a cudaStream_t; OpenCL: a cl_command_queue; CPU: must be NULL. All work
+ * of the context is ordered on it. NULL restores the default stream/queue. */
+AA_API aa_status aa_context_set_stream(aa_context *ctx, void *stream);
+AA_API aa_status aa_context_get_stream(const aa_context *ctx, void **stream);
+
+/* Grows the context's own workspace to at least `bytes` now, so later calls that
+ * use it allocate nothing. */
+AA_API aa_status aa_context_reserve(aa_context *ctx, size_t bytes);
+
+/* ---------------------------------------------------------------- inputs */
+
+/* One anchor set (or point set) shared by every image, ordered by level. */
+typedef struct aa_anchors {
+    const float *boxes;          /* [num_anchors][4]  x1,y1,x2,y2                   */
+    int64_t num_anchors;
+    int32_t num_levels;          /* 1 .. AA_MAX_LEVELS                               */
+    const int64_t *level_counts; /* HOST [num_levels], summing to num_anchors        */
+    const float *level_strides;  /* HOST [num_levels], > 0; needed by FCOS centre
+                                    sampling, optional (NULL) otherwise             */
+} aa_anchors;
+
+/* Ground truths of a ragged batch. */
+typedef struct aa_gts {
+    const float *boxes;          /* [offsets[num_images]][4]                          */
+    const int64_t *offsets;      /* HOST [num_images+1], offsets[0] == 0, non-decreasing */
+    int32_t num_images;          /* 0 .. AA_MAX_IMAGES                                */
+    const uint8_t *ignore_flags; /* optional [total]: nonzero = crowd / ignore region.
+                                    Such a GT is never assigned; see each assigner.   */
+    const int32_t *labels;       /* optional [total]: class label (>= 0) per GT       */
+} aa_gts;
+
+/* Outputs, [num_images][num_anchors] each. */
+#define AA_NEGATIVE (-1)
+#define AA_IGNORED (-2)
+typedef struct aa_assignment {
+    int32_t *gt_index; /* required: GT index within its image, AA_NEGATIVE or AA_IGNORED */
+    float *overlap;    /* optional: the assigner's overlap value (see each assigner)     */
+    int32_t *labels;   /* optional: label of the assigned GT, -1 otherwise; needs gts.labels */
+} aa_assignment;
+
+/* ---------------------------------------------------------------- anchors */
+
+/* mmdetection's AnchorGenerator (scale_major=True). Either `scales` (num_scales)
+ * or octave_base_scale + scales_per_octave (scales = base * 2^(i/n)). Base size
+ * per level = base_sizes[l], or its stride where that is 0 (mmdetection's
+ * default). Anchors of a level are ordered row by row (y outer, x inner), the
+ * base anchors of one location innermost (ratio-major, scale-minor). */
+typedef struct aa_anchor_params {
+    size_t struct_size;
+    int32_t num_levels;                 /* default 5                        */
+    float strides[AA_MAX_LEVELS];       /* default 8,16,32,64,128           */
+    float base_sizes[AA_MAX_LEVELS];    /* 0 (default): the level's stride  */
+    int32_t num_ratios;                 /* default 3                        */
+    float ratios[8];                    /* h/w; default 0.5,1,2             */
+    int32_t num_scales;                 /* 0: use octave scales (default)   */
+    float scales[8];
+    float octave_base_scale;            /* default 4 (RetinaNet)            */
+    int32_t scales_per_octave;          /* default 3 (RetinaNet)            */
+    float center_offset;                /* default 0 (mmdetection 2.x/3.x)  */
+} aa_anchor_params;
+
+AA_API void aa_anchor_params_init(aa_anchor_params *params); /* RetinaNet settings */
+
+/* Feature map size per level for a padded image (canvas) of height x width:
+ * ceil(height/stride) x ceil(width/stride), times the anchors per location
+ * (num_ratios x number of scales). level_counts: HOST [params->num_levels]. */
+AA_API aa_status aa_anchor_count(aa_context *ctx, const aa_anchor_params *params, int32_t height,
+                                 int32_t width, int64_t *level_counts, int64_t *num_anchors);
+
+/* Generates the anchors of aa_anchor_count into `boxes` ([capacity][4], memory of
+ * the context's backend), in mmdetection's float32 arithmetic. */
+AA_API aa_status aa_anchor_generate(aa_context *ctx, const aa_anchor_params *params,
+                                    int32_t height, int32_t width, float *boxes,
+                                    int64_t capacity);
+
+/* mmdetection's MlvlPointGenerator: point (x,y) = ((ix+offset)*s, (iy+offset)*s),
+ * written as zero-size boxes (x,y,x,y) so that a point set is an anchor set (its
+ * centre is the point). One point per location, row by row. FCOS: offset 0.5.
+ * level_counts: HOST [num_levels]; boxes: [capacity][4], backend memory. */
+AA_API aa_status aa_point_generate(aa_context *ctx, int32_t num_levels, const float *strides,
+                                   float offset, int32_t height, int32_t width, float *boxes,
+                                   int64_t capacity, int64_t *level_counts, int64_t *num_points);
+
+/* ---------------------------------------------------------------- overlaps */
+
+typedef enum aa_overlap_mode {
+    AA_IOU = 0,  /* inter / max(union, eps)                                     */
+    AA_IOF = 1,  /* inter / max(area(anchor), eps): "intersection over foreground" */
+    AA_GIOU = 2  /* iou - (enclose - union) / max(enclose, eps)                 */
+} aa_overlap_mode;
+
+/* Pairwise overlaps of every GT with every anchor, for a ragged batch:
+ *   out[(gts->offsets[i] + g) * num_anchors + a] = overlap(anchor a, GT g of image i)
+ * i.e. one [num_gts_i][num_anchors] block per image, blocks concatenated
+ * (mmdetection's bbox_overlaps(gts, anchors), with IoF over the anchor's area).
+ * eps: union floor (mmdetection: 1e-6). levels of `anchors` are not used. */
+AA_API aa_status aa_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps,
+                             const aa_anchors *anchors, const aa_gts *gts, float *out);
+
+/* ---------------------------------------------------------------- ATSS primitives */
+
+/* Nearest-centre top-k per (GT, level), the first step of ATSS. For every GT g
+ * (global index over all images) and level l:
+ *   candidates[(g * num_levels + l) * topk + j], j < topk
+ * is the index (in the shared anchor set) of the j-th nearest anchor of level l
+ * to the GT's centre (L2 between centres, float32; lower index first on ties),
+ * or -1 for j >= the level's anchor count. */
+AA_API aa_status aa_topk_nearest(aa_context *ctx, int32_t topk, const aa_anchors *anchors,
+                                 const aa_gts *gts, int32_t *candidates);
+
+/* Per GT, the mean and unbiased standard deviation of the IoU (anchor, GT) over its
+ * candidates as written by aa_topk_nearest (entries of -1 skipped), in double.
+ * std is NaN for a GT with fewer than two candidates; both are NaN with none. */
+AA_API aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
+                                        const aa_anchors *anchors, const aa_gts *gts,
+                                        const int32_t *candidates, double *mean, double *std);
+
+/* ---------------------------------------------------------------- assigners
+ *
+ * Every assigner has the same shape:
+ *   aa_assign_X(ctx, params (NULL = defaults), anchors, gts, out, workspace, workspace_bytes)
+ * workspace may be NULL: the context's own workspace is used (grown on first use).
+ * aa_X_workspace_size tells the bytes a caller-provided workspace needs.
+ * Crowd GTs (ignore_flags) are never assigned; they only mark ignore regions where
+ * the assigner supports it (ignore_iof_thr > 0).
+ */
+
+/* MaxIoUAssigner (RetinaNet). Defaults: pos 0.5, neg [0, 0.4), min_pos_iou 0,
+ * gt_max_assign_all 1, match_low_quality 1, ignore_iof_thr -1 (off).
+ * overlap output: the anchor's max IoU over the image's (non-crowd) GTs, which
+ * need not be with the GT it was assigned to by a low-quality match; -1 for an
+ * anchor ignored by a crowd region; 0 when the image has no GTs (as mmdetection). */
+typedef struct aa_max_iou_params {
+    size_t struct_size;
+    float pos_iou_thr;           /* 0.5                                          */
+    float neg_iou_thr_lo;        /* 0.0: a scalar neg_iou_thr t is [0, t)         */
+    float neg_iou_thr_hi;        /* 0.4                                          */
+    float min_pos_iou;           /* 0.0                                          */
+    int32_t gt_max_assign_all;   /* 1                                            */
+    int32_t match_low_quality;   /* 1                                            */
+    float ignore_iof_thr;        /* -1: off; > 0 ignores anchors with IoF > thr  */
+    int32_t ignore_wrt_candidates; /* 1: IoF over the anchor's area; 0: over the crowd box's */
+    float eps;                   /* 1e-6                                         */
+} aa_max_iou_params;
+
+AA_API void aa_max_iou_params_init(aa_max_iou_params *params);
+AA_API aa_status aa_max_iou_workspace_size(aa_context *ctx, const aa_max_iou_params *params,
+                                           const aa_anchors *anchors, const aa_gts *gts,
+                                           size_t *bytes);
+AA_API aa_status aa_assign_max_iou(aa_context *ctx, const aa_max_iou_params *params,
+                                   const aa_anchors *anchors, const aa_gts *gts,
+                                   const aa_assignment *out, void *workspace,
+                                   size_t workspace_bytes);
+
+/* ATSSAssigner. Defaults: topk 9, ignore_iof_thr -1, inside margin 0.01.
+ * Per level, the k = min(topk, level count) anchors whose centres are nearest (L2,
+ * float32 as mmdetection) to the GT centre, lower anchor index first on ties;
+ * threshold = mean + unbiased std of the candidates' IoU (double); positive if
+ * IoU >= threshold and the anchor centre is inside the GT by more than the margin;
+ * several GTs: highest IoU, lowest GT index on ties. A GT with a single candidate
+ * has an undefined std and gets no positive (as mmdetection: NaN threshold).
+ * overlap output: IoU with the assigned GT for positives, AA_ATSS_NO_OVERLAP
+ * (-1e8, mmdetection's -INF) otherwise; 0 when the image has no GTs. */
+#define AA_ATSS_NO_OVERLAP (-1.0e8f)
+typedef struct aa_atss_params {
+    size_t struct_size;
+    int32_t topk;               /* 9                                    */
+    float ignore_iof_thr;       /* -1: off                              */
+    float inside_margin;        /* 0.01                                 */
+    float eps;                  /* 1e-6                                 */
+} aa_atss_params;
+
+AA_API void aa_atss_params_init(aa_atss_params *params);
+AA_API aa_status aa_atss_workspace_size(aa_context *ctx, const aa_atss_params *params,
+                                        const aa_anchors *anchors, const aa_gts *gts,
+                                        size_t *bytes);
+AA_API aa_status aa_assign_atss(aa_context *ctx, const aa_atss_params *params,
+                                const aa_anchors *anchors, const aa_gts *gts,
+                                const aa_assignment *out, void *workspace,
+                                size_t workspace_bytes);
+
+/* FCOS target assignment (FCOSHead._get_targets_single). The anchor's centre is the
+ * point. Positive if the point is strictly inside the GT (or its centre-sampling
+ * box: GT centre +- radius * level stride, clipped to the GT) and the largest of
+ * its l,t,r,b distances lies in the level's regress range [lo, hi]; several GTs:
+ * smallest area, lowest GT index on ties. As mmdetection, an invalid pair has area
+ * INF = 1e8, so a GT of area >= 1e8 px^2 is never chosen.
+ * overlap output: the centre-ness target sqrt(min(l,r)/max(l,r) * min(t,b)/max(t,b))
+ * of positives, 0 otherwise. Regress ranges default to mmdetection's
+ * (-1,64),(64,128),(128,256),(256,512),(512,1e8); num_regress_ranges must equal
+ * the anchors' num_levels. */
+typedef struct aa_fcos_params {
+    size_t struct_size;
+    int32_t center_sampling;                 /* 0                      */
+    float center_sample_radius;              /* 1.5                    */
+    int32_t num_regress_ranges;              /* 5                      */
+    float regress_lo[AA_MAX_LEVELS];
+    float regress_hi[AA_MAX_LEVELS];
+} aa_fcos_params;
+
+AA_API void aa_fcos_params_init(aa_fcos_params *params);
+AA_API aa_status aa_fcos_workspace_size(aa_context *ctx, const aa_fcos_params *params,
+                                        const aa_anchors *anchors, const aa_gts *gts,
+                                        size_t *bytes);
+AA_API aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params,
+                                const aa_anchors *anchors, const aa_gts *gts,
+                                const aa_assignment *out, void *workspace,
+                                size_t workspace_bytes);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ANCHORASSIGN_H */
