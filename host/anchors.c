@@ -218,12 +218,16 @@ aa_status aa_point_generate(aa_context *ctx, int32_t num_levels, const float *st
                         (double)offset);
     st = check_canvas(ctx, height, width);
     if (st != AA_SUCCESS) return st;
-    if (!boxes) return aa__fail(ctx, AA_ERR_NULL_POINTER, "boxes: NULL");
     if (!level_counts) return aa__fail(ctx, AA_ERR_NULL_POINTER, "level_counts: NULL");
     if (!num_points) return aa__fail(ctx, AA_ERR_NULL_POINTER, "num_points: NULL");
     int64_t counts[AA_MAX_LEVELS], total;
     st = grid_counts(ctx, num_levels, strides, 1, height, width, counts, &total);
     if (st != AA_SUCCESS) return st;
+    if (!boxes) { /* size query */
+        memcpy(level_counts, counts, (size_t)num_levels * sizeof *counts);
+        *num_points = total;
+        return AA_SUCCESS;
+    }
     if (capacity < total)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
                         "capacity: %lld points, but %lld are generated", (long long)capacity,

@@ -194,7 +194,8 @@ AA_API aa_status aa_anchor_generate(aa_context *ctx, const aa_anchor_params *par
 /* mmdetection's MlvlPointGenerator: point (x,y) = ((ix+offset)*s, (iy+offset)*s),
  * written as zero-size boxes (x,y,x,y) so that a point set is an anchor set (its
  * centre is the point). One point per location, row by row. FCOS: offset 0.5.
- * level_counts: HOST [num_levels]; boxes: [capacity][4], backend memory. */
+ * level_counts: HOST [num_levels]; boxes: [capacity][4], backend memory, or NULL
+ * to only compute level_counts and num_points (a size query). */
 AA_API aa_status aa_point_generate(aa_context *ctx, int32_t num_levels, const float *strides,
                                    float offset, int32_t height, int32_t width, float *boxes,
                                    int64_t capacity, int64_t *level_counts, int64_t *num_points);

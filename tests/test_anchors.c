@@ -89,6 +89,10 @@ static void points(void **state)
     const float strides[2] = {8, 16};
     int64_t counts[2], n;
     float boxes[5 * 4];
+    assert_int_equal(aa_point_generate(ctx, 2, strides, 0.5f, 16, 16, NULL, 0, counts, &n),
+                     AA_SUCCESS); /* size query */
+    assert_int_equal(n, 5);
+    n = 0;
     assert_int_equal(aa_point_generate(ctx, 2, strides, 0.5f, 16, 16, boxes, 5, counts, &n),
                      AA_SUCCESS);
     assert_int_equal(n, 5);
