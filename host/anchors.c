@@ -122,11 +122,13 @@ static aa_status grid_counts(aa_context *ctx, int32_t num_levels, const float *s
     return AA_SUCCESS;
 }
 
-static aa_status cpu_only(aa_context *ctx)
+static aa_status host_boxes(aa_context *ctx)
 {
     if (!ctx) return AA_ERR_NULL_POINTER;
-    if (ctx->backend != AA_BACKEND_CPU)
-        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "this backend cannot generate anchors yet");
+    if (!aa__host_readable(ctx))
+        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
+                        "boxes: generating into %s device memory is not supported yet; use "
+                        "AA_MEMORY_HOST or a CPU context", aa_backend_name(ctx->backend));
     return AA_SUCCESS;
 }
 
@@ -153,7 +155,7 @@ aa_status aa_anchor_generate(aa_context *ctx, const aa_anchor_params *params, in
                              int32_t width, float *boxes, int64_t capacity)
 {
     aa_anchor_params p;
-    aa_status st = cpu_only(ctx);
+    aa_status st = host_boxes(ctx);
     if (st == AA_SUCCESS) st = load_anchor_params(ctx, params, &p);
     if (st == AA_SUCCESS) st = check_canvas(ctx, height, width);
     if (st != AA_SUCCESS) return st;
@@ -202,7 +204,7 @@ aa_status aa_point_generate(aa_context *ctx, int32_t num_levels, const float *st
                             float offset, int32_t height, int32_t width, float *boxes,
                             int64_t capacity, int64_t *level_counts, int64_t *num_points)
 {
-    aa_status st = cpu_only(ctx);
+    aa_status st = host_boxes(ctx);
     if (st != AA_SUCCESS) return st;
     if (num_levels < 1 || num_levels > AA_MAX_LEVELS)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "num_levels: %d is outside 1..%d",

@@ -3,6 +3,10 @@
  * output before all checks have passed. */
 #include "internal.h"
 
+#if AA_HAVE_OPENCL
+#include "opencl/ocl_backend.h"
+#endif
+
 #include <math.h>
 #include <string.h>
 
@@ -119,12 +123,11 @@ static aa_status check_fcos_params(aa_context *ctx, const aa_fcos_params *p, int
     return AA_SUCCESS;
 }
 
-/* Only the CPU reference exists in this build; a context of another backend
- * cannot be created, but a check here keeps a future gap from going unnoticed. */
-static aa_status require_cpu(aa_context *ctx)
+/* Calls that only the CPU reference implements so far. */
+static aa_status require_cpu(aa_context *ctx, const char *call)
 {
     if (ctx->backend != AA_BACKEND_CPU)
-        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "backend %s: not supported in this build",
+        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "%s: no %s kernel in this build yet", call,
                         aa_backend_name(ctx->backend));
     return AA_SUCCESS;
 }
@@ -150,7 +153,7 @@ aa_status aa_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa
     if (mode != AA_IOU && mode != AA_IOF && mode != AA_GIOU)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "mode: %d is not an aa_overlap_mode", (int)mode);
     aa_status st = check_eps(ctx, eps);
-    if (st == AA_SUCCESS) st = require_cpu(ctx);
+    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_CUDA) st = require_cpu(ctx, "aa_overlaps");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (!out && b.total_gts * b.num_anchors > 0)
@@ -158,6 +161,9 @@ aa_status aa_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa
     if ((uint64_t)(b.total_gts * b.num_anchors) > SIZE_MAX / sizeof(float))
         return aa__fail(ctx, AA_ERR_LIMIT_EXCEEDED, "GTs x anchors: %lld overlaps do not fit in memory",
                         (long long)(b.total_gts * b.num_anchors));
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_overlaps(ctx, mode, eps, &b, out);
+#endif
     aa__ref_overlaps(mode, eps, &b, out);
     return AA_SUCCESS;
 }
@@ -178,7 +184,7 @@ aa_status aa_topk_nearest(aa_context *ctx, int32_t topk, const aa_anchors *ancho
     aa_batch b;
     if (!ctx) return AA_ERR_NULL_POINTER;
     aa_status st = check_topk(ctx, topk);
-    if (st == AA_SUCCESS) st = require_cpu(ctx);
+    if (st == AA_SUCCESS) st = require_cpu(ctx, "aa_topk_nearest");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (!candidates && b.total_gts > 0)
@@ -195,7 +201,7 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
     if (!ctx) return AA_ERR_NULL_POINTER;
     aa_status st = check_topk(ctx, topk);
     if (st == AA_SUCCESS) st = check_eps(ctx, eps);
-    if (st == AA_SUCCESS) st = require_cpu(ctx);
+    if (st == AA_SUCCESS) st = require_cpu(ctx, "aa_candidate_iou_stats");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (b.total_gts > 0) {
@@ -216,10 +222,11 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
 /* ---------------------------------------------------------------- assigners */
 
 /* The common prologue of every assigner: context, batch, output, sizes. */
-static aa_status begin_assign(aa_context *ctx, const aa_anchors *anchors, const aa_gts *gts,
-                              const aa_assignment *out, int need_strides, aa_batch *b)
+static aa_status begin_assign(aa_context *ctx, const char *call, const aa_anchors *anchors,
+                              const aa_gts *gts, const aa_assignment *out, int need_strides,
+                              aa_batch *b)
 {
-    aa_status st = require_cpu(ctx);
+    aa_status st = require_cpu(ctx, call);
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, need_strides, b);
     if (st == AA_SUCCESS) st = aa__check_output(ctx, out, gts);
     if (st == AA_SUCCESS) st = check_out_size(ctx, b);
@@ -256,7 +263,7 @@ aa_status aa_assign_max_iou(aa_context *ctx, const aa_max_iou_params *params,
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_max_iou_params_init);
     aa_status st = check_max_iou_params(ctx, &p);
-    if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
+    if (st == AA_SUCCESS) st = begin_assign(ctx, "aa_assign_max_iou", anchors, gts, out, 0, &b);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_max_iou_ws_bytes(&b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -287,7 +294,7 @@ aa_status aa_assign_atss(aa_context *ctx, const aa_atss_params *params, const aa
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_atss_params_init);
     aa_status st = check_atss_params(ctx, &p);
-    if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
+    if (st == AA_SUCCESS) st = begin_assign(ctx, "aa_assign_atss", anchors, gts, out, 0, &b);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_atss_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -317,7 +324,7 @@ aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params, const aa
     void *ws;
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_fcos_params_init);
-    aa_status st = begin_assign(ctx, anchors, gts, out, p.center_sampling, &b);
+    aa_status st = begin_assign(ctx, "aa_assign_fcos", anchors, gts, out, p.center_sampling, &b);
     if (st == AA_SUCCESS) st = check_fcos_params(ctx, &p, b.num_levels);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_fcos_ws_bytes(&b), workspace, workspace_bytes, &ws);

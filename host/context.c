@@ -1,9 +1,35 @@
-/* context.c - context life cycle, stream and workspace. Only the CPU backend
- * exists in this build; CUDA and OpenCL report AA_ERR_NOT_SUPPORTED. */
+/* context.c - context life cycle, stream/queue and workspace. The CPU reference is
+ * always there; the OpenCL backend when built with it; CUDA not yet. */
 #include "internal.h"
 
+#if AA_HAVE_OPENCL
+#include "opencl/ocl_backend.h"
+#endif
+
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#if defined(_MSC_VER)
+#define AA_THREAD_LOCAL __declspec(thread)
+#else
+#define AA_THREAD_LOCAL __thread
+#endif
+
+/* aa_context_create has no context to keep its message in: a per-thread one. */
+static AA_THREAD_LOCAL char create_error[AA_ERROR_CAPACITY];
+
+const char *aa_context_create_error(void) { return create_error; }
+
+static aa_status create_failed(aa_status status, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(create_error, sizeof create_error, fmt, ap);
+    va_end(ap);
+    return status;
+}
 
 void aa_context_options_init(aa_context_options *options)
 {
@@ -11,38 +37,67 @@ void aa_context_options_init(aa_context_options *options)
     memset(options, 0, sizeof *options);
     options->struct_size = sizeof *options;
     options->backend = AA_BACKEND_AUTO;
+    options->memory = AA_MEMORY_NATIVE;
+}
+
+/* Starts the backend of a new context; on failure the message is on c. */
+static aa_status start_backend(aa_context *c)
+{
+    switch (c->backend) {
+    case AA_BACKEND_CPU:
+        return AA_SUCCESS;
+    case AA_BACKEND_OPENCL:
+#if AA_HAVE_OPENCL
+        return aa__ocl_create(c, c->platform, c->device);
+#else
+        return aa__fail(c, AA_ERR_NOT_SUPPORTED, "backend opencl: not built (no OpenCL found at build time)");
+#endif
+    case AA_BACKEND_CUDA:
+        return aa__fail(c, AA_ERR_NOT_SUPPORTED, "backend cuda: not in this build yet");
+    default:
+        return aa__fail(c, AA_ERR_INTERNAL, "backend %d", (int)c->backend);
+    }
 }
 
 aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
 {
     aa_context_options opts;
-    if (!ctx) return AA_ERR_NULL_POINTER;
+    create_error[0] = '\0';
+    if (!ctx) return create_failed(AA_ERR_NULL_POINTER, "ctx: NULL");
     *ctx = NULL;
     aa_context_options_init(&opts);
     if (options) {
         if (options->struct_size == 0 || options->struct_size > sizeof opts)
-            return AA_ERR_INVALID_ARGUMENT;
+            return create_failed(AA_ERR_INVALID_ARGUMENT,
+                                 "options.struct_size: %zu is not a valid size (expected 1..%zu)",
+                                 options->struct_size, sizeof opts);
         memcpy(&opts, options, options->struct_size);
     }
-    switch (opts.backend) {
-    case AA_BACKEND_AUTO: /* no GPU backend compiled in yet: the reference */
-        opts.backend = AA_BACKEND_CPU;
-        break;
-    case AA_BACKEND_CPU:
-        break;
-    case AA_BACKEND_CUDA:
-    case AA_BACKEND_OPENCL:
-        return AA_ERR_NOT_SUPPORTED;
-    default:
-        return AA_ERR_INVALID_ARGUMENT;
-    }
-    if (opts.device < 0 || opts.platform < 0) return AA_ERR_INVALID_ARGUMENT;
+    /* AUTO: a GPU backend only once it implements every call; none does yet. */
+    if (opts.backend == AA_BACKEND_AUTO) opts.backend = AA_BACKEND_CPU;
+    if (opts.backend != AA_BACKEND_CPU && opts.backend != AA_BACKEND_CUDA &&
+        opts.backend != AA_BACKEND_OPENCL)
+        return create_failed(AA_ERR_INVALID_ARGUMENT, "options.backend: %d is not an aa_backend",
+                             (int)opts.backend);
+    if (opts.memory != AA_MEMORY_NATIVE && opts.memory != AA_MEMORY_HOST)
+        return create_failed(AA_ERR_INVALID_ARGUMENT, "options.memory: %d is not an aa_memory",
+                             (int)opts.memory);
+    if (opts.device < 0 || opts.platform < 0)
+        return create_failed(AA_ERR_INVALID_ARGUMENT, "options.device/platform: %d/%d is negative",
+                             opts.device, opts.platform);
 
     aa_context *c = calloc(1, sizeof *c);
-    if (!c) return AA_ERR_OUT_OF_MEMORY;
+    if (!c) return create_failed(AA_ERR_OUT_OF_MEMORY, "context: out of host memory");
     c->backend = opts.backend;
+    c->memory = opts.memory;
     c->device = opts.device;
     c->platform = opts.platform;
+    aa_status st = start_backend(c);
+    if (st != AA_SUCCESS) {
+        create_failed(st, "%s", c->last_error);
+        aa_context_destroy(c);
+        return st;
+    }
     *ctx = c;
     return AA_SUCCESS;
 }
@@ -50,6 +105,9 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
 void aa_context_destroy(aa_context *ctx)
 {
     if (!ctx) return;
+#if AA_HAVE_OPENCL
+    aa__ocl_destroy(ctx);
+#endif
     free(ctx->workspace);
     free(ctx);
 }
@@ -57,6 +115,15 @@ void aa_context_destroy(aa_context *ctx)
 aa_backend aa_context_backend(const aa_context *ctx)
 {
     return ctx ? ctx->backend : AA_BACKEND_AUTO;
+}
+
+const char *aa_context_device_name(const aa_context *ctx)
+{
+    if (!ctx) return "no context (NULL)";
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_device_name(ctx);
+#endif
+    return "CPU reference";
 }
 
 const char *aa_context_last_error(const aa_context *ctx)
@@ -70,6 +137,12 @@ aa_status aa_context_set_stream(aa_context *ctx, void *stream)
     if (ctx->backend == AA_BACKEND_CPU && stream != NULL)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
                         "stream: the CPU backend has no streams, pass NULL");
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL) {
+        aa_status st = aa__ocl_set_queue(ctx, stream);
+        if (st != AA_SUCCESS) return st;
+    }
+#endif
     ctx->stream = stream;
     return AA_SUCCESS;
 }
@@ -78,6 +151,9 @@ aa_status aa_context_get_stream(const aa_context *ctx, void **stream)
 {
     if (!ctx || !stream) return AA_ERR_NULL_POINTER;
     *stream = ctx->stream;
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL && !ctx->stream) *stream = aa__ocl_default_queue(ctx);
+#endif
     return AA_SUCCESS;
 }
 

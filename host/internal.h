@@ -11,9 +11,11 @@
 
 struct aa_context {
     aa_backend backend;
+    aa_memory memory;
     int device;
     int platform;
-    void *stream;
+    void *stream;           /* the caller's stream/queue, NULL: the backend's own */
+    struct aa_ocl *ocl;     /* OpenCL backend state (host/opencl/), else NULL */
     void *workspace;        /* the context's own workspace (host memory on CPU) */
     size_t workspace_bytes;
     char last_error[AA_ERROR_CAPACITY];
@@ -39,6 +41,9 @@ typedef struct aa_batch {
 
 /* Argument checking shared by every backend. Each returns AA_SUCCESS or records
  * the failing argument on ctx. */
+/* Box values (and labels) are checked only where the host can read them: on the
+ * CPU backend and in AA_MEMORY_HOST mode (aa__host_readable). */
+int aa__host_readable(const aa_context *ctx);
 aa_status aa__check_anchors(aa_context *ctx, const aa_anchors *anchors, int need_strides);
 aa_status aa__check_gts(aa_context *ctx, const aa_gts *gts, int need_labels);
 aa_status aa__check_batch(aa_context *ctx, const aa_anchors *anchors, const aa_gts *gts,

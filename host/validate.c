@@ -41,6 +41,11 @@ static aa_status check_box(aa_context *ctx, const char *what, int64_t index, con
     return AA_SUCCESS;
 }
 
+int aa__host_readable(const aa_context *ctx)
+{
+    return ctx->backend == AA_BACKEND_CPU || ctx->memory == AA_MEMORY_HOST;
+}
+
 aa_status aa__check_anchors(aa_context *ctx, const aa_anchors *anchors, int need_strides)
 {
     if (!anchors) return aa__fail(ctx, AA_ERR_NULL_POINTER, "anchors: NULL");
@@ -85,7 +90,7 @@ aa_status aa__check_anchors(aa_context *ctx, const aa_anchors *anchors, int need
                                 (int)l, (double)s);
         }
     }
-    for (int64_t a = 0; a < anchors->num_anchors; ++a) {
+    for (int64_t a = 0; aa__host_readable(ctx) && a < anchors->num_anchors; ++a) {
         aa_status st = check_box(ctx, "anchors.boxes", a, anchors->boxes + 4 * a, -1, 0);
         if (st != AA_SUCCESS) return st;
     }
@@ -124,7 +129,7 @@ aa_status aa__check_gts(aa_context *ctx, const aa_gts *gts, int need_labels)
     if (need_labels && !gts->labels)
         return aa__fail(ctx, AA_ERR_NULL_POINTER,
                         "gts.labels: NULL, but out.labels asks for labels");
-    for (int32_t i = 0; i < gts->num_images; ++i) {
+    for (int32_t i = 0; aa__host_readable(ctx) && i < gts->num_images; ++i) {
         for (int64_t g = gts->offsets[i]; g < gts->offsets[i + 1]; ++g) {
             aa_status st = check_box(ctx, "gts.boxes", g, gts->boxes + 4 * g, i, g - gts->offsets[i]);
             if (st != AA_SUCCESS) return st;

@@ -16,9 +16,11 @@
  *   - results follow mmdetection 3.x; every deliberate difference is documented
  *     in docs/semantics.md.
  *
- * Memory: on a CPU context every array is host memory. (CUDA: device memory of the
- * context's device; OpenCL: cl_mem buffers. Those backends are not in this build
- * yet: creating such a context returns AA_ERR_NOT_SUPPORTED.)
+ * Memory: see aa_memory. By default arrays are the backend's own memory (CPU: host;
+ * CUDA: device memory; OpenCL: cl_mem); AA_MEMORY_HOST makes every backend take host
+ * arrays. Counts, offsets and level counts are always host values. The OpenCL
+ * backend runs aa_overlaps so far; its assigners, and the CUDA backend, are not in
+ * this build yet (AA_ERR_NOT_SUPPORTED).
  *
  * Thread safety: a context is used by one thread at a time; different contexts
  * may be used from different threads concurrently. Functions that take no
@@ -95,11 +97,25 @@ AA_API const char *aa_backend_name(aa_backend backend);
 
 typedef struct aa_context aa_context;
 
+/* What the array pointers of a call (boxes, outputs, workspace) are. */
+typedef enum aa_memory {
+    AA_MEMORY_NATIVE = 0, /* the backend's own memory: CPU host arrays; CUDA device
+                             pointers of the context's device; OpenCL cl_mem handles
+                             cast to the pointer type (for an offset, pass a
+                             sub-buffer from clCreateSubBuffer)                       */
+    AA_MEMORY_HOST = 1    /* host arrays on every backend: the library copies them in
+                             and out, and the call returns when the results are in
+                             host memory (tests, the CLI, quick experiments)         */
+} aa_memory;
+
 typedef struct aa_context_options {
     size_t struct_size;      /* set by aa_context_options_init                      */
     aa_backend backend;      /* default AA_BACKEND_AUTO                              */
-    int device;              /* CUDA device N / OpenCL device index, default 0       */
-    int platform;            /* OpenCL platform index, default 0                     */
+    int device;              /* CUDA device N / OpenCL device index, default 0;
+                                OpenCL: the environment variable AA_OPENCL_DEVICE
+                                overrides it                                         */
+    int platform;            /* OpenCL platform index, default 0 (AA_OPENCL_PLATFORM) */
+    aa_memory memory;        /* default AA_MEMORY_NATIVE                             */
 } aa_context_options;
 
 AA_API void aa_context_options_init(aa_context_options *options);
@@ -109,15 +125,25 @@ AA_API void aa_context_options_init(aa_context_options *options);
 AA_API aa_status aa_context_create(aa_context **ctx, const aa_context_options *options);
 AA_API void aa_context_destroy(aa_context *ctx); /* NULL is a no-op */
 
-/* The backend the context actually runs on (AUTO resolved). */
+/* Message of the last aa_context_create that failed on the calling thread ("" if
+ * none): which backend, device or runtime call, since there is no context to hold it. */
+AA_API const char *aa_context_create_error(void);
+
+/* The backend the context actually runs on (AUTO resolved). AUTO picks a GPU
+ * backend only once it implements every call; until then it picks the CPU. */
 AA_API aa_backend aa_context_backend(const aa_context *ctx);
+
+/* What the context runs on, e.g. "CPU reference" or the OpenCL device's name. */
+AA_API const char *aa_context_device_name(const aa_context *ctx);
 
 /* Message of the last failed call on this context ("" if none). Valid until the
  * next call on the context. */
 AA_API const char *aa_context_last_error(const aa_context *ctx);
 
-/* CUDA: a cudaStream_t; OpenCL: a cl_command_queue; CPU: must be NULL. All work
- * of the context is ordered on it. NULL restores the default stream/queue. */
+/* CUDA: a cudaStream_t; OpenCL: an in-order cl_command_queue of the context's
+ * cl_context; CPU: must be NULL. All work of the context is ordered on it. NULL
+ * restores the context's own queue/stream, which aa_context_get_stream returns
+ * when none was set. */
 AA_API aa_status aa_context_set_stream(aa_context *ctx, void *stream);
 AA_API aa_status aa_context_get_stream(const aa_context *ctx, void **stream);
 

@@ -43,7 +43,9 @@ static void backends(void **state)
     aa_context *ctx = (aa_context *)1;
     assert_int_equal(create(AA_BACKEND_CPU, &ctx), AA_SUCCESS);
     assert_int_equal(aa_context_backend(ctx), AA_BACKEND_CPU);
+    assert_string_equal(aa_context_device_name(ctx), "CPU reference");
     assert_string_equal(aa_context_last_error(ctx), "");
+    assert_string_equal(aa_context_create_error(), "");
     aa_context_destroy(ctx);
     assert_int_equal(create(AA_BACKEND_AUTO, &ctx), AA_SUCCESS);
     assert_int_equal(aa_context_backend(ctx), AA_BACKEND_CPU);
@@ -54,9 +56,18 @@ static void backends(void **state)
     ctx = (aa_context *)1;
     assert_int_equal(create(AA_BACKEND_CUDA, &ctx), AA_ERR_NOT_SUPPORTED);
     assert_null(ctx);
+    assert_non_null(strstr(aa_context_create_error(), "cuda"));
+#if AA_TEST_HAVE_OPENCL /* its own tests are in test_opencl.c */
+    assert_int_equal(create(AA_BACKEND_OPENCL, &ctx), AA_SUCCESS);
+    assert_int_equal(aa_context_backend(ctx), AA_BACKEND_OPENCL);
+    aa_context_destroy(ctx);
+#else
     assert_int_equal(create(AA_BACKEND_OPENCL, &ctx), AA_ERR_NOT_SUPPORTED);
     assert_null(ctx);
+    assert_non_null(strstr(aa_context_create_error(), "opencl"));
+#endif
     assert_int_equal(create((aa_backend)42, &ctx), AA_ERR_INVALID_ARGUMENT);
+    assert_non_null(strstr(aa_context_create_error(), "options.backend"));
     assert_int_equal(aa_context_create(NULL, NULL), AA_ERR_NULL_POINTER);
     aa_context_options o;
     aa_context_options_init(&o);

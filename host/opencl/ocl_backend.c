@@ -1,0 +1,316 @@
+/* ocl_backend.c - the OpenCL backend: device choice, the program built once per
+ * context from the embedded kernel text, an in-order queue, staging buffers for
+ * AA_MEMORY_HOST, and the launches, translated from the shared plans (plan.h).
+ * Every OpenCL call is checked; a failure names the call and the error code. */
+#define CL_TARGET_OPENCL_VERSION 120
+#include "ocl_backend.h"
+
+#include "plan.h"
+
+#include <CL/cl.h>
+#include <stdlib.h>
+#include <string.h>
+
+extern const char aa__ocl_kernel_source[];
+extern const size_t aa__ocl_kernel_source_len;
+
+/* Staging buffers of AA_MEMORY_HOST calls, one per argument role; they only grow,
+ * so repeated calls of the same size allocate nothing. */
+enum { SLOT_ANCHORS, SLOT_GTS, SLOT_OUT, NUM_SLOTS };
+
+struct aa_ocl {
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue own_queue;
+    cl_command_queue queue; /* the caller's or own_queue */
+    cl_program program;
+    cl_kernel overlaps;
+    cl_mem slot[NUM_SLOTS];
+    size_t slot_bytes[NUM_SLOTS];
+    char device_name[128];
+};
+
+static const char *cl_error_name(cl_int e)
+{
+    switch (e) {
+#define N(x) case x: return #x;
+        N(CL_SUCCESS) N(CL_DEVICE_NOT_FOUND) N(CL_DEVICE_NOT_AVAILABLE)
+        N(CL_COMPILER_NOT_AVAILABLE) N(CL_MEM_OBJECT_ALLOCATION_FAILURE) N(CL_OUT_OF_RESOURCES)
+        N(CL_OUT_OF_HOST_MEMORY) N(CL_BUILD_PROGRAM_FAILURE) N(CL_INVALID_VALUE)
+        N(CL_INVALID_DEVICE) N(CL_INVALID_CONTEXT) N(CL_INVALID_COMMAND_QUEUE)
+        N(CL_INVALID_MEM_OBJECT) N(CL_INVALID_BUILD_OPTIONS) N(CL_INVALID_PROGRAM)
+        N(CL_INVALID_KERNEL_NAME) N(CL_INVALID_KERNEL) N(CL_INVALID_ARG_INDEX)
+        N(CL_INVALID_ARG_VALUE) N(CL_INVALID_ARG_SIZE) N(CL_INVALID_KERNEL_ARGS)
+        N(CL_INVALID_WORK_DIMENSION) N(CL_INVALID_WORK_GROUP_SIZE) N(CL_INVALID_WORK_ITEM_SIZE)
+        N(CL_INVALID_GLOBAL_OFFSET) N(CL_INVALID_EVENT_WAIT_LIST) N(CL_INVALID_OPERATION)
+        N(CL_INVALID_BUFFER_SIZE) N(CL_INVALID_GLOBAL_WORK_SIZE) N(CL_INVALID_PLATFORM)
+#undef N
+    }
+    return "unknown OpenCL error";
+}
+
+/* One checked call: on failure, records "<call>: <error name> (<code>)". */
+#define OCL_CHECK(ctx, call, status)                                                         \
+    do {                                                                                     \
+        cl_int e_ = (call);                                                                  \
+        if (e_ != CL_SUCCESS)                                                                \
+            return aa__fail(ctx, status, "OpenCL %s: %s (%d)", #call, cl_error_name(e_), (int)e_); \
+    } while (0)
+
+/* An index from the environment overrides the one in the options. */
+static int env_index(const char *name, int fallback)
+{
+    const char *v = getenv(name);
+    if (!v || !*v) return fallback;
+    char *end;
+    long i = strtol(v, &end, 10);
+    return (*end == '\0' && i >= 0 && i < 1 << 16) ? (int)i : -1;
+}
+
+static aa_status pick_device(aa_context *ctx, struct aa_ocl *o, int platform, int device)
+{
+    cl_uint np = 0, nd = 0;
+    cl_int e = clGetPlatformIDs(0, NULL, &np);
+    if (e != CL_SUCCESS || np == 0)
+        return aa__fail(ctx, AA_ERR_NO_DEVICE,
+                        "OpenCL: no platform found (clGetPlatformIDs: %s); install an ICD such "
+                        "as pocl-opencl-icd", e == CL_SUCCESS ? "0 platforms" : cl_error_name(e));
+    platform = env_index("AA_OPENCL_PLATFORM", platform);
+    if (platform < 0 || (cl_uint)platform >= np)
+        return aa__fail(ctx, AA_ERR_NO_DEVICE, "OpenCL platform %d: only %u platform(s) (AA_OPENCL_PLATFORM)",
+                        platform, (unsigned)np);
+    cl_platform_id platforms[64];
+    OCL_CHECK(ctx, clGetPlatformIDs(np < 64 ? np : 64, platforms, NULL), AA_ERR_BACKEND);
+    o->platform = platforms[platform];
+    e = clGetDeviceIDs(o->platform, CL_DEVICE_TYPE_ALL, 0, NULL, &nd);
+    if (e != CL_SUCCESS || nd == 0)
+        return aa__fail(ctx, AA_ERR_NO_DEVICE, "OpenCL platform %d has no device", platform);
+    device = env_index("AA_OPENCL_DEVICE", device);
+    if (device < 0 || (cl_uint)device >= nd)
+        return aa__fail(ctx, AA_ERR_NO_DEVICE, "OpenCL device %d: platform %d has %u device(s) (AA_OPENCL_DEVICE)",
+                        device, platform, (unsigned)nd);
+    cl_device_id devices[64];
+    OCL_CHECK(ctx, clGetDeviceIDs(o->platform, CL_DEVICE_TYPE_ALL, nd < 64 ? nd : 64, devices, NULL),
+              AA_ERR_BACKEND);
+    o->device = devices[device];
+    OCL_CHECK(ctx, clGetDeviceInfo(o->device, CL_DEVICE_NAME, sizeof o->device_name - 1,
+                                   o->device_name, NULL), AA_ERR_BACKEND);
+    return AA_SUCCESS;
+}
+
+/* Builds the embedded source; a compile error comes back with the build log. */
+static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
+{
+    cl_int e;
+    const char *src = aa__ocl_kernel_source;
+    size_t len = aa__ocl_kernel_source_len;
+    o->program = clCreateProgramWithSource(o->context, 1, &src, &len, &e);
+    if (e != CL_SUCCESS)
+        return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clCreateProgramWithSource: %s", cl_error_name(e));
+    /* IEEE division and square root keep float32 results bit-identical to the
+     * reference; a device without them is refused rather than silently different. */
+    cl_device_fp_config fp = 0;
+    OCL_CHECK(ctx, clGetDeviceInfo(o->device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp, NULL),
+              AA_ERR_BACKEND);
+    if (!(fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT))
+        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
+                        "OpenCL device %s: no correctly rounded float32 divide/sqrt", o->device_name);
+    e = clBuildProgram(o->program, 1, &o->device,
+                       "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt", NULL, NULL);
+    if (e != CL_SUCCESS) {
+        char log[AA_ERROR_CAPACITY - 96] = "";
+        clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, NULL);
+        return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clBuildProgram: %s; build log: %s",
+                        cl_error_name(e), log);
+    }
+    o->overlaps = clCreateKernel(o->program, "aa_overlaps_kernel", &e);
+    if (e != CL_SUCCESS)
+        return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clCreateKernel(aa_overlaps_kernel): %s",
+                        cl_error_name(e));
+    size_t wg = 0;
+    OCL_CHECK(ctx, clGetKernelWorkGroupInfo(o->overlaps, o->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                            sizeof wg, &wg, NULL), AA_ERR_BACKEND);
+    if (wg < AA_PLAN_LOCAL_SIZE)
+        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
+                        "OpenCL device %s: work-groups of %zu < %d work-items", o->device_name, wg,
+                        AA_PLAN_LOCAL_SIZE);
+    return AA_SUCCESS;
+}
+
+static void release(struct aa_ocl *o)
+{
+    for (int s = 0; s < NUM_SLOTS; ++s)
+        if (o->slot[s]) clReleaseMemObject(o->slot[s]);
+    if (o->overlaps) clReleaseKernel(o->overlaps);
+    if (o->program) clReleaseProgram(o->program);
+    if (o->own_queue) clReleaseCommandQueue(o->own_queue);
+    if (o->context) clReleaseContext(o->context);
+    free(o);
+}
+
+aa_status aa__ocl_create(aa_context *ctx, int platform, int device)
+{
+    struct aa_ocl *o = calloc(1, sizeof *o);
+    if (!o) return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY, "OpenCL: out of host memory");
+    aa_status st = pick_device(ctx, o, platform, device);
+    cl_int e = CL_SUCCESS;
+    if (st == AA_SUCCESS) {
+        o->context = clCreateContext(NULL, 1, &o->device, NULL, NULL, &e);
+        if (e != CL_SUCCESS)
+            st = aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clCreateContext: %s", cl_error_name(e));
+    }
+    if (st == AA_SUCCESS) {
+        o->own_queue = clCreateCommandQueue(o->context, o->device, 0, &e); /* in order */
+        if (e != CL_SUCCESS)
+            st = aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clCreateCommandQueue: %s", cl_error_name(e));
+        o->queue = o->own_queue;
+    }
+    if (st == AA_SUCCESS) st = build_program(ctx, o);
+    if (st != AA_SUCCESS) {
+        release(o);
+        return st;
+    }
+    ctx->ocl = o;
+    return AA_SUCCESS;
+}
+
+void aa__ocl_destroy(aa_context *ctx)
+{
+    if (!ctx->ocl) return;
+    clFinish(ctx->ocl->queue);
+    release(ctx->ocl);
+    ctx->ocl = NULL;
+}
+
+aa_status aa__ocl_set_queue(aa_context *ctx, void *queue)
+{
+    struct aa_ocl *o = ctx->ocl;
+    if (!queue) {
+        o->queue = o->own_queue;
+        return AA_SUCCESS;
+    }
+    cl_context qctx;
+    OCL_CHECK(ctx, clGetCommandQueueInfo((cl_command_queue)queue, CL_QUEUE_CONTEXT, sizeof qctx,
+                                         &qctx, NULL), AA_ERR_INVALID_ARGUMENT);
+    cl_command_queue_properties props;
+    OCL_CHECK(ctx, clGetCommandQueueInfo((cl_command_queue)queue, CL_QUEUE_PROPERTIES, sizeof props,
+                                         &props, NULL), AA_ERR_INVALID_ARGUMENT);
+    if (props & CL_QUEUE_OUT_OF_ORDER_EXEC_MODE_ENABLE)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "stream: the OpenCL queue must be in order");
+    /* Buffers belong to a cl_context: the queue must be of the context's own, which
+     * a caller gets with aa_context_get_stream (the default queue) and its info. */
+    if (qctx != o->context)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "stream: the queue belongs to another cl_context than the context's");
+    o->queue = (cl_command_queue)queue;
+    return AA_SUCCESS;
+}
+
+void *aa__ocl_default_queue(const aa_context *ctx)
+{
+    return ctx->ocl ? (void *)ctx->ocl->own_queue : NULL;
+}
+
+const char *aa__ocl_device_name(const aa_context *ctx)
+{
+    return ctx->ocl ? ctx->ocl->device_name : "";
+}
+
+/* A staging buffer of at least `bytes` for AA_MEMORY_HOST (grown, never shrunk). */
+static aa_status stage(aa_context *ctx, int s, size_t bytes, cl_mem *mem)
+{
+    struct aa_ocl *o = ctx->ocl;
+    if (bytes == 0) bytes = 16; /* a zero-size buffer is an error in OpenCL */
+    if (o->slot_bytes[s] < bytes) {
+        if (o->slot[s]) clReleaseMemObject(o->slot[s]);
+        o->slot[s] = NULL;
+        o->slot_bytes[s] = 0;
+        cl_int e;
+        cl_mem m = clCreateBuffer(o->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
+        if (e != CL_SUCCESS)
+            return aa__fail(ctx, e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_HOST_MEMORY
+                                     ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
+                            "OpenCL clCreateBuffer(%zu bytes): %s", bytes, cl_error_name(e));
+        o->slot[s] = m;
+        o->slot_bytes[s] = bytes;
+    }
+    *mem = o->slot[s];
+    return AA_SUCCESS;
+}
+
+/* An input array: in host-memory mode uploaded into its slot, else the caller's
+ * cl_mem handle. */
+static aa_status input(aa_context *ctx, int s, const void *ptr, size_t bytes, cl_mem *mem)
+{
+    if (ctx->memory != AA_MEMORY_HOST) {
+        *mem = (cl_mem)(uintptr_t)ptr;
+        return AA_SUCCESS;
+    }
+    aa_status st = stage(ctx, s, bytes, mem);
+    if (st != AA_SUCCESS || bytes == 0) return st;
+    OCL_CHECK(ctx, clEnqueueWriteBuffer(ctx->ocl->queue, *mem, CL_FALSE, 0, bytes, ptr, 0, NULL, NULL),
+              AA_ERR_BACKEND);
+    return AA_SUCCESS;
+}
+
+/* An output array: a slot in host-memory mode, else the caller's cl_mem. */
+static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, cl_mem *mem)
+{
+    if (ctx->memory != AA_MEMORY_HOST) {
+        *mem = (cl_mem)(uintptr_t)ptr;
+        return AA_SUCCESS;
+    }
+    return stage(ctx, s, bytes, mem);
+}
+
+/* Host-memory mode: reads an output back, blocking (the call's promise). */
+static aa_status finish_output(aa_context *ctx, cl_mem mem, void *ptr, size_t bytes)
+{
+    if (ctx->memory != AA_MEMORY_HOST || bytes == 0) return AA_SUCCESS;
+    OCL_CHECK(ctx, clEnqueueReadBuffer(ctx->ocl->queue, mem, CL_TRUE, 0, bytes, ptr, 0, NULL, NULL),
+              AA_ERR_BACKEND);
+    return AA_SUCCESS;
+}
+
+static aa_status launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, const char *name)
+{
+    if (plan->groups_x == 0) return AA_SUCCESS;
+    size_t global[2] = {(size_t)aa__plan_global_x(plan), (size_t)plan->groups_y};
+    size_t local[2] = {(size_t)plan->local_size, 1};
+    cl_int e = clEnqueueNDRangeKernel(ctx->ocl->queue, k, 2, NULL, global, local, 0, NULL, NULL);
+    if (e != CL_SUCCESS)
+        return aa__fail(ctx, e == CL_OUT_OF_RESOURCES ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
+                        "OpenCL clEnqueueNDRangeKernel(%s): %s", name, cl_error_name(e));
+    return AA_SUCCESS;
+}
+
+#define SET_ARG(ctx, k, i, value)                                                            \
+    OCL_CHECK(ctx, clSetKernelArg(k, i, sizeof(value), &(value)), AA_ERR_BACKEND)
+
+aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_batch *b,
+                           float *out)
+{
+    struct aa_ocl *o = ctx->ocl;
+    cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
+    size_t out_bytes = (size_t)(num_anchors * num_gts) * sizeof(float);
+    if (out_bytes == 0) return AA_SUCCESS;
+    cl_mem anchors, gts, dst;
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)num_anchors * 16, &anchors);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, (size_t)num_gts * 16, &gts);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT, out, out_bytes, &dst);
+    if (st != AA_SUCCESS) return st;
+    cl_int m = (cl_int)mode;
+    cl_float e = eps;
+    SET_ARG(ctx, o->overlaps, 0, anchors);
+    SET_ARG(ctx, o->overlaps, 1, num_anchors);
+    SET_ARG(ctx, o->overlaps, 2, gts);
+    SET_ARG(ctx, o->overlaps, 3, num_gts);
+    SET_ARG(ctx, o->overlaps, 4, m);
+    SET_ARG(ctx, o->overlaps, 5, e);
+    SET_ARG(ctx, o->overlaps, 6, dst);
+    aa_launch plan = aa__plan_elementwise(num_anchors * num_gts);
+    st = launch(ctx, o->overlaps, &plan, "aa_overlaps_kernel");
+    if (st != AA_SUCCESS) return st;
+    return finish_output(ctx, dst, out, out_bytes);
+}

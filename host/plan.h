@@ -1,0 +1,30 @@
+/* plan.h - launch plans, made once per call on the host and shared by the CUDA and
+ * OpenCL launchers, which only translate them (grid = groups x local size). So the
+ * plan exercised on PoCL in CI is the plan CUDA launches. Pure functions, tested
+ * in tests/test_plan.c, including sizes past 2^31 elements. */
+#ifndef AA_PLAN_H
+#define AA_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct aa_launch {
+    int64_t groups_x;    /* work-groups / blocks along x (CUDA gridDim.x <= 2^31-1) */
+    int64_t groups_y;    /* along y (CUDA gridDim.y <= 65535)                      */
+    int32_t local_size;  /* work-items / threads per group                          */
+    size_t local_bytes;  /* dynamic local / shared memory per group                 */
+} aa_launch;
+
+#define AA_PLAN_LOCAL_SIZE 256
+/* Grid-stride kernels need no more groups than this to fill any current device. */
+#define AA_PLAN_MAX_GROUPS 65536
+
+/* An element-wise grid-stride kernel over `elements` items: ceil(elements / 256)
+ * groups, capped at AA_PLAN_MAX_GROUPS; at least one group (a kernel over zero
+ * elements is not launched: groups_x 0). */
+aa_launch aa__plan_elementwise(int64_t elements);
+
+/* Total work-items along x of a plan, as OpenCL's global size wants it. */
+int64_t aa__plan_global_x(const aa_launch *plan);
+
+#endif

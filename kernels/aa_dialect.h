@@ -1,0 +1,83 @@
+/* aa_dialect.h - the small portable dialect every kernel in kernels/ is written in.
+ * One source compiles as CUDA C++ (nvcc), OpenCL C 1.2 (the OpenCL backend embeds
+ * the text and builds it at context creation; PoCL in CI) and plain host C (so host
+ * tests call the device helpers directly). Kernels use only these names, never an
+ * #ifdef of their own.
+ *
+ * | name                      | CUDA                          | OpenCL C                  | host C          |
+ * |---------------------------|-------------------------------|---------------------------|-----------------|
+ * | AA_KERNEL                 | extern "C" __global__ void    | __kernel void             | -               |
+ * | AA_DEVICE                 | static __host__ __device__ inline | static inline         | static inline   |
+ * | AA_GLOBAL                 | (nothing)                     | __global                  | (nothing)       |
+ * | AA_LOCAL                  | (nothing)                     | __local                   | (nothing)       |
+ * | AA_SHARED(type, name, n)  | __shared__ type name[n]       | __local type name[n]      | -               |
+ * | AA_LOCAL_ID / AA_LOCAL_SIZE | threadIdx.x / blockDim.x    | get_local_id(0) / get_local_size(0) | - |
+ * | AA_GROUP_ID_X / _Y        | blockIdx.x / blockIdx.y       | get_group_id(0) / (1)     | -               |
+ * | AA_NUM_GROUPS_X           | gridDim.x                     | get_num_groups(0)         | -               |
+ * | AA_BARRIER()              | __syncthreads()               | barrier(CLK_LOCAL_MEM_FENCE) | -            |
+ * | aa_i32 aa_u32 aa_i64 aa_u8 | int unsigned long long unsigned char | int uint long uchar | <stdint.h>  |
+ *
+ * Floating point: no contraction anywhere (FP_CONTRACT OFF here, nvcc -fmad=false,
+ * gcc -ffp-contract=off) and IEEE division and square root (OpenCL builds with
+ * -cl-fp32-correctly-rounded-divide-sqrt), so float32 results are bit-identical on
+ * every backend and to the CPU reference.
+ */
+#ifndef AA_DIALECT_H
+#define AA_DIALECT_H
+
+#if defined(__OPENCL_VERSION__)
+
+#pragma OPENCL FP_CONTRACT OFF
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#define AA_KERNEL __kernel void
+#define AA_DEVICE static inline
+#define AA_GLOBAL __global
+#define AA_LOCAL __local
+#define AA_SHARED(type, name, n) __local type name[n]
+#define AA_LOCAL_ID ((aa_i32)get_local_id(0))
+#define AA_LOCAL_SIZE ((aa_i32)get_local_size(0))
+#define AA_GROUP_ID_X ((aa_i64)get_group_id(0))
+#define AA_GROUP_ID_Y ((aa_i64)get_group_id(1))
+#define AA_NUM_GROUPS_X ((aa_i64)get_num_groups(0))
+#define AA_BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
+typedef int aa_i32;
+typedef uint aa_u32;
+typedef long aa_i64;
+typedef uchar aa_u8;
+#define AA_SQRTF(x) sqrt(x)
+
+#elif defined(__CUDACC__)
+
+#define AA_KERNEL extern "C" __global__ void
+#define AA_DEVICE static __host__ __device__ inline
+#define AA_GLOBAL
+#define AA_LOCAL
+#define AA_SHARED(type, name, n) __shared__ type name[n]
+#define AA_LOCAL_ID ((aa_i32)threadIdx.x)
+#define AA_LOCAL_SIZE ((aa_i32)blockDim.x)
+#define AA_GROUP_ID_X ((aa_i64)blockIdx.x)
+#define AA_GROUP_ID_Y ((aa_i64)blockIdx.y)
+#define AA_NUM_GROUPS_X ((aa_i64)gridDim.x)
+#define AA_BARRIER() __syncthreads()
+typedef int aa_i32;
+typedef unsigned int aa_u32;
+typedef long long aa_i64;
+typedef unsigned char aa_u8;
+#define AA_SQRTF(x) sqrtf(x)
+
+#else /* host C: the device helpers only */
+
+#include <math.h>
+#include <stdint.h>
+#define AA_DEVICE static inline
+#define AA_GLOBAL
+#define AA_LOCAL
+typedef int32_t aa_i32;
+typedef uint32_t aa_u32;
+typedef int64_t aa_i64;
+typedef uint8_t aa_u8;
+#define AA_SQRTF(x) sqrtf(x)
+
+#endif
+
+#endif /* AA_DIALECT_H */

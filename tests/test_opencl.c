@@ -1,0 +1,242 @@
+/* test_opencl.c - the OpenCL backend (on PoCL in CI) against the CPU reference:
+ * every result bit-identical on random, adversarial and real COCO inputs, in both
+ * memory modes (host arrays; cl_mem buffers, with a sub-buffer offset and a caller
+ * queue). Outputs are poisoned and guarded. No OpenCL device is a failure, never a
+ * skip: this is the kernels' real test. */
+#define CL_TARGET_OPENCL_VERSION 120
+#include "common.h"
+
+#include <CL/cl.h>
+#include <math.h>
+
+#if AA_TEST_HAVE_WORKLOAD
+#include "workload.h"
+#endif
+
+static int64_t inputs_compared, elements_compared;
+
+static aa_context *opencl_context(aa_memory memory)
+{
+    aa_context_options o;
+    aa_context *ctx = NULL;
+    aa_context_options_init(&o);
+    o.backend = AA_BACKEND_OPENCL;
+    o.memory = memory;
+    aa_status st = aa_context_create(&ctx, &o);
+    if (st != AA_SUCCESS)
+        fail_msg("no OpenCL context (%s): %s. Install pocl-opencl-icd (bash .ci/deps.sh).",
+                 aa_status_string(st), aa_context_create_error());
+    return ctx;
+}
+
+/* Overlaps on both backends, compared bit for bit in every mode. */
+static void compare_overlaps(aa_context *cpu, aa_context *ocl, const aa_anchors *a, const aa_gts *g)
+{
+    int64_t n = a->num_anchors * g->offsets[g->num_images];
+    float *ref = test_guarded_alloc((size_t)n, sizeof(float));
+    float *got = test_guarded_alloc((size_t)n, sizeof(float));
+    for (int mode = AA_IOU; mode <= AA_GIOU; ++mode) {
+        test_guarded_poison(got);
+        assert_int_equal(aa_overlaps(cpu, (aa_overlap_mode)mode, 1e-6f, a, g, ref), AA_SUCCESS);
+        aa_status st = aa_overlaps(ocl, (aa_overlap_mode)mode, 1e-6f, a, g, got);
+        if (st != AA_SUCCESS) fail_msg("opencl: %s", aa_context_last_error(ocl));
+        test_guarded_check(got);
+        for (int64_t i = 0; i < n; ++i)
+            if (memcmp(&ref[i], &got[i], sizeof(float)) != 0)
+                fail_msg("mode %d element %lld (GT %lld, anchor %lld): cpu %.9g opencl %.9g", mode,
+                         (long long)i, (long long)(i / a->num_anchors),
+                         (long long)(i % a->num_anchors), ref[i], got[i]);
+        elements_compared += n;
+        ++inputs_compared;
+    }
+    test_guarded_free(ref);
+    test_guarded_free(got);
+}
+
+static void random_batches(void **state)
+{
+    (void)state;
+    aa_context *cpu = test_cpu_context(), *ocl = opencl_context(AA_MEMORY_HOST);
+    for (int trial = 0; trial < 40; ++trial) {
+        int64_t na = test_int(0, 700), offsets[6] = {0};
+        int images = test_int(1, 5);
+        for (int i = 0; i < images; ++i) offsets[i + 1] = offsets[i] + test_int(0, 9);
+        int64_t ng = offsets[images];
+        float *anchors = malloc((size_t)(na + 1) * 16), *gts = malloc((size_t)(ng + 1) * 16);
+        for (int64_t i = 0; i < na; ++i) test_random_box(anchors + 4 * i, 400, 300, 150);
+        for (int64_t i = 0; i < ng; ++i) test_random_box(gts + 4 * i, 400, 300, 200);
+        int64_t count;
+        float stride;
+        aa_anchors a = test_anchors_1level(anchors, na, &count, &stride);
+        aa_gts g = {gts, offsets, images, NULL, NULL};
+        compare_overlaps(cpu, ocl, &a, &g);
+        free(anchors), free(gts);
+    }
+    aa_context_destroy(cpu), aa_context_destroy(ocl);
+}
+
+/* Zero-area, duplicate, outside-the-image, touching and nested boxes; huge and
+ * tiny coordinates; one GT; no GTs. */
+static void adversarial(void **state)
+{
+    (void)state;
+    aa_context *cpu = test_cpu_context(), *ocl = opencl_context(AA_MEMORY_HOST);
+    const float anchors[] = {0, 0, 0, 0,       0, 0, 10, 10,     0, 0, 10, 10,   10, 0, 20, 10,
+                             -50, -50, -10, -10, 1300, 700, 1400, 900, 2, 2, 4, 4, 0, 0, 1e-30f, 1e-30f,
+                             -1e14f, -1e14f, 1e14f, 1e14f, 3.3333333f, 1.1f, 7.7777777f, 9.9f};
+    const float gts[] = {0, 0, 10, 10, 0, 0, 10, 10, 5, 5, 5, 5, -20, -20, 0, 0, 0, 0, 1e14f, 1e-20f};
+    int64_t count, offsets[4] = {0, 1, 1, 5};
+    float stride;
+    aa_anchors a = test_anchors_1level(anchors, 10, &count, &stride);
+    aa_gts g = {gts, offsets, 3, NULL, NULL};
+    compare_overlaps(cpu, ocl, &a, &g);
+    aa_context_destroy(cpu), aa_context_destroy(ocl);
+}
+
+#if AA_TEST_HAVE_WORKLOAD
+/* Real COCO boxes of the standard workloads: coco-atss (all modes) and
+ * coco-retina (201,600 anchors), 16 images. */
+static void coco(void **state)
+{
+    (void)state;
+    aa_context *cpu = test_cpu_context(), *ocl = opencl_context(AA_MEMORY_HOST);
+    aa_wl_dataset ds;
+    aa_wl_error err;
+    aa_wl_batch batch;
+    if (aa_wl_load(AA_TEST_DATA, AA_WL_FORMAT_CSV, &ds, &err) != AA_WL_OK) fail_msg("%s", err.message);
+    assert_int_equal(aa_wl_batch_make(&ds, 0, 16, &batch, &err), AA_WL_OK);
+    aa_wl_anchor_set set;
+    assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, 800, 1344, &set, &err), AA_WL_OK);
+    compare_overlaps(cpu, ocl, &set.anchors, &batch.gts);
+    aa_wl_anchor_set_free(&set);
+    assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_RETINA, 800, 1344, &set, &err), AA_WL_OK);
+    compare_overlaps(cpu, ocl, &set.anchors, &batch.gts);
+    aa_wl_anchor_set_free(&set);
+    aa_wl_batch_free(&batch);
+    aa_wl_dataset_free(&ds);
+    aa_context_destroy(cpu), aa_context_destroy(ocl);
+}
+#endif
+
+/* Native memory: cl_mem handles, the output written through a sub-buffer at an
+ * offset (the elements before it untouched), on a queue the caller created. */
+static void native_buffers_and_queue(void **state)
+{
+    (void)state;
+    aa_context *cpu = test_cpu_context(), *ocl = opencl_context(AA_MEMORY_NATIVE);
+    assert_true(strlen(aa_context_device_name(ocl)) > 0);
+    fprintf(stderr, "OpenCL device: %s\n", aa_context_device_name(ocl));
+    void *q0 = NULL;
+    assert_int_equal(aa_context_get_stream(ocl, &q0), AA_SUCCESS);
+    assert_non_null(q0);
+    cl_context clctx;
+    cl_device_id dev;
+    assert_int_equal(clGetCommandQueueInfo((cl_command_queue)q0, CL_QUEUE_CONTEXT, sizeof clctx, &clctx, NULL), CL_SUCCESS);
+    assert_int_equal(clGetCommandQueueInfo((cl_command_queue)q0, CL_QUEUE_DEVICE, sizeof dev, &dev, NULL), CL_SUCCESS);
+    cl_int e;
+    cl_command_queue mine = clCreateCommandQueue(clctx, dev, 0, &e);
+    assert_int_equal(e, CL_SUCCESS);
+    assert_int_equal(aa_context_set_stream(ocl, mine), AA_SUCCESS);
+
+    enum { A = 300, G = 7 };
+    float anchors[A * 4], gts[G * 4], ref[A * G];
+    for (int i = 0; i < A; ++i) test_random_box(anchors + 4 * i, 200, 200, 90);
+    for (int i = 0; i < G; ++i) test_random_box(gts + 4 * i, 200, 200, 90);
+    int64_t count, offsets[3] = {0, 3, G};
+    float stride;
+    aa_anchors host_a = test_anchors_1level(anchors, A, &count, &stride);
+    aa_gts host_g = {gts, offsets, 2, NULL, NULL};
+    assert_int_equal(aa_overlaps(cpu, AA_GIOU, 1e-6f, &host_a, &host_g, ref), AA_SUCCESS);
+
+    cl_mem da = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof anchors, anchors, &e);
+    assert_int_equal(e, CL_SUCCESS);
+    cl_mem dg = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof gts, gts, &e);
+    assert_int_equal(e, CL_SUCCESS);
+    cl_uint align_bits = 0;
+    clGetDeviceInfo(dev, CL_DEVICE_MEM_BASE_ADDR_ALIGN, sizeof align_bits, &align_bits, NULL);
+    size_t offset = align_bits / 8 > 0 ? align_bits / 8 : 128;
+    size_t total = offset + sizeof ref + 64;
+    unsigned char *poison = malloc(total);
+    memset(poison, 0xCD, total);
+    cl_mem whole = clCreateBuffer(clctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, total, poison, &e);
+    assert_int_equal(e, CL_SUCCESS);
+    cl_buffer_region region = {offset, sizeof ref};
+    cl_mem sub = clCreateSubBuffer(whole, CL_MEM_READ_WRITE, CL_BUFFER_CREATE_TYPE_REGION, &region, &e);
+    assert_int_equal(e, CL_SUCCESS);
+
+    aa_anchors dev_a = host_a;
+    dev_a.boxes = (const float *)(uintptr_t)da;
+    aa_gts dev_g = host_g;
+    dev_g.boxes = (const float *)(uintptr_t)dg;
+    aa_status st = aa_overlaps(ocl, AA_GIOU, 1e-6f, &dev_a, &dev_g, (float *)(uintptr_t)sub);
+    if (st != AA_SUCCESS) fail_msg("%s", aa_context_last_error(ocl));
+    unsigned char *back = malloc(total);
+    assert_int_equal(clEnqueueReadBuffer(mine, whole, CL_TRUE, 0, total, back, 0, NULL, NULL), CL_SUCCESS);
+    for (size_t i = 0; i < offset; ++i) assert_int_equal(back[i], 0xCD);
+    for (size_t i = offset + sizeof ref; i < total; ++i) assert_int_equal(back[i], 0xCD);
+    assert_memory_equal(back + offset, ref, sizeof ref);
+    elements_compared += A * G, ++inputs_compared;
+
+    /* a queue of another cl_context is refused */
+    cl_context other = clCreateContext(NULL, 1, &dev, NULL, NULL, &e);
+    cl_command_queue foreign = clCreateCommandQueue(other, dev, 0, &e);
+    ASSERT_FAILS(ocl, aa_context_set_stream(ocl, foreign), AA_ERR_INVALID_ARGUMENT, "cl_context", 1);
+    assert_int_equal(aa_context_set_stream(ocl, NULL), AA_SUCCESS);
+    void *q1 = NULL;
+    assert_int_equal(aa_context_get_stream(ocl, &q1), AA_SUCCESS);
+    assert_ptr_equal(q1, q0);
+
+    clReleaseCommandQueue(foreign), clReleaseContext(other);
+    free(poison), free(back);
+    clReleaseMemObject(sub), clReleaseMemObject(whole), clReleaseMemObject(da), clReleaseMemObject(dg);
+    aa_context_destroy(ocl); /* before its caller queue goes */
+    clReleaseCommandQueue(mine);
+    aa_context_destroy(cpu);
+}
+
+/* Bad input on the OpenCL backend: the same checks, nothing written; assigners
+ * without a kernel say so. */
+static void bad_input_and_unsupported(void **state)
+{
+    (void)state;
+    aa_context *ocl = opencl_context(AA_MEMORY_HOST);
+    const float anchors[] = {0, 0, 10, 10, 5, 5, 8, 8}, gts[] = {0, 0, NAN, 10};
+    int64_t count, offsets[2] = {0, 1};
+    float stride;
+    aa_anchors a = test_anchors_1level(anchors, 2, &count, &stride);
+    aa_gts g = {gts, offsets, 1, NULL, NULL};
+    float *out = test_guarded_alloc(2, sizeof(float));
+    ASSERT_FAILS(ocl, aa_overlaps(ocl, AA_IOU, 1e-6f, &a, &g, out), AA_ERR_INVALID_BOX,
+                 "gts.boxes[0] (image 0, GT 0): coordinate 2 is NaN", test_guarded_untouched(out));
+    test_outputs t;
+    test_outputs_alloc(&t, 1, 2, 0);
+    ASSERT_FAILS(ocl, aa_assign_atss(ocl, NULL, &a, &g, &t.out, NULL, 0), AA_ERR_NOT_SUPPORTED,
+                 "aa_assign_atss: no opencl kernel", test_outputs_untouched(&t));
+    test_outputs_free(&t);
+    test_guarded_check(out);
+    test_guarded_free(out);
+    aa_context_destroy(ocl);
+}
+
+static int summary(void **state)
+{
+    (void)state;
+    fprintf(stderr, "opencl parity: %lld inputs, %lld elements compared bit for bit, 0 differences\n",
+            (long long)inputs_compared, (long long)elements_compared);
+    return 0;
+}
+
+int main(void)
+{
+    test_seed();
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(random_batches),
+        cmocka_unit_test(adversarial),
+#if AA_TEST_HAVE_WORKLOAD
+        cmocka_unit_test(coco),
+#endif
+        cmocka_unit_test(native_buffers_and_queue),
+        cmocka_unit_test(bad_input_and_unsupported),
+    };
+    return cmocka_run_group_tests(tests, NULL, summary);
+}
