@@ -329,7 +329,7 @@ AA_API aa_status aa_assign_atss(aa_context *ctx, const aa_atss_params *params,
  * box: GT centre +- radius * level stride, clipped to the GT) and the largest of
  * its l,t,r,b distances lies in the level's regress range [lo, hi]; several GTs:
  * smallest area, lowest GT index on ties. As mmdetection, an invalid pair has area
- * INF = 1e8, so a GT of area >= 1e8 px^2 is never chosen.
+ * INF = 1e8 and a minimum of INF is background (see docs/semantics.md).
  * overlap output: the centre-ness target sqrt(min(l,r)/max(l,r) * min(t,b)/max(t,b))
  * of positives, 0 otherwise. Regress ranges default to mmdetection's
  * (-1,64),(64,128),(128,256),(256,512),(512,1e8); num_regress_ranges must equal

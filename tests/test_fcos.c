@@ -139,8 +139,9 @@ static void center_sampling(void **state)
     aa_context_destroy(ctx);
 }
 
-/* Crowd GTs take no part; no GTs: all negative; a GT of area >= 1e8 is never
- * chosen (mmdetection's INF). */
+/* Crowd GTs take no part; no GTs: all negative. mmdetection's INF: an invalid
+ * pair has area 1e8 and a minimum of 1e8 is background, so a valid GT of area
+ * 4e8 is assigned alone, but not beside a GT that is invalid at the point. */
 static void crowd_empty_and_huge(void **state)
 {
     (void)state;
@@ -161,7 +162,11 @@ static void crowd_empty_and_huge(void **state)
     offsets[1] = 0;
     assign(ctx, &p, &a, &g, &t);
     assert_int_equal(t.gt_index[0], AA_NEGATIVE);
-    g.boxes = gts + 4, offsets[1] = 1, g.ignore_flags = NULL; /* 4e8 px^2 */
+    g.boxes = gts + 4, offsets[1] = 1, g.ignore_flags = NULL; /* 4e8 px^2, alone */
+    assign(ctx, &p, &a, &g, &t);
+    assert_int_equal(t.gt_index[0], 0);
+    const float two[] = {0, 0, 20000, 20000, 100, 100, 110, 110}; /* + one invalid at (5,5) */
+    g.boxes = two, offsets[1] = 2;
     assign(ctx, &p, &a, &g, &t);
     assert_int_equal(t.gt_index[0], AA_NEGATIVE);
     test_outputs_free(&t);

@@ -3,8 +3,9 @@
  *   1. inside: l,t,r,b > 0 to the GT, or, with centre sampling, to the GT's
  *      centre box (centre +- radius * stride, clipped to the GT);
  *   2. max(l,t,r,b) within the level's regress range [lo, hi];
- *   3. among valid GTs the smallest area wins, first GT on ties; invalid pairs
- *      count as area INF = 1e8, so a GT of area >= 1e8 is never chosen.
+ *   3. every GT gets an area, INF = 1e8 where the pair is invalid; the smallest
+ *      wins (first GT on ties) and a minimum of exactly INF means background. So a
+ *      valid GT of area > 1e8 wins only where every GT of the image is valid.
  * Crowd GTs take no part (mmdetection's FCOS never sees them). */
 #include "image_gts.h"
 
@@ -80,18 +81,18 @@ void aa__ref_fcos(const aa_fcos_params *p, const aa_batch *batch, const aa_assig
             for (int64_t end = a + anchors->level_counts[l]; a < end; ++a) {
                 const float *box = anchors->boxes + 4 * a;
                 float x = aa__ref_center_x(box), y = aa__ref_center_y(box);
-                float best_area = AA_REF_FCOS_INF, best_ltrb[4] = {0, 0, 0, 0}, ltrb[4];
+                float best_area = INFINITY, best_ltrb[4] = {0, 0, 0, 0}, ltrb[4];
                 int32_t best = -1;
                 for (int32_t k = 0; k < img.num_kept; ++k) {
                     const float *gt = aa__ref_gt_box(&img, img.kept[k]);
-                    if (!valid_pair(p, x, y, gt, l, stride, ltrb)) continue;
-                    float area = aa__ref_area(gt);
+                    int valid = valid_pair(p, x, y, gt, l, stride, ltrb);
+                    float area = valid ? aa__ref_area(gt) : AA_REF_FCOS_INF;
                     if (area < best_area) {
                         best_area = area, best = k;
                         for (int c = 0; c < 4; ++c) best_ltrb[c] = ltrb[c];
                     }
                 }
-                if (best >= 0)
+                if (best >= 0 && best_area != AA_REF_FCOS_INF)
                     aa__ref_write(out, batch, i, a, img.kept[best], centerness(best_ltrb));
                 else
                     aa__ref_write(out, batch, i, a, AA_NEGATIVE, 0.0f);
