@@ -82,7 +82,7 @@ aa_status cli_assigner_run(aa_context *ctx, const cli_assigner *as, const aa_anc
 
 /* ---------------------------------------------------------------- backends */
 
-/* Memory of a context's backend: host memory on CPU, device memory on CUDA. */
+/* A context opened with AA_MEMORY_HOST: the CLI's arrays are host memory. */
 typedef struct cli_device {
     aa_context *ctx;
     aa_backend backend;

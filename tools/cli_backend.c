@@ -1,19 +1,11 @@
 /*
- * cli_backend.c - the assigners the CLI knows, and memory of a context's backend:
- * the library takes backend memory (host on CPU, device memory on CUDA), so the
- * CLI copies its host inputs there and the results back.
+ * cli_backend.c - the assigners the CLI knows, and the contexts it runs them on
+ * (host memory on every backend, AA_MEMORY_HOST).
  */
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-#if defined(AA_CLI_HAVE_CUDA) && AA_CLI_HAVE_CUDA
-#include <cuda_runtime_api.h>
-#define CLI_CUDA 1
-#else
-#define CLI_CUDA 0
-#endif
 
 /* ---------------------------------------------------------------- assigners */
 
@@ -59,46 +51,21 @@ aa_status cli_assigner_run(aa_context *ctx, const cli_assigner *as, const aa_anc
 
 /* ---------------------------------------------------------------- devices */
 
-#if CLI_CUDA
-static int cuda_check(cudaError_t e, const char *call, char *why, size_t why_size)
-{
-    if (e == cudaSuccess)
-        return 0;
-    snprintf(why, why_size, "%s: %s", call, cudaGetErrorString(e));
-    return -1;
-}
-
-static cudaStream_t cuda_stream(const cli_device *dev)
-{
-    void *s = NULL;
-    aa_context_get_stream(dev->ctx, &s);
-    return (cudaStream_t)s;
-}
-#endif
-
+/* Every backend is opened with AA_MEMORY_HOST: the library copies the CLI's host
+ * arrays to the device and the results back, and a call returns when they are in
+ * host memory. GPU timings therefore include those copies. */
 aa_status cli_device_open(cli_device *dev, aa_backend backend, char *why, size_t why_size)
 {
     aa_context_options opt;
     aa_context_options_init(&opt);
     opt.backend = backend;
+    opt.memory = AA_MEMORY_HOST;
     dev->ctx = NULL;
     dev->backend = backend;
     aa_status st = aa_context_create(&dev->ctx, &opt);
     if (st != AA_SUCCESS) {
-        /* No context to hold a message: the status string is what there is. */
-        snprintf(why, why_size, "%s", aa_status_string(st));
+        snprintf(why, why_size, "%s", aa_context_create_error());
         return st;
-    }
-    int usable = backend == AA_BACKEND_CPU || (backend == AA_BACKEND_CUDA && CLI_CUDA);
-    if (!usable) {
-        /* The library has the backend, but the CLI cannot hand it memory: CUDA
-         * without the runtime linked in, OpenCL until the API says how cl_mem
-         * buffers are passed. */
-        snprintf(why, why_size, "the CLI cannot pass %s memory in this build",
-                 aa_backend_name(backend));
-        aa_context_destroy(dev->ctx);
-        dev->ctx = NULL;
-        return AA_ERR_NOT_SUPPORTED;
     }
     return AA_SUCCESS;
 }
@@ -112,10 +79,6 @@ void cli_device_close(cli_device *dev)
 int cli_device_alloc(cli_device *dev, void **p, size_t bytes, char *why, size_t why_size)
 {
     size_t n = bytes ? bytes : 1;
-#if CLI_CUDA
-    if (dev->backend == AA_BACKEND_CUDA)
-        return cuda_check(cudaMalloc(p, n), "cudaMalloc", why, why_size);
-#endif
     (void)dev;
     *p = malloc(n);
     if (*p != NULL)
@@ -126,12 +89,6 @@ int cli_device_alloc(cli_device *dev, void **p, size_t bytes, char *why, size_t 
 
 void cli_device_free(cli_device *dev, void *p)
 {
-#if CLI_CUDA
-    if (dev->backend == AA_BACKEND_CUDA) {
-        cudaFree(p);
-        return;
-    }
-#endif
     (void)dev;
     free(p);
 }
@@ -139,15 +96,6 @@ void cli_device_free(cli_device *dev, void *p)
 int cli_device_upload(cli_device *dev, void *dst, const void *src, size_t bytes, char *why,
                       size_t why_size)
 {
-#if CLI_CUDA
-    if (dev->backend == AA_BACKEND_CUDA) {
-        cudaStream_t s = cuda_stream(dev);
-        if (cuda_check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, s),
-                       "cudaMemcpyAsync", why, why_size))
-            return -1;
-        return cuda_check(cudaStreamSynchronize(s), "cudaStreamSynchronize", why, why_size);
-    }
-#endif
     (void)dev;
     (void)why;
     (void)why_size;
@@ -159,26 +107,12 @@ int cli_device_upload(cli_device *dev, void *dst, const void *src, size_t bytes,
 int cli_device_download(cli_device *dev, void *dst, const void *src, size_t bytes, char *why,
                         size_t why_size)
 {
-#if CLI_CUDA
-    if (dev->backend == AA_BACKEND_CUDA) {
-        cudaStream_t s = cuda_stream(dev);
-        if (cuda_check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, s),
-                       "cudaMemcpyAsync", why, why_size))
-            return -1;
-        return cuda_check(cudaStreamSynchronize(s), "cudaStreamSynchronize", why, why_size);
-    }
-#endif
     return cli_device_upload(dev, dst, src, bytes, why, why_size);
 }
 
 int cli_device_sync(cli_device *dev, char *why, size_t why_size)
 {
-#if CLI_CUDA
-    if (dev->backend == AA_BACKEND_CUDA)
-        return cuda_check(cudaStreamSynchronize(cuda_stream(dev)), "cudaStreamSynchronize",
-                          why, why_size);
-#endif
-    (void)dev; /* CPU calls return when the work is done */
+    (void)dev; /* AA_MEMORY_HOST calls return when the work is done */
     (void)why;
     (void)why_size;
     return 0;

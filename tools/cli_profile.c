@@ -36,7 +36,7 @@ typedef struct slot {
 } slot;
 
 typedef struct result {
-    int ran, failed;
+    int ran, failed, unsupported;
     char why[WHY_SIZE];
     double median_ms;
     double pos_mean;
@@ -217,6 +217,11 @@ static double median(double *v, long n)
 
 static int call_failed(slot *s, const cli_assigner *as, aa_status st, result *r)
 {
+    if (st == AA_ERR_NOT_SUPPORTED) { /* the backend lacks this assigner: not a failure */
+        snprintf(r->why, sizeof r->why, "%s", aa_context_last_error(s->dev.ctx));
+        r->unsupported = 1;
+        return -1;
+    }
     snprintf(r->why, sizeof r->why, "%s: %s: %s", as->name, aa_status_string(st),
              aa_context_last_error(s->dev.ctx));
     r->failed = 1;
@@ -329,7 +334,7 @@ static int run_on_slot(slot *s, const cli_assigner *as, int set, long repeat, ou
         cli_device_free(&s->dev, gi);
     if (ov != NULL)
         cli_device_free(&s->dev, ov);
-    r->failed = rc != 0;
+    r->failed = rc != 0 && !r->unsupported;
     return rc;
 }
 
@@ -350,8 +355,8 @@ static void print_title(const cli_assigner *as, const aa_wl_anchor_set *set, con
 static void print_row(aa_backend b, const slot *s, const result *r, int compare)
 {
     const char *name = aa_backend_name(b);
-    if (!r->ran) {
-        printf("%-8s not available: %s\n", name, s->why);
+    if (!r->ran || r->unsupported) {
+        printf("%-8s not available: %s\n", name, r->unsupported ? r->why : s->why);
         return;
     }
     if (r->failed) {
@@ -411,6 +416,7 @@ static void profile_one(profile_state *ps, int b, const cli_assigner *as, output
             ps->o->repeat == 1 ? "" : "s");
     if (run_on_slot(&ps->slots[b], as, set, ps->o->repeat, cur, r) != 0 ||
         summarise(cur->gt_index, ps->host_gts, num_anchors, r) != 0) {
+        if (r->unsupported) return; /* reported as not available */
         r->failed = 1;
         ps->failures++;
         return;
@@ -440,7 +446,7 @@ static int profile_assigner(profile_state *ps, const cli_assigner *as)
         if (!ps->slots[b].open)
             continue;
         profile_one(ps, b, as, &cur, have_ref ? &ref : NULL, &res[b]);
-        if (res[b].failed)
+        if (res[b].failed || res[b].unsupported)
             continue;
         ran++;
         if (backend_order[b] == AA_BACKEND_CPU) {
