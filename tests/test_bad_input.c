@@ -218,6 +218,44 @@ static void null_structs_and_workspace(void **state)
     aa_context_destroy(ctx);
 }
 
+/* Empty inputs are valid: no anchors (levels of 0), no images, images without
+ * GTs. Every call succeeds and writes exactly the elements it owns. */
+static void empty_inputs(void **state)
+{
+    (void)state;
+    aa_context *ctx = test_cpu_context();
+    int64_t zero_counts[2] = {0, 0}, offsets[3] = {0, 0, 0};
+    const float strides[2] = {8, 16}, box[4] = {0, 0, 4, 4};
+    aa_anchors none = {NULL, 0, 2, zero_counts, strides};
+    aa_gts no_gts = {NULL, offsets, 2, NULL, NULL};
+    aa_gts no_images = {NULL, offsets, 0, NULL, NULL};
+    int64_t one_offsets[2] = {0, 1};
+    aa_gts one_gt = {box, one_offsets, 1, NULL, NULL};
+    fixture f;
+    fixture_init(&f);
+    test_outputs t;
+    test_outputs_alloc(&t, 2, NUM_ANCHORS, 0);
+    const aa_gts *gsets[3] = {&no_gts, &no_images, &one_gt};
+    for (int k = 0; k < 3; ++k) {
+        /* no anchors: nothing to write */
+        assert_int_equal(aa_assign_max_iou(ctx, NULL, &none, gsets[k], &t.out, NULL, 0), AA_SUCCESS);
+        assert_int_equal(aa_assign_atss(ctx, NULL, &none, gsets[k], &t.out, NULL, 0), AA_SUCCESS);
+        f.fcos.num_regress_ranges = 2;
+        assert_int_equal(aa_assign_fcos(ctx, &f.fcos, &none, gsets[k], &t.out, NULL, 0), AA_SUCCESS);
+        assert_true(test_outputs_untouched(&t));
+    }
+    /* anchors but no GTs in two images: every element negative */
+    assert_int_equal(aa_assign_atss(ctx, NULL, &f.a, &no_gts, &t.out, NULL, 0), AA_SUCCESS);
+    test_outputs_check_written(&t);
+    for (int i = 0; i < 2 * NUM_ANCHORS; ++i) assert_int_equal(t.gt_index[i], AA_NEGATIVE);
+    float iou = -5.0f;
+    assert_int_equal(aa_overlaps(ctx, AA_IOU, 1e-6f, &none, &one_gt, NULL), AA_SUCCESS);
+    assert_int_equal(aa_overlaps(ctx, AA_IOU, 1e-6f, &f.a, &no_images, &iou), AA_SUCCESS);
+    assert_true(iou == -5.0f);
+    test_outputs_free(&t);
+    aa_context_destroy(ctx);
+}
+
 /* The primitives check their own arguments the same way. */
 static void primitives(void **state)
 {
@@ -249,6 +287,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(every_case_every_assigner),
         cmocka_unit_test(null_structs_and_workspace),
+        cmocka_unit_test(empty_inputs),
         cmocka_unit_test(primitives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
