@@ -25,7 +25,7 @@ int main(void)
                               0, 0, 400, 300, 600, 300, 900, 700};
     const int64_t offsets[] = {0, 2, 4};
     const uint8_t crowd[] = {0, 0, 1, 0};
-    aa_gts gts = {gt_boxes, offsets, 2, crowd, NULL};
+    aa_gts gts = {gt_boxes, offsets, 2, crowd, NULL, NULL};
 
     int32_t *gt_index = malloc(2 * (size_t)num_anchors * sizeof(int32_t));
     float *iou = malloc(2 * (size_t)num_anchors * sizeof(float));

@@ -143,6 +143,13 @@ static aa_status check_out_size(aa_context *ctx, const aa_batch *b)
     return AA_SUCCESS;
 }
 
+/* Whether the context's backend implements a call. */
+static aa_status backend_has(aa_context *ctx, const char *call)
+{
+    if (ctx->backend == AA_BACKEND_OPENCL && strcmp(call, "aa_assign_fcos") == 0) return AA_SUCCESS;
+    return require_cpu(ctx, call);
+}
+
 /* ---------------------------------------------------------------- overlaps */
 
 aa_status aa_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_anchors *anchors,
@@ -226,7 +233,7 @@ static aa_status begin_assign(aa_context *ctx, const char *call, const aa_anchor
                               const aa_gts *gts, const aa_assignment *out, int need_strides,
                               aa_batch *b)
 {
-    aa_status st = require_cpu(ctx, call);
+    aa_status st = backend_has(ctx, call);
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, need_strides, b);
     if (st == AA_SUCCESS) st = aa__check_output(ctx, out, gts);
     if (st == AA_SUCCESS) st = check_out_size(ctx, b);
@@ -326,6 +333,9 @@ aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params, const aa
     LOAD_PARAMS(ctx, params, &p, aa_fcos_params_init);
     aa_status st = begin_assign(ctx, "aa_assign_fcos", anchors, gts, out, p.center_sampling, &b);
     if (st == AA_SUCCESS) st = check_fcos_params(ctx, &p, b.num_levels);
+#if AA_HAVE_OPENCL
+    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_fcos(ctx, &p, &b, out);
+#endif
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_fcos_ws_bytes(&b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;

@@ -17,3 +17,15 @@ int64_t aa__plan_global_x(const aa_launch *plan)
 {
     return plan->groups_x * plan->local_size;
 }
+
+aa_launch aa__plan_per_image(int64_t num_anchors, int64_t num_images)
+{
+    aa_launch p = {0, 0, AA_PLAN_LOCAL_SIZE, 0};
+    if (num_anchors <= 0 || num_images <= 0) return p;
+    p.groups_y = num_images < AA_PLAN_MAX_GROUPS_Y ? num_images : AA_PLAN_MAX_GROUPS_Y;
+    int64_t blocks = (num_anchors - 1) / AA_PLAN_LOCAL_SIZE + 1;
+    int64_t cap = AA_PLAN_MAX_GROUPS / p.groups_y;
+    if (cap < 1) cap = 1;
+    p.groups_x = blocks < cap ? blocks : cap;
+    return p;
+}

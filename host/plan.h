@@ -24,6 +24,12 @@ typedef struct aa_launch {
  * elements is not launched: groups_x 0). */
 aa_launch aa__plan_elementwise(int64_t elements);
 
+/* A kernel over (image, anchor) pairs: x strides over blocks of anchors, y over
+ * images (CUDA's gridDim.y is at most 65535: images beyond stride). No more than
+ * about AA_PLAN_MAX_GROUPS groups in all; none when there is nothing to do. */
+#define AA_PLAN_MAX_GROUPS_Y 65535
+aa_launch aa__plan_per_image(int64_t num_anchors, int64_t num_images);
+
 /* Total work-items along x of a plan, as OpenCL's global size wants it. */
 int64_t aa__plan_global_x(const aa_launch *plan);
 

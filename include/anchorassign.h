@@ -18,9 +18,10 @@
  *
  * Memory: see aa_memory. By default arrays are the backend's own memory (CPU: host;
  * CUDA: device memory; OpenCL: cl_mem); AA_MEMORY_HOST makes every backend take host
- * arrays. Counts, offsets and level counts are always host values. The OpenCL
- * backend runs aa_overlaps so far; its assigners, and the CUDA backend, are not in
- * this build yet (AA_ERR_NOT_SUPPORTED).
+ * arrays. Counts, offsets and level counts are always host values (GPU kernels
+ * also read aa_gts.device_offsets). The OpenCL backend runs aa_overlaps and
+ * aa_assign_fcos so far; its other calls, and the CUDA backend, return
+ * AA_ERR_NOT_SUPPORTED in this build.
  *
  * Thread safety: a context is used by one thread at a time; different contexts
  * may be used from different threads concurrently. Functions that take no
@@ -171,6 +172,10 @@ typedef struct aa_gts {
     const uint8_t *ignore_flags; /* optional [total]: nonzero = crowd / ignore region.
                                     Such a GT is never assigned; see each assigner.   */
     const int32_t *labels;       /* optional [total]: class label (>= 0) per GT       */
+    const int64_t *device_offsets; /* GPU backends with AA_MEMORY_NATIVE: the same
+                                    offsets in backend memory, which the kernels read
+                                    (the host ones plan the launch); the library makes
+                                    no hidden copy. Ignored elsewhere.               */
 } aa_gts;
 
 /* Outputs, [num_images][num_anchors] each. */

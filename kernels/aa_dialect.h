@@ -13,7 +13,7 @@
  * | AA_SHARED(type, name, n)  | __shared__ type name[n]       | __local type name[n]      | -               |
  * | AA_LOCAL_ID / AA_LOCAL_SIZE | threadIdx.x / blockDim.x    | get_local_id(0) / get_local_size(0) | - |
  * | AA_GROUP_ID_X / _Y        | blockIdx.x / blockIdx.y       | get_group_id(0) / (1)     | -               |
- * | AA_NUM_GROUPS_X           | gridDim.x                     | get_num_groups(0)         | -               |
+ * | AA_NUM_GROUPS_X / _Y      | gridDim.x / gridDim.y         | get_num_groups(0) / (1)   | -               |
  * | AA_BARRIER()              | __syncthreads()               | barrier(CLK_LOCAL_MEM_FENCE) | -            |
  * | aa_i32 aa_u32 aa_i64 aa_u8 | int unsigned long long unsigned char | int uint long uchar | <stdint.h>  |
  *
@@ -39,6 +39,7 @@
 #define AA_GROUP_ID_X ((aa_i64)get_group_id(0))
 #define AA_GROUP_ID_Y ((aa_i64)get_group_id(1))
 #define AA_NUM_GROUPS_X ((aa_i64)get_num_groups(0))
+#define AA_NUM_GROUPS_Y ((aa_i64)get_num_groups(1))
 #define AA_BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
 typedef int aa_i32;
 typedef uint aa_u32;
@@ -58,6 +59,7 @@ typedef uchar aa_u8;
 #define AA_GROUP_ID_X ((aa_i64)blockIdx.x)
 #define AA_GROUP_ID_Y ((aa_i64)blockIdx.y)
 #define AA_NUM_GROUPS_X ((aa_i64)gridDim.x)
+#define AA_NUM_GROUPS_Y ((aa_i64)gridDim.y)
 #define AA_BARRIER() __syncthreads()
 typedef int aa_i32;
 typedef unsigned int aa_u32;

@@ -98,7 +98,7 @@ static void streams_errors_workspace(void **state)
     int64_t count, offsets[2] = {0, 1};
     float stride, iou = -1;
     aa_anchors a = test_anchors_1level(box, 1, &count, &stride);
-    aa_gts g = {box, offsets, 1, NULL, NULL};
+    aa_gts g = {box, offsets, 1, NULL, NULL, NULL};
     assert_int_equal(aa_overlaps(ctx, AA_IOU, 1e-6f, &a, &g, &iou), AA_SUCCESS);
     assert_true(iou == 1.0f);
     aa_context_destroy(ctx);

@@ -30,7 +30,7 @@ static void hand_computed(void **state)
     int64_t count, offsets[2] = {0, 1};
     float stride;
     aa_anchors a = one_level(anchors, 4, &count, &stride);
-    aa_gts g = {gt, offsets, 1, NULL, NULL};
+    aa_gts g = {gt, offsets, 1, NULL, NULL, NULL};
     aa_atss_params p;
     aa_atss_params_init(&p);
     p.topk = 4;
@@ -67,7 +67,7 @@ static void topk_ties_and_short_levels(void **state)
     const float gt[] = {0, 0, 10, 10};
     int64_t counts[2] = {4, 1}, offsets[2] = {0, 1};
     aa_anchors a = {anchors, 5, 2, counts, NULL};
-    aa_gts g = {gt, offsets, 1, NULL, NULL};
+    aa_gts g = {gt, offsets, 1, NULL, NULL, NULL};
     int32_t cand[2 * 3];
     assert_int_equal(aa_topk_nearest(ctx, 3, &a, &g, cand), AA_SUCCESS);
     assert_int_equal(cand[0], 0);
@@ -92,7 +92,7 @@ static void single_candidate(void **state)
     int64_t count, offsets[2] = {0, 1};
     float stride;
     aa_anchors a = one_level(anchors, 1, &count, &stride);
-    aa_gts g = {gt, offsets, 1, NULL, NULL};
+    aa_gts g = {gt, offsets, 1, NULL, NULL, NULL};
     int32_t cand[9];
     double mean, std;
     assert_int_equal(aa_topk_nearest(ctx, 9, &a, &g, cand), AA_SUCCESS);
@@ -130,7 +130,7 @@ static void conflicts_duplicates_zero_area(void **state)
     int64_t count, offsets[2] = {0, 4};
     float stride;
     aa_anchors a = one_level(anchors, 9, &count, &stride);
-    aa_gts g = {gts, offsets, 1, NULL, NULL};
+    aa_gts g = {gts, offsets, 1, NULL, NULL, NULL};
     test_outputs t;
     test_outputs_alloc(&t, 1, 9, 0);
     assign(ctx, NULL, &a, &g, &t);
@@ -138,7 +138,7 @@ static void conflicts_duplicates_zero_area(void **state)
     assert_int_equal(t.gt_index[1], 0);
     for (int i = 2; i < 9; ++i) assert_int_equal(t.gt_index[i], AA_NEGATIVE);
     /* without GTs 0 and 1, GT 2 takes them with IoU .81 */
-    aa_gts g2 = {gts + 8, offsets, 1, NULL, NULL};
+    aa_gts g2 = {gts + 8, offsets, 1, NULL, NULL, NULL};
     int64_t off2[2] = {0, 2};
     g2.offsets = off2;
     assign(ctx, NULL, &a, &g2, &t);
@@ -161,7 +161,7 @@ static void inside_margin(void **state)
     int64_t count, offsets[2] = {0, 1};
     float stride;
     aa_anchors a = one_level(anchors, 9, &count, &stride);
-    aa_gts g = {gt, offsets, 1, NULL, NULL};
+    aa_gts g = {gt, offsets, 1, NULL, NULL, NULL};
     aa_atss_params p;
     aa_atss_params_init(&p);
     p.inside_margin = 1.0f;
@@ -195,7 +195,7 @@ static void crowd(void **state)
     int64_t count, offsets[2] = {0, 2};
     float stride;
     aa_anchors a = one_level(anchors, 5, &count, &stride);
-    aa_gts g = {gts, offsets, 1, flags, NULL};
+    aa_gts g = {gts, offsets, 1, flags, NULL, NULL};
     aa_atss_params p;
     aa_atss_params_init(&p);
     p.topk = 4, p.ignore_iof_thr = 0.5f;
@@ -242,7 +242,7 @@ static void random_properties(void **state)
         float *gts = malloc((size_t)(total + 1) * 16);
         for (int64_t g = 0; g < total; ++g) test_random_box(gts + 4 * g, 200, 200, 90);
         aa_anchors a = {anchors, n, 3, counts, NULL};
-        aa_gts g = {gts, offsets, num_images, NULL, NULL};
+        aa_gts g = {gts, offsets, num_images, NULL, NULL, NULL};
         p.topk = test_int(1, 12);
 
         test_outputs t, one_t;
@@ -258,7 +258,7 @@ static void random_properties(void **state)
 
         for (int i = 0; i < num_images; ++i) {
             int64_t o1[2] = {0, offsets[i + 1] - offsets[i]};
-            aa_gts one = {gts + 4 * offsets[i], o1, 1, NULL, NULL};
+            aa_gts one = {gts + 4 * offsets[i], o1, 1, NULL, NULL, NULL};
             assign(ctx, &p, &a, &one, &one_t);
             assert_memory_equal(t.gt_index + i * n, one_t.gt_index, (size_t)n * 4);
             assert_memory_equal(t.overlap + i * n, one_t.overlap, (size_t)n * 4);

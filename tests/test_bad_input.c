@@ -38,7 +38,7 @@ static void fixture_init(fixture *f)
     f->crowd[0] = 0, f->crowd[1] = 1, f->crowd[2] = 0;
     f->labels[0] = 1, f->labels[1] = 2, f->labels[2] = 3;
     aa_anchors a = {f->anchors, NUM_ANCHORS, 2, f->level_counts, f->strides};
-    aa_gts g = {f->gts, f->offsets, 2, f->crowd, f->labels};
+    aa_gts g = {f->gts, f->offsets, 2, f->crowd, f->labels, NULL};
     f->a = a, f->g = g;
     aa_max_iou_params_init(&f->max_iou);
     aa_atss_params_init(&f->atss);
@@ -227,10 +227,10 @@ static void empty_inputs(void **state)
     int64_t zero_counts[2] = {0, 0}, offsets[3] = {0, 0, 0};
     const float strides[2] = {8, 16}, box[4] = {0, 0, 4, 4};
     aa_anchors none = {NULL, 0, 2, zero_counts, strides};
-    aa_gts no_gts = {NULL, offsets, 2, NULL, NULL};
-    aa_gts no_images = {NULL, offsets, 0, NULL, NULL};
+    aa_gts no_gts = {NULL, offsets, 2, NULL, NULL, NULL};
+    aa_gts no_images = {NULL, offsets, 0, NULL, NULL, NULL};
     int64_t one_offsets[2] = {0, 1};
-    aa_gts one_gt = {box, one_offsets, 1, NULL, NULL};
+    aa_gts one_gt = {box, one_offsets, 1, NULL, NULL, NULL};
     fixture f;
     fixture_init(&f);
     test_outputs t;

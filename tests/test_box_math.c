@@ -44,7 +44,7 @@ static void matches_reference(void **state)
         for (int i = 0; i < G; ++i) test_random_box(gts + 4 * i, 300, 300, 120);
         memcpy(gts, anchors, 16); /* a duplicate */
         aa_anchors a = test_anchors_1level(anchors, A, &count, &stride);
-        aa_gts g = {gts, offsets, 1, NULL, NULL};
+        aa_gts g = {gts, offsets, 1, NULL, NULL, NULL};
         for (int mode = 0; mode < 3; ++mode) {
             assert_int_equal(aa_overlaps(ctx, (aa_overlap_mode)mode, 1e-6f, &a, &g, ref), AA_SUCCESS);
             for (int gi = 0; gi < G; ++gi)

@@ -34,7 +34,7 @@ static void hand_computed(void **state)
     const int32_t labels[] = {3};
     int64_t offsets[2] = {0, 1};
     aa_anchors a = {points, n, 1, counts, strides};
-    aa_gts g = {gt, offsets, 1, NULL, labels};
+    aa_gts g = {gt, offsets, 1, NULL, labels, NULL};
     aa_fcos_params p;
     one_range(&p, -1, 64);
     test_outputs t;
@@ -62,7 +62,7 @@ static void edges_and_smallest_area(void **state)
     int64_t count = 3, offsets[2] = {0, 5};
     const float stride = 8;
     aa_anchors a = {pts, 3, 1, &count, &stride};
-    aa_gts g = {gts, offsets, 1, NULL, NULL};
+    aa_gts g = {gts, offsets, 1, NULL, NULL, NULL};
     aa_fcos_params p;
     one_range(&p, -1, 1e8f);
     test_outputs t;
@@ -85,7 +85,7 @@ static void regress_ranges(void **state)
     int64_t counts[2] = {1, 1}, offsets[2] = {0, 1};
     const float strides[2] = {8, 16};
     aa_anchors a = {pts, 2, 2, counts, strides};
-    aa_gts g = {gt, offsets, 1, NULL, NULL};
+    aa_gts g = {gt, offsets, 1, NULL, NULL, NULL};
     aa_fcos_params p;
     aa_fcos_params_init(&p);
     p.num_regress_ranges = 2;
@@ -115,7 +115,7 @@ static void center_sampling(void **state)
     int64_t count = 4, offsets[2] = {0, 2};
     const float stride = 8;
     aa_anchors a = {pts, 4, 1, &count, &stride};
-    aa_gts g = {gts, offsets, 1, NULL, NULL};
+    aa_gts g = {gts, offsets, 1, NULL, NULL, NULL};
     aa_fcos_params p;
     one_range(&p, -1, 1e8f);
     p.center_sampling = 1;
@@ -152,7 +152,7 @@ static void crowd_empty_and_huge(void **state)
     int64_t count = 1, offsets[2] = {0, 1};
     const float stride = 8;
     aa_anchors a = {pts, 1, 1, &count, &stride};
-    aa_gts g = {gts, offsets, 1, flags, NULL};
+    aa_gts g = {gts, offsets, 1, flags, NULL, NULL};
     aa_fcos_params p;
     one_range(&p, -1, 1e9f);
     test_outputs t;
@@ -197,7 +197,7 @@ static void random_properties(void **state)
         int64_t total = offsets[num_images];
         float *gts = malloc((size_t)(total + 1) * 16);
         for (int64_t g = 0; g < total; ++g) test_random_box(gts + 4 * g, 128, 96, 80);
-        aa_gts g = {gts, offsets, num_images, NULL, NULL};
+        aa_gts g = {gts, offsets, num_images, NULL, NULL, NULL};
         p.center_sampling = trial % 2;
         test_outputs t, one_t;
         test_outputs_alloc(&t, num_images, n, 0);
@@ -205,7 +205,7 @@ static void random_properties(void **state)
         assign(ctx, &p, &a, &g, &t);
         for (int i = 0; i < num_images; ++i) {
             int64_t o1[2] = {0, offsets[i + 1] - offsets[i]};
-            aa_gts one = {gts + 4 * offsets[i], o1, 1, NULL, NULL};
+            aa_gts one = {gts + 4 * offsets[i], o1, 1, NULL, NULL, NULL};
             assign(ctx, &p, &a, &one, &one_t);
             assert_memory_equal(t.gt_index + i * n, one_t.gt_index, (size_t)n * 4);
             int64_t level_end = counts[0];

@@ -18,7 +18,7 @@ static void setup_case(case_t *c, const float *anchors, int64_t na, const float 
 {
     c->anchors = test_anchors_1level(anchors, na, &c->count, &c->stride);
     c->offsets[0] = 0, c->offsets[1] = ng;
-    aa_gts g = {gts, c->offsets, 1, crowd, labels};
+    aa_gts g = {gts, c->offsets, 1, crowd, labels, NULL};
     c->gts = g;
     test_outputs_alloc(&c->t, 1, na, labels != NULL);
 }
@@ -227,7 +227,7 @@ static void random_batch(batch_t *b)
         b->crowd[g] = test_int(0, 11) == 0;
     }
     aa_anchors a = {b->anchors, b->num_anchors, 3, b->level_counts, b->strides};
-    aa_gts gg = {b->gts, b->offsets, b->num_images, b->crowd, NULL};
+    aa_gts gg = {b->gts, b->offsets, b->num_images, b->crowd, NULL, NULL};
     b->a = a, b->g = gg;
 }
 

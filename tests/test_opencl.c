@@ -53,6 +53,85 @@ static void compare_overlaps(aa_context *cpu, aa_context *ocl, const aa_anchors 
     test_guarded_free(got);
 }
 
+/* ---------------------------------------------------------------- assigners */
+
+typedef enum which { FCOS, FCOS_SAMPLING, NUM_WHICH } which;
+static const char *const which_name[NUM_WHICH] = {"fcos", "fcos+centre sampling"};
+
+static aa_status run_assigner(aa_context *ctx, which w, const aa_anchors *a, const aa_gts *g,
+                              const aa_assignment *out)
+{
+    aa_fcos_params p;
+    aa_fcos_params_init(&p);
+    p.num_regress_ranges = a->num_levels;
+    for (int32_t l = 0; l < a->num_levels; ++l) /* ranges that suit any level count */
+        p.regress_lo[l] = l == 0 ? -1.0f : 32.0f * (float)(1 << l),
+        p.regress_hi[l] = l == a->num_levels - 1 ? 1e8f : 64.0f * (float)(1 << l);
+    p.center_sampling = w == FCOS_SAMPLING;
+    return aa_assign_fcos(ctx, &p, a, g, out, NULL, 0);
+}
+
+/* One assigner on both backends: gt_index, overlap and labels bit for bit. */
+static void compare_assigner(aa_context *cpu, aa_context *ocl, which w, const aa_anchors *a,
+                             const aa_gts *g)
+{
+    test_outputs ref, got;
+    int with_labels = g->labels != NULL;
+    test_outputs_alloc(&ref, g->num_images, a->num_anchors, with_labels);
+    test_outputs_alloc(&got, g->num_images, a->num_anchors, with_labels);
+    aa_status st = run_assigner(cpu, w, a, g, &ref.out);
+    if (st != AA_SUCCESS) fail_msg("cpu %s: %s", which_name[w], aa_context_last_error(cpu));
+    st = run_assigner(ocl, w, a, g, &got.out);
+    if (st != AA_SUCCESS) fail_msg("opencl %s: %s", which_name[w], aa_context_last_error(ocl));
+    if (ref.n > 0) test_outputs_check_written(&got);
+    for (int64_t i = 0; i < ref.n; ++i) {
+        int same = ref.gt_index[i] == got.gt_index[i] &&
+                   memcmp(&ref.overlap[i], &got.overlap[i], sizeof(float)) == 0 &&
+                   (!with_labels || ref.labels[i] == got.labels[i]);
+        if (!same)
+            fail_msg("%s: image %lld anchor %lld: cpu (%d, %.9g) opencl (%d, %.9g)", which_name[w],
+                     (long long)(i / a->num_anchors), (long long)(i % a->num_anchors),
+                     ref.gt_index[i], ref.overlap[i], got.gt_index[i], got.overlap[i]);
+    }
+    elements_compared += ref.n;
+    ++inputs_compared;
+    test_outputs_free(&ref);
+    test_outputs_free(&got);
+}
+
+/* Random ragged batches over FCOS points of three levels: crowd flags, labels,
+ * duplicates, boxes partly outside the canvas, images without GTs. */
+static void random_assigners(void **state)
+{
+    (void)state;
+    aa_context *cpu = test_cpu_context(), *ocl = opencl_context(AA_MEMORY_HOST);
+    const float strides[3] = {8, 16, 32};
+    int64_t counts[3], n;
+    float *pts = malloc(600 * 16);
+    assert_int_equal(aa_point_generate(cpu, 3, strides, 0.5f, 128, 96, pts, 600, counts, &n), AA_SUCCESS);
+    aa_anchors a = {pts, n, 3, counts, strides};
+    for (int trial = 0; trial < 30; ++trial) {
+        int images = test_int(1, 6);
+        int64_t offsets[7] = {0};
+        for (int i = 0; i < images; ++i) offsets[i + 1] = offsets[i] + test_int(0, trial < 25 ? 12 : 300);
+        int64_t total = offsets[images];
+        float *gts = malloc((size_t)(total + 1) * 16);
+        uint8_t *crowd = malloc((size_t)total + 1);
+        int32_t *labels = malloc((size_t)(total + 1) * 4);
+        for (int64_t k = 0; k < total; ++k) {
+            test_random_box(gts + 4 * k, 96, 128, 100);
+            if (k > 0 && test_int(0, 7) == 0) memcpy(gts + 4 * k, gts + 4 * (k - 1), 16);
+            crowd[k] = test_int(0, 9) == 0;
+            labels[k] = test_int(0, 79);
+        }
+        aa_gts g = {gts, offsets, images, crowd, labels, NULL};
+        for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &a, &g);
+        free(gts), free(crowd), free(labels);
+    }
+    free(pts);
+    aa_context_destroy(cpu), aa_context_destroy(ocl);
+}
+
 static void random_batches(void **state)
 {
     (void)state;
@@ -68,7 +147,7 @@ static void random_batches(void **state)
         int64_t count;
         float stride;
         aa_anchors a = test_anchors_1level(anchors, na, &count, &stride);
-        aa_gts g = {gts, offsets, images, NULL, NULL};
+        aa_gts g = {gts, offsets, images, NULL, NULL, NULL};
         compare_overlaps(cpu, ocl, &a, &g);
         free(anchors), free(gts);
     }
@@ -88,8 +167,16 @@ static void adversarial(void **state)
     int64_t count, offsets[4] = {0, 1, 1, 5};
     float stride;
     aa_anchors a = test_anchors_1level(anchors, 10, &count, &stride);
-    aa_gts g = {gts, offsets, 3, NULL, NULL};
+    aa_gts g = {gts, offsets, 3, NULL, NULL, NULL};
     compare_overlaps(cpu, ocl, &a, &g);
+    for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &a, &g);
+    /* FCOS's INF rule: a GT of area 4e8 alone, then beside one invalid at the points */
+    const float pts[] = {5, 5, 5, 5, 300, 300, 300, 300, 10000, 10000, 10000, 10000};
+    const float huge[] = {0, 0, 20000, 20000, 0, 0, 20000, 20000, 100, 100, 110, 110};
+    int64_t off2[3] = {0, 1, 3};
+    aa_anchors pa = test_anchors_1level(pts, 3, &count, &stride);
+    aa_gts hg = {huge, off2, 2, NULL, NULL, NULL};
+    for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &pa, &hg);
     aa_context_destroy(cpu), aa_context_destroy(ocl);
 }
 
@@ -111,6 +198,13 @@ static void coco(void **state)
     aa_wl_anchor_set_free(&set);
     assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_RETINA, 800, 1344, &set, &err), AA_WL_OK);
     compare_overlaps(cpu, ocl, &set.anchors, &batch.gts);
+    aa_wl_anchor_set_free(&set);
+    assert_int_equal(aa_wl_anchor_set_make(AA_WL_POINTS_FCOS, 800, 1344, &set, &err), AA_WL_OK);
+    for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
+    aa_wl_batch_free(&batch);
+    /* images 100.. hold crowd boxes */
+    assert_int_equal(aa_wl_batch_make(&ds, 100, 64, &batch, &err), AA_WL_OK);
+    for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
     aa_wl_anchor_set_free(&set);
     aa_wl_batch_free(&batch);
     aa_wl_dataset_free(&ds);
@@ -145,7 +239,7 @@ static void native_buffers_and_queue(void **state)
     int64_t count, offsets[3] = {0, 3, G};
     float stride;
     aa_anchors host_a = test_anchors_1level(anchors, A, &count, &stride);
-    aa_gts host_g = {gts, offsets, 2, NULL, NULL};
+    aa_gts host_g = {gts, offsets, 2, NULL, NULL, NULL};
     assert_int_equal(aa_overlaps(cpu, AA_GIOU, 1e-6f, &host_a, &host_g, ref), AA_SUCCESS);
 
     cl_mem da = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof anchors, anchors, &e);
@@ -177,6 +271,44 @@ static void native_buffers_and_queue(void **state)
     assert_memory_equal(back + offset, ref, sizeof ref);
     elements_compared += A * G, ++inputs_compared;
 
+    /* FCOS on cl_mem buffers: the kernels read gts.device_offsets */
+    {
+        float pts[A * 4];
+        for (int i = 0; i < A; ++i) {
+            float x = (float)(i % 20) * 10 + 5, y = (float)(i / 20) * 10 + 5;
+            pts[4 * i] = pts[4 * i + 2] = x, pts[4 * i + 1] = pts[4 * i + 3] = y;
+        }
+        aa_anchors pa = test_anchors_1level(pts, A, &count, &stride);
+        aa_fcos_params fp;
+        aa_fcos_params_init(&fp);
+        fp.num_regress_ranges = 1, fp.regress_hi[0] = 1e8f;
+        test_outputs want;
+        test_outputs_alloc(&want, 2, A, 0);
+        assert_int_equal(aa_assign_fcos(cpu, &fp, &pa, &host_g, &want.out, NULL, 0), AA_SUCCESS);
+        cl_mem dp = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof pts, pts, &e);
+        cl_mem doff = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof offsets, offsets, &e);
+        cl_mem dix = clCreateBuffer(clctx, CL_MEM_READ_WRITE, 2 * A * 4, NULL, &e);
+        cl_mem dov = clCreateBuffer(clctx, CL_MEM_READ_WRITE, 2 * A * 4, NULL, &e);
+        assert_int_equal(e, CL_SUCCESS);
+        aa_anchors dpa = pa;
+        dpa.boxes = (const float *)(uintptr_t)dp;
+        aa_assignment dout = {(int32_t *)(uintptr_t)dix, (float *)(uintptr_t)dov, NULL};
+        test_outputs t;
+        test_outputs_alloc(&t, 2, A, 0);
+        ASSERT_FAILS(ocl, aa_assign_fcos(ocl, &fp, &dpa, &dev_g, &dout, NULL, 0), AA_ERR_NULL_POINTER,
+                     "gts.device_offsets", 1);
+        dev_g.device_offsets = (const int64_t *)(uintptr_t)doff;
+        st = aa_assign_fcos(ocl, &fp, &dpa, &dev_g, &dout, NULL, 0);
+        if (st != AA_SUCCESS) fail_msg("%s", aa_context_last_error(ocl));
+        assert_int_equal(clEnqueueReadBuffer(mine, dix, CL_TRUE, 0, 2 * A * 4, t.gt_index, 0, NULL, NULL), CL_SUCCESS);
+        assert_int_equal(clEnqueueReadBuffer(mine, dov, CL_TRUE, 0, 2 * A * 4, t.overlap, 0, NULL, NULL), CL_SUCCESS);
+        assert_memory_equal(t.gt_index, want.gt_index, 2 * A * 4);
+        assert_memory_equal(t.overlap, want.overlap, 2 * A * 4);
+        elements_compared += 2 * A, ++inputs_compared;
+        test_outputs_free(&t), test_outputs_free(&want);
+        clReleaseMemObject(dp), clReleaseMemObject(doff), clReleaseMemObject(dix), clReleaseMemObject(dov);
+    }
+
     /* a queue of another cl_context is refused */
     cl_context other = clCreateContext(NULL, 1, &dev, NULL, NULL, &e);
     cl_command_queue foreign = clCreateCommandQueue(other, dev, 0, &e);
@@ -204,7 +336,7 @@ static void bad_input_and_unsupported(void **state)
     int64_t count, offsets[2] = {0, 1};
     float stride;
     aa_anchors a = test_anchors_1level(anchors, 2, &count, &stride);
-    aa_gts g = {gts, offsets, 1, NULL, NULL};
+    aa_gts g = {gts, offsets, 1, NULL, NULL, NULL};
     float *out = test_guarded_alloc(2, sizeof(float));
     ASSERT_FAILS(ocl, aa_overlaps(ocl, AA_IOU, 1e-6f, &a, &g, out), AA_ERR_INVALID_BOX,
                  "gts.boxes[0] (image 0, GT 0): coordinate 2 is NaN", test_guarded_untouched(out));
@@ -212,6 +344,11 @@ static void bad_input_and_unsupported(void **state)
     test_outputs_alloc(&t, 1, 2, 0);
     ASSERT_FAILS(ocl, aa_assign_atss(ocl, NULL, &a, &g, &t.out, NULL, 0), AA_ERR_NOT_SUPPORTED,
                  "aa_assign_atss: no opencl kernel", test_outputs_untouched(&t));
+    aa_fcos_params p;
+    aa_fcos_params_init(&p);
+    p.num_regress_ranges = 1;
+    ASSERT_FAILS(ocl, aa_assign_fcos(ocl, &p, &a, &g, &t.out, NULL, 0), AA_ERR_INVALID_BOX,
+                 "gts.boxes[0]", test_outputs_untouched(&t));
     test_outputs_free(&t);
     test_guarded_check(out);
     test_guarded_free(out);
@@ -231,6 +368,7 @@ int main(void)
     test_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(random_batches),
+        cmocka_unit_test(random_assigners),
         cmocka_unit_test(adversarial),
 #if AA_TEST_HAVE_WORKLOAD
         cmocka_unit_test(coco),

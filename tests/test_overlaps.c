@@ -10,7 +10,7 @@ static float overlap1(aa_context *ctx, aa_overlap_mode mode, const float *anchor
     float stride, out = -99.0f;
     int64_t offsets[2] = {0, 1};
     aa_anchors a = test_anchors_1level(anchor, 1, &count, &stride);
-    aa_gts g = {gt, offsets, 1, NULL, NULL};
+    aa_gts g = {gt, offsets, 1, NULL, NULL, NULL};
     assert_int_equal(aa_overlaps(ctx, mode, 1e-6f, &a, &g, &out), AA_SUCCESS);
     return out;
 }
@@ -51,7 +51,7 @@ static void mmdet_docstring(void **state)
     int64_t count, offsets[2] = {0, 3};
     float stride;
     aa_anchors a = test_anchors_1level(b2, 3, &count, &stride); /* columns */
-    aa_gts g = {b1, offsets, 1, NULL, NULL};                     /* rows */
+    aa_gts g = {b1, offsets, 1, NULL, NULL, NULL};                     /* rows */
     float *out = test_guarded_alloc(9, sizeof(float));
     assert_int_equal(aa_overlaps(ctx, AA_IOU, 1e-6f, &a, &g, out), AA_SUCCESS);
     test_guarded_check(out);
@@ -73,7 +73,7 @@ static void ragged_layout(void **state)
     int64_t offsets[5] = {0, 2, 2, 5, 6}, count;
     float stride;
     aa_anchors a = test_anchors_1level(anchors, A, &count, &stride);
-    aa_gts g = {gts, offsets, 4, NULL, NULL};
+    aa_gts g = {gts, offsets, 4, NULL, NULL, NULL};
     for (int mode = AA_IOU; mode <= AA_GIOU; ++mode) {
         float *out = test_guarded_alloc(A * G, sizeof(float));
         assert_int_equal(aa_overlaps(ctx, (aa_overlap_mode)mode, 1e-6f, &a, &g, out), AA_SUCCESS);

@@ -6,6 +6,7 @@
 #include "ocl_backend.h"
 
 #include "plan.h"
+#include "../../kernels/levels.h"
 
 #include <CL/cl.h>
 #include <stdlib.h>
@@ -16,7 +17,14 @@ extern const size_t aa__ocl_kernel_source_len;
 
 /* Staging buffers of AA_MEMORY_HOST calls, one per argument role; they only grow,
  * so repeated calls of the same size allocate nothing. */
-enum { SLOT_ANCHORS, SLOT_GTS, SLOT_OUT, NUM_SLOTS };
+enum {
+    SLOT_ANCHORS, SLOT_GTS, SLOT_OFFSETS, SLOT_FLAGS, SLOT_LABELS,
+    SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS, NUM_SLOTS
+};
+
+/* The kernels of the program, created once per context. */
+enum { K_OVERLAPS, K_FCOS, NUM_KERNELS };
+static const char *const kernel_names[NUM_KERNELS] = {"aa_overlaps_kernel", "aa_fcos_kernel"};
 
 struct aa_ocl {
     cl_platform_id platform;
@@ -25,7 +33,7 @@ struct aa_ocl {
     cl_command_queue own_queue;
     cl_command_queue queue; /* the caller's or own_queue */
     cl_program program;
-    cl_kernel overlaps;
+    cl_kernel kernel[NUM_KERNELS];
     cl_mem slot[NUM_SLOTS];
     size_t slot_bytes[NUM_SLOTS];
     char device_name[128];
@@ -124,17 +132,19 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
         return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clBuildProgram: %s; build log: %s",
                         cl_error_name(e), log);
     }
-    o->overlaps = clCreateKernel(o->program, "aa_overlaps_kernel", &e);
-    if (e != CL_SUCCESS)
-        return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clCreateKernel(aa_overlaps_kernel): %s",
-                        cl_error_name(e));
-    size_t wg = 0;
-    OCL_CHECK(ctx, clGetKernelWorkGroupInfo(o->overlaps, o->device, CL_KERNEL_WORK_GROUP_SIZE,
-                                            sizeof wg, &wg, NULL), AA_ERR_BACKEND);
-    if (wg < AA_PLAN_LOCAL_SIZE)
-        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
-                        "OpenCL device %s: work-groups of %zu < %d work-items", o->device_name, wg,
-                        AA_PLAN_LOCAL_SIZE);
+    for (int k = 0; k < NUM_KERNELS; ++k) {
+        o->kernel[k] = clCreateKernel(o->program, kernel_names[k], &e);
+        if (e != CL_SUCCESS)
+            return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clCreateKernel(%s): %s", kernel_names[k],
+                            cl_error_name(e));
+        size_t wg = 0;
+        OCL_CHECK(ctx, clGetKernelWorkGroupInfo(o->kernel[k], o->device, CL_KERNEL_WORK_GROUP_SIZE,
+                                                sizeof wg, &wg, NULL), AA_ERR_BACKEND);
+        if (wg < AA_PLAN_LOCAL_SIZE)
+            return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
+                            "OpenCL device %s: %s runs work-groups of %zu < %d work-items",
+                            o->device_name, kernel_names[k], wg, AA_PLAN_LOCAL_SIZE);
+    }
     return AA_SUCCESS;
 }
 
@@ -142,7 +152,8 @@ static void release(struct aa_ocl *o)
 {
     for (int s = 0; s < NUM_SLOTS; ++s)
         if (o->slot[s]) clReleaseMemObject(o->slot[s]);
-    if (o->overlaps) clReleaseKernel(o->overlaps);
+    for (int k = 0; k < NUM_KERNELS; ++k)
+        if (o->kernel[k]) clReleaseKernel(o->kernel[k]);
     if (o->program) clReleaseProgram(o->program);
     if (o->own_queue) clReleaseCommandQueue(o->own_queue);
     if (o->context) clReleaseContext(o->context);
@@ -243,6 +254,10 @@ static aa_status stage(aa_context *ctx, int s, size_t bytes, cl_mem *mem)
  * cl_mem handle. */
 static aa_status input(aa_context *ctx, int s, const void *ptr, size_t bytes, cl_mem *mem)
 {
+    if (!ptr) { /* an optional array left out: a NULL kernel argument */
+        *mem = NULL;
+        return AA_SUCCESS;
+    }
     if (ctx->memory != AA_MEMORY_HOST) {
         *mem = (cl_mem)(uintptr_t)ptr;
         return AA_SUCCESS;
@@ -257,6 +272,10 @@ static aa_status input(aa_context *ctx, int s, const void *ptr, size_t bytes, cl
 /* An output array: a slot in host-memory mode, else the caller's cl_mem. */
 static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, cl_mem *mem)
 {
+    if (!ptr) {
+        *mem = NULL;
+        return AA_SUCCESS;
+    }
     if (ctx->memory != AA_MEMORY_HOST) {
         *mem = (cl_mem)(uintptr_t)ptr;
         return AA_SUCCESS;
@@ -267,7 +286,7 @@ static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, cl_mem 
 /* Host-memory mode: reads an output back, blocking (the call's promise). */
 static aa_status finish_output(aa_context *ctx, cl_mem mem, void *ptr, size_t bytes)
 {
-    if (ctx->memory != AA_MEMORY_HOST || bytes == 0) return AA_SUCCESS;
+    if (ctx->memory != AA_MEMORY_HOST || bytes == 0 || !ptr) return AA_SUCCESS;
     OCL_CHECK(ctx, clEnqueueReadBuffer(ctx->ocl->queue, mem, CL_TRUE, 0, bytes, ptr, 0, NULL, NULL),
               AA_ERR_BACKEND);
     return AA_SUCCESS;
@@ -298,19 +317,108 @@ aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, con
     cl_mem anchors, gts, dst;
     aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)num_anchors * 16, &anchors);
     if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, (size_t)num_gts * 16, &gts);
-    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT, out, out_bytes, &dst);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, out, out_bytes, &dst);
     if (st != AA_SUCCESS) return st;
     cl_int m = (cl_int)mode;
     cl_float e = eps;
-    SET_ARG(ctx, o->overlaps, 0, anchors);
-    SET_ARG(ctx, o->overlaps, 1, num_anchors);
-    SET_ARG(ctx, o->overlaps, 2, gts);
-    SET_ARG(ctx, o->overlaps, 3, num_gts);
-    SET_ARG(ctx, o->overlaps, 4, m);
-    SET_ARG(ctx, o->overlaps, 5, e);
-    SET_ARG(ctx, o->overlaps, 6, dst);
+    cl_kernel k = o->kernel[K_OVERLAPS];
+    SET_ARG(ctx, k, 0, anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, gts);
+    SET_ARG(ctx, k, 3, num_gts);
+    SET_ARG(ctx, k, 4, m);
+    SET_ARG(ctx, k, 5, e);
+    SET_ARG(ctx, k, 6, dst);
     aa_launch plan = aa__plan_elementwise(num_anchors * num_gts);
-    st = launch(ctx, o->overlaps, &plan, "aa_overlaps_kernel");
+    st = launch(ctx, k, &plan, kernel_names[K_OVERLAPS]);
     if (st != AA_SUCCESS) return st;
     return finish_output(ctx, dst, out, out_bytes);
+}
+
+/* ---------------------------------------------------------------- assigners */
+
+/* The batch's arrays as kernel arguments: uploaded (AA_MEMORY_HOST) or the
+ * caller's buffers, the offsets from gts.device_offsets. */
+typedef struct ocl_batch {
+    cl_mem anchors, gts, offsets, flags, labels;
+    cl_mem out_index, out_overlap, out_labels;
+} ocl_batch;
+
+static aa_status batch_buffers(aa_context *ctx, const aa_batch *b, const aa_assignment *out,
+                               ocl_batch *m)
+{
+    const aa_gts *g = b->gts;
+    size_t n_gts = (size_t)b->total_gts, n_out = (size_t)(b->num_images * b->num_anchors);
+    const int64_t *offsets = ctx->memory == AA_MEMORY_HOST ? g->offsets : g->device_offsets;
+    if (!offsets)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER,
+                        "gts.device_offsets: NULL; the OpenCL backend reads the offsets from a "
+                        "cl_mem (or use AA_MEMORY_HOST)");
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)b->num_anchors * 16, &m->anchors);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, g->boxes, n_gts * 16, &m->gts);
+    if (st == AA_SUCCESS)
+        st = input(ctx, SLOT_OFFSETS, offsets, (size_t)(b->num_images + 1) * 8, &m->offsets);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_FLAGS, g->ignore_flags, n_gts, &m->flags);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_LABELS, g->labels, n_gts * 4, &m->labels);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_INDEX, out->gt_index, n_out * 4, &m->out_index);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, out->overlap, n_out * 4, &m->out_overlap);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_LABELS, out->labels, n_out * 4, &m->out_labels);
+    return st;
+}
+
+/* Host-memory mode: the three outputs back into the caller's arrays. */
+static aa_status finish_assignment(aa_context *ctx, const aa_batch *b, const aa_assignment *out,
+                                   const ocl_batch *m)
+{
+    size_t bytes = (size_t)(b->num_images * b->num_anchors) * 4;
+    aa_status st = finish_output(ctx, m->out_index, out->gt_index, bytes);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_overlap, out->overlap, bytes);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_labels, out->labels, bytes);
+    return st;
+}
+
+/* The level table every assigner kernel takes by value. */
+static aa_levels level_table(const aa_batch *b, const float *lo, const float *hi)
+{
+    aa_levels lv;
+    memset(&lv, 0, sizeof lv);
+    lv.num_levels = b->num_levels;
+    for (int32_t l = 0; l < b->num_levels; ++l) {
+        lv.begin[l + 1] = lv.begin[l] + b->anchors->level_counts[l];
+        lv.stride[l] = b->anchors->level_strides ? b->anchors->level_strides[l] : 0.0f;
+        lv.lo[l] = lo ? lo[l] : 0.0f;
+        lv.hi[l] = hi ? hi[l] : 0.0f;
+    }
+    return lv;
+}
+
+aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b,
+                       const aa_assignment *out)
+{
+    ocl_batch m;
+    aa_launch plan = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    aa_status st = batch_buffers(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    cl_kernel k = ctx->ocl->kernel[K_FCOS];
+    cl_long num_points = b->num_anchors;
+    cl_int num_images = b->num_images, sampling = p->center_sampling;
+    cl_float radius = p->center_sample_radius;
+    aa_levels lv = level_table(b, p->regress_lo, p->regress_hi);
+    SET_ARG(ctx, k, 0, m.anchors);
+    SET_ARG(ctx, k, 1, num_points);
+    SET_ARG(ctx, k, 2, m.gts);
+    SET_ARG(ctx, k, 3, m.offsets);
+    SET_ARG(ctx, k, 4, num_images);
+    SET_ARG(ctx, k, 5, m.flags);
+    SET_ARG(ctx, k, 6, m.labels);
+    SET_ARG(ctx, k, 7, lv);
+    SET_ARG(ctx, k, 8, sampling);
+    SET_ARG(ctx, k, 9, radius);
+    SET_ARG(ctx, k, 10, m.out_index);
+    SET_ARG(ctx, k, 11, m.out_overlap);
+    SET_ARG(ctx, k, 12, m.out_labels);
+    st = launch(ctx, k, &plan, kernel_names[K_FCOS]);
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
 }

@@ -19,5 +19,7 @@ const char *aa__ocl_device_name(const aa_context *ctx);
 
 aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_batch *b,
                            float *out);
+aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b,
+                       const aa_assignment *out);
 
 #endif

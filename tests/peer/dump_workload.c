@@ -107,7 +107,7 @@ int main(int argc, char **argv)
         memcpy(labels + offsets[i], ds.category_ids + im->first_box,
                (size_t)im->num_boxes * sizeof *labels);
     }
-    aa_gts gts = {boxes, offsets, num_images, crowd, labels};
+    aa_gts gts = {boxes, offsets, num_images, crowd, labels, NULL};
     write_raw("gt_boxes.f32", boxes, (size_t)total * 4 * sizeof *boxes);
     write_raw("gt_crowd.u8", crowd, (size_t)total);
     write_raw("gt_labels.i32", labels, (size_t)total * sizeof *labels);
