@@ -146,7 +146,9 @@ static aa_status check_out_size(aa_context *ctx, const aa_batch *b)
 /* Whether the context's backend implements a call. */
 static aa_status backend_has(aa_context *ctx, const char *call)
 {
-    if (ctx->backend == AA_BACKEND_OPENCL && strcmp(call, "aa_assign_fcos") == 0) return AA_SUCCESS;
+    if (ctx->backend == AA_BACKEND_OPENCL &&
+        (strcmp(call, "aa_assign_fcos") == 0 || strcmp(call, "aa_assign_max_iou") == 0))
+        return AA_SUCCESS;
     return require_cpu(ctx, call);
 }
 
@@ -257,6 +259,9 @@ aa_status aa_max_iou_workspace_size(aa_context *ctx, const aa_max_iou_params *pa
     aa_status st = check_max_iou_params(ctx, &p);
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL) return sized(ctx, bytes, aa__ocl_max_iou_ws_bytes(&b));
+#endif
     return sized(ctx, bytes, aa__ref_max_iou_ws_bytes(&b));
 }
 
@@ -271,6 +276,10 @@ aa_status aa_assign_max_iou(aa_context *ctx, const aa_max_iou_params *params,
     LOAD_PARAMS(ctx, params, &p, aa_max_iou_params_init);
     aa_status st = check_max_iou_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, "aa_assign_max_iou", anchors, gts, out, 0, &b);
+#if AA_HAVE_OPENCL
+    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_OPENCL)
+        return aa__ocl_max_iou(ctx, &p, &b, out, workspace, workspace_bytes);
+#endif
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_max_iou_ws_bytes(&b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;

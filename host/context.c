@@ -161,5 +161,8 @@ aa_status aa_context_reserve(aa_context *ctx, size_t bytes)
 {
     void *unused;
     if (!ctx) return AA_ERR_NULL_POINTER;
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_reserve(ctx, bytes);
+#endif
     return aa__workspace_acquire(ctx, bytes, NULL, 0, &unused);
 }

@@ -1,6 +1,8 @@
 /* plan.c - launch planning shared by the CUDA and OpenCL backends. */
 #include "plan.h"
 
+#include "../kernels/max_iou.h"
+
 aa_launch aa__plan_elementwise(int64_t elements)
 {
     aa_launch p = {0, 1, AA_PLAN_LOCAL_SIZE, 0};
@@ -28,4 +30,31 @@ aa_launch aa__plan_per_image(int64_t num_anchors, int64_t num_images)
     if (cap < 1) cap = 1;
     p.groups_x = blocks < cap ? blocks : cap;
     return p;
+}
+
+aa_launch aa__plan_per_gt(int64_t num_gts)
+{
+    aa_launch p = {0, 1, AA_PLAN_LOCAL_SIZE, 0};
+    if (num_gts <= 0) return p;
+    p.groups_x = num_gts < AA_PLAN_MAX_GROUPS ? num_gts : AA_PLAN_MAX_GROUPS;
+    return p;
+}
+
+/* Appends an array of `bytes` at the next aligned offset. */
+static int64_t ws_take(size_t *cursor, size_t bytes)
+{
+    size_t at = *cursor;
+    *cursor = at + (bytes + AA_PLAN_WS_ALIGN - 1) / AA_PLAN_WS_ALIGN * AA_PLAN_WS_ALIGN;
+    return (int64_t)at;
+}
+
+size_t aa__plan_max_iou_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
+                           struct aa_max_iou_ws *layout)
+{
+    size_t cursor = 0, pairs = (size_t)num_images * (size_t)num_anchors;
+    layout->anchor_max = ws_take(&cursor, pairs * sizeof(float));
+    layout->anchor_arg = ws_take(&cursor, pairs * sizeof(int32_t));
+    layout->gt_max = ws_take(&cursor, (size_t)num_gts * sizeof(float));
+    layout->gt_arg = ws_take(&cursor, (size_t)num_gts * sizeof(int64_t));
+    return cursor;
 }

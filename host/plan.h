@@ -30,6 +30,16 @@ aa_launch aa__plan_elementwise(int64_t elements);
 #define AA_PLAN_MAX_GROUPS_Y 65535
 aa_launch aa__plan_per_image(int64_t num_anchors, int64_t num_images);
 
+/* One work-group per GT (grid-stride over GTs beyond AA_PLAN_MAX_GROUPS). */
+aa_launch aa__plan_per_gt(int64_t num_gts);
+
+/* Device workspace layouts: byte offsets of each array, each aligned to
+ * AA_PLAN_WS_ALIGN; the return value is the total in bytes. */
+#define AA_PLAN_WS_ALIGN 256
+struct aa_max_iou_ws;
+size_t aa__plan_max_iou_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
+                           struct aa_max_iou_ws *layout);
+
 /* Total work-items along x of a plan, as OpenCL's global size wants it. */
 int64_t aa__plan_global_x(const aa_launch *plan);
 

@@ -8,6 +8,7 @@
  * |---------------------------|-------------------------------|---------------------------|-----------------|
  * | AA_KERNEL                 | extern "C" __global__ void    | __kernel void             | -               |
  * | AA_DEVICE                 | static __host__ __device__ inline | static inline         | static inline   |
+ * | AA_DEVICE_ONLY (barriers, indices) | static __device__ inline | static inline       | -               |
  * | AA_GLOBAL                 | (nothing)                     | __global                  | (nothing)       |
  * | AA_LOCAL                  | (nothing)                     | __local                   | (nothing)       |
  * | AA_SHARED(type, name, n)  | __shared__ type name[n]       | __local type name[n]      | -               |
@@ -31,6 +32,7 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 #define AA_KERNEL __kernel void
 #define AA_DEVICE static inline
+#define AA_DEVICE_ONLY static inline
 #define AA_GLOBAL __global
 #define AA_LOCAL __local
 #define AA_SHARED(type, name, n) __local type name[n]
@@ -51,6 +53,7 @@ typedef uchar aa_u8;
 
 #define AA_KERNEL extern "C" __global__ void
 #define AA_DEVICE static __host__ __device__ inline
+#define AA_DEVICE_ONLY static __device__ inline
 #define AA_GLOBAL
 #define AA_LOCAL
 #define AA_SHARED(type, name, n) __shared__ type name[n]

@@ -3,3 +3,4 @@
  * memory into the build log). The same files are embedded as OpenCL C. */
 #include "overlaps.h"
 #include "fcos.h"
+#include "max_iou.h"

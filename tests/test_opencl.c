@@ -55,12 +55,27 @@ static void compare_overlaps(aa_context *cpu, aa_context *ocl, const aa_anchors 
 
 /* ---------------------------------------------------------------- assigners */
 
-typedef enum which { FCOS, FCOS_SAMPLING, NUM_WHICH } which;
-static const char *const which_name[NUM_WHICH] = {"fcos", "fcos+centre sampling"};
+typedef enum which {
+    FCOS, FCOS_SAMPLING, /* on points */
+    MAX_IOU, MAX_IOU_IGNORE, MAX_IOU_ARGMAX_ONLY, MAX_IOU_NO_LOW_QUALITY, /* on anchor boxes */
+    NUM_WHICH
+} which;
+#define FIRST_BOX_ASSIGNER MAX_IOU
+static const char *const which_name[NUM_WHICH] = {
+    "fcos", "fcos+centre sampling", "max-iou", "max-iou+ignore regions (IoF over the crowd box)",
+    "max-iou+first argmax only, min_pos_iou 0.3", "max-iou+no low-quality, neg [0.1, 0.3)"};
 
 static aa_status run_assigner(aa_context *ctx, which w, const aa_anchors *a, const aa_gts *g,
                               const aa_assignment *out)
 {
+    if (w >= MAX_IOU) {
+        aa_max_iou_params m;
+        aa_max_iou_params_init(&m);
+        if (w == MAX_IOU_IGNORE) m.ignore_iof_thr = 0.3f, m.ignore_wrt_candidates = 0;
+        if (w == MAX_IOU_ARGMAX_ONLY) m.gt_max_assign_all = 0, m.min_pos_iou = 0.3f, m.ignore_iof_thr = 0.5f;
+        if (w == MAX_IOU_NO_LOW_QUALITY) m.match_low_quality = 0, m.neg_iou_thr_lo = 0.1f, m.neg_iou_thr_hi = 0.3f;
+        return aa_assign_max_iou(ctx, &m, a, g, out, NULL, 0);
+    }
     aa_fcos_params p;
     aa_fcos_params_init(&p);
     p.num_regress_ranges = a->num_levels;
@@ -110,6 +125,14 @@ static void random_assigners(void **state)
     float *pts = malloc(600 * 16);
     assert_int_equal(aa_point_generate(cpu, 3, strides, 0.5f, 128, 96, pts, 600, counts, &n), AA_SUCCESS);
     aa_anchors a = {pts, n, 3, counts, strides};
+    aa_anchor_params ap; /* RetinaNet anchors on the same canvas */
+    aa_anchor_params_init(&ap);
+    ap.num_levels = 3;
+    int64_t box_counts[3], nb;
+    assert_int_equal(aa_anchor_count(cpu, &ap, 96, 128, box_counts, &nb), AA_SUCCESS);
+    float *boxes = malloc((size_t)nb * 16);
+    assert_int_equal(aa_anchor_generate(cpu, &ap, 96, 128, boxes, nb), AA_SUCCESS);
+    aa_anchors ab = {boxes, nb, 3, box_counts, ap.strides};
     for (int trial = 0; trial < 30; ++trial) {
         int images = test_int(1, 6);
         int64_t offsets[7] = {0};
@@ -125,10 +148,11 @@ static void random_assigners(void **state)
             labels[k] = test_int(0, 79);
         }
         aa_gts g = {gts, offsets, images, crowd, labels, NULL};
-        for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &a, &g);
+        for (int w = 0; w < NUM_WHICH; ++w)
+            compare_assigner(cpu, ocl, (which)w, w >= FIRST_BOX_ASSIGNER ? &ab : &a, &g);
         free(gts), free(crowd), free(labels);
     }
-    free(pts);
+    free(pts), free(boxes);
     aa_context_destroy(cpu), aa_context_destroy(ocl);
 }
 
@@ -176,7 +200,7 @@ static void adversarial(void **state)
     int64_t off2[3] = {0, 1, 3};
     aa_anchors pa = test_anchors_1level(pts, 3, &count, &stride);
     aa_gts hg = {huge, off2, 2, NULL, NULL, NULL};
-    for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &pa, &hg);
+    for (int w = 0; w < FIRST_BOX_ASSIGNER; ++w) compare_assigner(cpu, ocl, (which)w, &pa, &hg);
     aa_context_destroy(cpu), aa_context_destroy(ocl);
 }
 
@@ -198,13 +222,20 @@ static void coco(void **state)
     aa_wl_anchor_set_free(&set);
     assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_RETINA, 800, 1344, &set, &err), AA_WL_OK);
     compare_overlaps(cpu, ocl, &set.anchors, &batch.gts);
+    for (int w = FIRST_BOX_ASSIGNER; w < NUM_WHICH; ++w)
+        compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
+    aa_wl_batch free_later = batch;
+    assert_int_equal(aa_wl_batch_make(&ds, 100, 64, &batch, &err), AA_WL_OK); /* crowd boxes */
+    compare_assigner(cpu, ocl, MAX_IOU_IGNORE, &set.anchors, &batch.gts);
+    aa_wl_batch_free(&batch);
+    batch = free_later;
     aa_wl_anchor_set_free(&set);
     assert_int_equal(aa_wl_anchor_set_make(AA_WL_POINTS_FCOS, 800, 1344, &set, &err), AA_WL_OK);
-    for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
+    for (int w = 0; w < FIRST_BOX_ASSIGNER; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
     aa_wl_batch_free(&batch);
     /* images 100.. hold crowd boxes */
     assert_int_equal(aa_wl_batch_make(&ds, 100, 64, &batch, &err), AA_WL_OK);
-    for (int w = 0; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
+    for (int w = 0; w < FIRST_BOX_ASSIGNER; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
     aa_wl_anchor_set_free(&set);
     aa_wl_batch_free(&batch);
     aa_wl_dataset_free(&ds);
@@ -355,6 +386,60 @@ static void bad_input_and_unsupported(void **state)
     aa_context_destroy(ocl);
 }
 
+/* Workspace rules: host-memory mode keeps its own (a caller workspace is refused);
+ * native mode takes a cl_mem of the queried size, and refuses a short one. */
+static void workspace_rules(void **state)
+{
+    (void)state;
+    aa_context *host = opencl_context(AA_MEMORY_HOST), *native = opencl_context(AA_MEMORY_NATIVE);
+    aa_context *cpu = test_cpu_context();
+    const float anchors[] = {0, 0, 10, 10, 5, 5, 15, 15, 20, 20, 30, 30}, gts[] = {0, 0, 10, 9};
+    int64_t count, offsets[2] = {0, 1};
+    float stride;
+    aa_anchors a = test_anchors_1level(anchors, 3, &count, &stride);
+    aa_gts g = {gts, offsets, 1, NULL, NULL, NULL};
+    test_outputs t, want;
+    test_outputs_alloc(&t, 1, 3, 0);
+    test_outputs_alloc(&want, 1, 3, 0);
+    char dummy[16];
+    ASSERT_FAILS(host, aa_assign_max_iou(host, NULL, &a, &g, &t.out, dummy, sizeof dummy),
+                 AA_ERR_INVALID_ARGUMENT, "workspace: must be NULL", test_outputs_untouched(&t));
+    assert_int_equal(aa_context_reserve(host, 1 << 20), AA_SUCCESS);
+    assert_int_equal(aa_assign_max_iou(host, NULL, &a, &g, &t.out, NULL, 0), AA_SUCCESS);
+    assert_int_equal(aa_assign_max_iou(cpu, NULL, &a, &g, &want.out, NULL, 0), AA_SUCCESS);
+    assert_memory_equal(t.gt_index, want.gt_index, 12);
+
+    size_t bytes = 0;
+    assert_int_equal(aa_max_iou_workspace_size(native, NULL, &a, &g, &bytes), AA_SUCCESS);
+    assert_true(bytes >= 3 * 4 * 2 + 4 + 8);
+    void *q;
+    cl_context clctx;
+    cl_int e;
+    assert_int_equal(aa_context_get_stream(native, &q), AA_SUCCESS);
+    clGetCommandQueueInfo((cl_command_queue)q, CL_QUEUE_CONTEXT, sizeof clctx, &clctx, NULL);
+    cl_mem da = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof anchors, (void *)anchors, &e);
+    cl_mem dg = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof gts, (void *)gts, &e);
+    cl_mem doff = clCreateBuffer(clctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, sizeof offsets, offsets, &e);
+    cl_mem dix = clCreateBuffer(clctx, CL_MEM_READ_WRITE, 12, NULL, &e);
+    cl_mem dws = clCreateBuffer(clctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+    assert_int_equal(e, CL_SUCCESS);
+    aa_anchors da_ = a;
+    da_.boxes = (const float *)(uintptr_t)da;
+    aa_gts dg_ = g;
+    dg_.boxes = (const float *)(uintptr_t)dg, dg_.device_offsets = (const int64_t *)(uintptr_t)doff;
+    aa_assignment dout = {(int32_t *)(uintptr_t)dix, NULL, NULL};
+    ASSERT_FAILS(native, aa_assign_max_iou(native, NULL, &da_, &dg_, &dout, (void *)(uintptr_t)dws, bytes - 1),
+                 AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes", 1);
+    assert_int_equal(aa_assign_max_iou(native, NULL, &da_, &dg_, &dout, (void *)(uintptr_t)dws, bytes), AA_SUCCESS);
+    int32_t back[3];
+    assert_int_equal(clEnqueueReadBuffer((cl_command_queue)q, dix, CL_TRUE, 0, 12, back, 0, NULL, NULL), CL_SUCCESS);
+    assert_memory_equal(back, want.gt_index, 12);
+    clReleaseMemObject(da), clReleaseMemObject(dg), clReleaseMemObject(doff), clReleaseMemObject(dix);
+    clReleaseMemObject(dws);
+    test_outputs_free(&t), test_outputs_free(&want);
+    aa_context_destroy(host), aa_context_destroy(native), aa_context_destroy(cpu);
+}
+
 static int summary(void **state)
 {
     (void)state;
@@ -375,6 +460,7 @@ int main(void)
 #endif
         cmocka_unit_test(native_buffers_and_queue),
         cmocka_unit_test(bad_input_and_unsupported),
+        cmocka_unit_test(workspace_rules),
     };
     return cmocka_run_group_tests(tests, NULL, summary);
 }

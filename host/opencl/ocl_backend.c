@@ -7,6 +7,7 @@
 
 #include "plan.h"
 #include "../../kernels/levels.h"
+#include "../../kernels/max_iou.h"
 
 #include <CL/cl.h>
 #include <stdlib.h>
@@ -19,12 +20,16 @@ extern const size_t aa__ocl_kernel_source_len;
  * so repeated calls of the same size allocate nothing. */
 enum {
     SLOT_ANCHORS, SLOT_GTS, SLOT_OFFSETS, SLOT_FLAGS, SLOT_LABELS,
-    SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS, NUM_SLOTS
+    SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS,
+    SLOT_WORKSPACE, /* the context's own device workspace, both memory modes */
+    NUM_SLOTS
 };
 
 /* The kernels of the program, created once per context. */
-enum { K_OVERLAPS, K_FCOS, NUM_KERNELS };
-static const char *const kernel_names[NUM_KERNELS] = {"aa_overlaps_kernel", "aa_fcos_kernel"};
+enum { K_OVERLAPS, K_FCOS, K_MAX_IOU_ANCHOR, K_MAX_IOU_GT, K_MAX_IOU_ASSIGN, NUM_KERNELS };
+static const char *const kernel_names[NUM_KERNELS] = {
+    "aa_overlaps_kernel", "aa_fcos_kernel", "aa_max_iou_anchor_kernel", "aa_max_iou_gt_kernel",
+    "aa_max_iou_assign_kernel"};
 
 struct aa_ocl {
     cl_platform_id platform;
@@ -127,10 +132,16 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
     e = clBuildProgram(o->program, 1, &o->device,
                        "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt", NULL, NULL);
     if (e != CL_SUCCESS) {
-        char log[AA_ERROR_CAPACITY - 96] = "";
-        clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, sizeof log - 1, log, NULL);
-        return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clBuildProgram: %s; build log: %s",
-                        cl_error_name(e), log);
+        /* The log can be long: ask its size first (a short buffer gets nothing). */
+        size_t size = 0;
+        char *log = NULL;
+        if (clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) == CL_SUCCESS &&
+            (log = calloc(size + 1, 1)) != NULL)
+            clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
+        aa_status st = aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clBuildProgram: %s; build log: %s",
+                                cl_error_name(e), log ? log : "(unavailable)");
+        free(log);
+        return st;
     }
     for (int k = 0; k < NUM_KERNELS; ++k) {
         o->kernel[k] = clCreateKernel(o->program, kernel_names[k], &e);
@@ -419,6 +430,107 @@ aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch 
     SET_ARG(ctx, k, 11, m.out_overlap);
     SET_ARG(ctx, k, 12, m.out_labels);
     st = launch(ctx, k, &plan, kernel_names[K_FCOS]);
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
+/* The device workspace: the caller's cl_mem (AA_MEMORY_NATIVE), else the
+ * context's own, grown once and then reused. */
+static aa_status workspace(aa_context *ctx, size_t bytes, void *user, size_t user_bytes, cl_mem *mem)
+{
+    if (user) {
+        if (ctx->memory == AA_MEMORY_HOST)
+            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                            "workspace: must be NULL with AA_MEMORY_HOST (the context keeps a "
+                            "device workspace of its own)");
+        if (user_bytes < bytes)
+            return aa__fail(ctx, AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes: %zu given, %zu needed",
+                            user_bytes, bytes);
+        *mem = (cl_mem)(uintptr_t)user;
+        return AA_SUCCESS;
+    }
+    return stage(ctx, SLOT_WORKSPACE, bytes, mem);
+}
+
+aa_status aa__ocl_reserve(aa_context *ctx, size_t bytes)
+{
+    cl_mem unused;
+    return stage(ctx, SLOT_WORKSPACE, bytes, &unused);
+}
+
+size_t aa__ocl_max_iou_ws_bytes(const aa_batch *b)
+{
+    aa_max_iou_ws lay;
+    return aa__plan_max_iou_ws(b->num_images, b->num_anchors, b->total_gts, &lay);
+}
+
+aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
+                          const aa_assignment *out, void *user_ws, size_t user_ws_bytes)
+{
+    ocl_batch m;
+    cl_mem ws;
+    aa_max_iou_ws lay;
+    size_t ws_bytes = aa__plan_max_iou_ws(b->num_images, b->num_anchors, b->total_gts, &lay);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_max_iou_args args;
+    memset(&args, 0, sizeof args);
+    args.pos_iou_thr = p->pos_iou_thr, args.neg_lo = p->neg_iou_thr_lo, args.neg_hi = p->neg_iou_thr_hi;
+    args.min_pos_iou = p->min_pos_iou, args.ignore_iof_thr = p->ignore_iof_thr, args.eps = p->eps;
+    args.gt_max_assign_all = p->gt_max_assign_all, args.match_low_quality = p->match_low_quality;
+    args.ignore_wrt_candidates = p->ignore_wrt_candidates;
+    cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
+    cl_int num_images = b->num_images;
+    cl_float eps = p->eps;
+
+    cl_kernel k = ctx->ocl->kernel[K_MAX_IOU_ANCHOR];
+    SET_ARG(ctx, k, 0, m.anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, m.gts);
+    SET_ARG(ctx, k, 3, m.offsets);
+    SET_ARG(ctx, k, 4, num_images);
+    SET_ARG(ctx, k, 5, m.flags);
+    SET_ARG(ctx, k, 6, args);
+    SET_ARG(ctx, k, 7, ws);
+    SET_ARG(ctx, k, 8, lay);
+    st = launch(ctx, k, &per_image, kernel_names[K_MAX_IOU_ANCHOR]);
+    if (st != AA_SUCCESS) return st;
+
+    if (p->match_low_quality) { /* the per-GT maxima feed only the low-quality pass */
+        k = ctx->ocl->kernel[K_MAX_IOU_GT];
+        SET_ARG(ctx, k, 0, m.anchors);
+        SET_ARG(ctx, k, 1, num_anchors);
+        SET_ARG(ctx, k, 2, m.gts);
+        SET_ARG(ctx, k, 3, num_gts);
+        SET_ARG(ctx, k, 4, m.offsets);
+        SET_ARG(ctx, k, 5, num_images);
+        SET_ARG(ctx, k, 6, m.flags);
+        SET_ARG(ctx, k, 7, eps);
+        SET_ARG(ctx, k, 8, ws);
+        SET_ARG(ctx, k, 9, lay);
+        aa_launch per_gt = aa__plan_per_gt(b->total_gts);
+        st = launch(ctx, k, &per_gt, kernel_names[K_MAX_IOU_GT]);
+        if (st != AA_SUCCESS) return st;
+    }
+
+    k = ctx->ocl->kernel[K_MAX_IOU_ASSIGN];
+    SET_ARG(ctx, k, 0, m.anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, m.gts);
+    SET_ARG(ctx, k, 3, m.offsets);
+    SET_ARG(ctx, k, 4, num_images);
+    SET_ARG(ctx, k, 5, m.flags);
+    SET_ARG(ctx, k, 6, m.labels);
+    SET_ARG(ctx, k, 7, args);
+    SET_ARG(ctx, k, 8, ws);
+    SET_ARG(ctx, k, 9, lay);
+    SET_ARG(ctx, k, 10, m.out_index);
+    SET_ARG(ctx, k, 11, m.out_overlap);
+    SET_ARG(ctx, k, 12, m.out_labels);
+    st = launch(ctx, k, &per_image, kernel_names[K_MAX_IOU_ASSIGN]);
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }

@@ -22,4 +22,11 @@ aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, con
 aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b,
                        const aa_assignment *out);
 
+/* Assigners with a device workspace: the caller's cl_mem (AA_MEMORY_NATIVE) or the
+ * context's own (aa__ocl_reserve grows it ahead). */
+aa_status aa__ocl_reserve(aa_context *ctx, size_t bytes);
+size_t aa__ocl_max_iou_ws_bytes(const aa_batch *b);
+aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
+                          const aa_assignment *out, void *workspace, size_t workspace_bytes);
+
 #endif
