@@ -147,7 +147,8 @@ static aa_status check_out_size(aa_context *ctx, const aa_batch *b)
 static aa_status backend_has(aa_context *ctx, const char *call)
 {
     if (ctx->backend == AA_BACKEND_OPENCL &&
-        (strcmp(call, "aa_assign_fcos") == 0 || strcmp(call, "aa_assign_max_iou") == 0))
+        (strcmp(call, "aa_assign_fcos") == 0 || strcmp(call, "aa_assign_max_iou") == 0 ||
+         strcmp(call, "aa_assign_atss") == 0))
         return AA_SUCCESS;
     return require_cpu(ctx, call);
 }
@@ -297,6 +298,9 @@ aa_status aa_atss_workspace_size(aa_context *ctx, const aa_atss_params *params,
     aa_status st = check_atss_params(ctx, &p);
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL) return sized(ctx, bytes, aa__ocl_atss_ws_bytes(&p, &b));
+#endif
     return sized(ctx, bytes, aa__ref_atss_ws_bytes(&p, &b));
 }
 
@@ -311,6 +315,10 @@ aa_status aa_assign_atss(aa_context *ctx, const aa_atss_params *params, const aa
     LOAD_PARAMS(ctx, params, &p, aa_atss_params_init);
     aa_status st = check_atss_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, "aa_assign_atss", anchors, gts, out, 0, &b);
+#if AA_HAVE_OPENCL
+    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_OPENCL)
+        return aa__ocl_atss(ctx, &p, &b, out, workspace, workspace_bytes);
+#endif
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_atss_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;

@@ -1,6 +1,7 @@
 /* plan.c - launch planning shared by the CUDA and OpenCL backends. */
 #include "plan.h"
 
+#include "../kernels/atss.h"
 #include "../kernels/max_iou.h"
 
 aa_launch aa__plan_elementwise(int64_t elements)
@@ -56,5 +57,16 @@ size_t aa__plan_max_iou_ws(int64_t num_images, int64_t num_anchors, int64_t num_
     layout->anchor_arg = ws_take(&cursor, pairs * sizeof(int32_t));
     layout->gt_max = ws_take(&cursor, (size_t)num_gts * sizeof(float));
     layout->gt_arg = ws_take(&cursor, (size_t)num_gts * sizeof(int64_t));
+    return cursor;
+}
+
+size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
+                        int32_t num_levels, int32_t topk, struct aa_atss_ws *layout)
+{
+    size_t cursor = 0, pairs = (size_t)num_images * (size_t)num_anchors;
+    layout->best = ws_take(&cursor, pairs * sizeof(uint64_t));
+    layout->state = ws_take(&cursor, pairs);
+    layout->candidates = ws_take(&cursor, (size_t)num_gts * (size_t)num_levels * (size_t)topk *
+                                              sizeof(int32_t));
     return cursor;
 }

@@ -39,6 +39,9 @@ aa_launch aa__plan_per_gt(int64_t num_gts);
 struct aa_max_iou_ws;
 size_t aa__plan_max_iou_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
                            struct aa_max_iou_ws *layout);
+struct aa_atss_ws;
+size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
+                        int32_t num_levels, int32_t topk, struct aa_atss_ws *layout);
 
 /* Total work-items along x of a plan, as OpenCL's global size wants it. */
 int64_t aa__plan_global_x(const aa_launch *plan);

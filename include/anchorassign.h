@@ -19,9 +19,9 @@
  * Memory: see aa_memory. By default arrays are the backend's own memory (CPU: host;
  * CUDA: device memory; OpenCL: cl_mem); AA_MEMORY_HOST makes every backend take host
  * arrays. Counts, offsets and level counts are always host values (GPU kernels
- * also read aa_gts.device_offsets). The OpenCL backend runs aa_overlaps,
- * aa_assign_max_iou and aa_assign_fcos so far; its other calls, and the CUDA
- * backend, return AA_ERR_NOT_SUPPORTED in this build. On OpenCL, a caller
+ * also read aa_gts.device_offsets). The OpenCL backend runs aa_overlaps and the
+ * three assigners; the ATSS primitives there, and the CUDA backend, return
+ * AA_ERR_NOT_SUPPORTED in this build. On OpenCL, a caller
  * workspace is a cl_mem (AA_MEMORY_NATIVE) and must be NULL with AA_MEMORY_HOST.
  *
  * Thread safety: a context is used by one thread at a time; different contexts

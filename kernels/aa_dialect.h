@@ -16,7 +16,9 @@
  * | AA_GROUP_ID_X / _Y        | blockIdx.x / blockIdx.y       | get_group_id(0) / (1)     | -               |
  * | AA_NUM_GROUPS_X / _Y      | gridDim.x / gridDim.y         | get_num_groups(0) / (1)   | -               |
  * | AA_BARRIER()              | __syncthreads()               | barrier(CLK_LOCAL_MEM_FENCE) | -            |
- * | aa_i32 aa_u32 aa_i64 aa_u8 | int unsigned long long unsigned char | int uint long uchar | <stdint.h>  |
+ * | aa_i32 aa_u32 aa_i64 aa_u64 aa_u8 | int unsigned long long .. unsigned char | int uint long ulong uchar | <stdint.h> |
+ * | AA_ATOMIC_MAX_U64(p, v)   | atomicMax                     | atom_max (cl_khr_int64_extended_atomics) | - |
+ * | AA_FLOAT_BITS(f) / AA_BITS_FLOAT(u) | __float_as_uint / __uint_as_float | as_uint / as_float | memcpy |
  *
  * Floating point: no contraction anywhere (FP_CONTRACT OFF here, nvcc -fmad=false,
  * gcc -ffp-contract=off) and IEEE division and square root (OpenCL builds with
@@ -30,6 +32,7 @@
 
 #pragma OPENCL FP_CONTRACT OFF
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#pragma OPENCL EXTENSION cl_khr_int64_extended_atomics : enable
 #define AA_KERNEL __kernel void
 #define AA_DEVICE static inline
 #define AA_DEVICE_ONLY static inline
@@ -46,8 +49,13 @@
 typedef int aa_i32;
 typedef uint aa_u32;
 typedef long aa_i64;
+typedef ulong aa_u64;
 typedef uchar aa_u8;
 #define AA_SQRTF(x) sqrt(x)
+#define AA_SQRT(x) sqrt(x)
+#define AA_ATOMIC_MAX_U64(p, v) atom_max((volatile AA_GLOBAL aa_u64 *)(p), (v))
+#define AA_FLOAT_BITS(f) as_uint(f)
+#define AA_BITS_FLOAT(u) as_float(u)
 
 #elif defined(__CUDACC__)
 
@@ -67,8 +75,35 @@ typedef uchar aa_u8;
 typedef int aa_i32;
 typedef unsigned int aa_u32;
 typedef long long aa_i64;
+typedef unsigned long long aa_u64;
 typedef unsigned char aa_u8;
 #define AA_SQRTF(x) sqrtf(x)
+#define AA_SQRT(x) sqrt(x)
+#define AA_ATOMIC_MAX_U64(p, v) atomicMax((p), (v))
+#include <string.h>
+/* Bit casts usable from __host__ __device__ helpers: the intrinsic on the device. */
+static __host__ __device__ inline aa_u32 aa_cuda_float_bits(float f)
+{
+#ifdef __CUDA_ARCH__
+    return __float_as_uint(f);
+#else
+    aa_u32 u;
+    memcpy(&u, &f, 4);
+    return u;
+#endif
+}
+static __host__ __device__ inline float aa_cuda_bits_float(aa_u32 u)
+{
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(u);
+#else
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+#endif
+}
+#define AA_FLOAT_BITS(f) aa_cuda_float_bits(f)
+#define AA_BITS_FLOAT(u) aa_cuda_bits_float(u)
 
 #else /* host C: the device helpers only */
 
@@ -77,11 +112,18 @@ typedef unsigned char aa_u8;
 #define AA_DEVICE static inline
 #define AA_GLOBAL
 #define AA_LOCAL
+#include <string.h>
 typedef int32_t aa_i32;
 typedef uint32_t aa_u32;
 typedef int64_t aa_i64;
+typedef uint64_t aa_u64;
 typedef uint8_t aa_u8;
 #define AA_SQRTF(x) sqrtf(x)
+#define AA_SQRT(x) sqrt(x)
+static inline aa_u32 aa_host_float_bits(float f) { aa_u32 u; memcpy(&u, &f, 4); return u; }
+static inline float aa_host_bits_float(aa_u32 u) { float f; memcpy(&f, &u, 4); return f; }
+#define AA_FLOAT_BITS(f) aa_host_float_bits(f)
+#define AA_BITS_FLOAT(u) aa_host_bits_float(u)
 
 #endif
 

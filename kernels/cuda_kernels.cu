@@ -4,3 +4,4 @@
 #include "overlaps.h"
 #include "fcos.h"
 #include "max_iou.h"
+#include "atss.h"

@@ -10,6 +10,7 @@
 #define AA_KERNEL_MAX_IOU_H
 
 #include "box_math.h"
+#include "levels.h"
 #include "reduce.h"
 
 #define AA_MAX_IOU_TILE 256 /* GTs per tile: the plan's local size */
@@ -26,18 +27,6 @@ typedef struct aa_max_iou_args {
 typedef struct aa_max_iou_ws {
     aa_i64 anchor_max, anchor_arg, gt_max, gt_arg;
 } aa_max_iou_ws;
-
-/* The image of global GT g: offsets are non-decreasing, so a binary search for the
- * last image whose first GT is <= g (empty images skipped). */
-AA_DEVICE aa_i64 aa_image_of_gt(AA_GLOBAL const aa_i64 *offsets, aa_i64 num_images, aa_i64 g)
-{
-    aa_i64 lo = 0, hi = num_images - 1;
-    while (lo < hi) {
-        aa_i64 mid = (lo + hi + 1) / 2;
-        if (offsets[mid] <= g) lo = mid; else hi = mid - 1;
-    }
-    return lo;
-}
 
 #ifdef AA_KERNEL
 /* Loads tile [t0, t0 + size) of an image's GTs; crowd GTs get id -1 - local index. */

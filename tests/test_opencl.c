@@ -58,16 +58,26 @@ static void compare_overlaps(aa_context *cpu, aa_context *ocl, const aa_anchors 
 typedef enum which {
     FCOS, FCOS_SAMPLING, /* on points */
     MAX_IOU, MAX_IOU_IGNORE, MAX_IOU_ARGMAX_ONLY, MAX_IOU_NO_LOW_QUALITY, /* on anchor boxes */
+    ATSS, ATSS_IGNORE, ATSS_TOPK_1, ATSS_TOPK_40,
     NUM_WHICH
 } which;
 #define FIRST_BOX_ASSIGNER MAX_IOU
 static const char *const which_name[NUM_WHICH] = {
     "fcos", "fcos+centre sampling", "max-iou", "max-iou+ignore regions (IoF over the crowd box)",
-    "max-iou+first argmax only, min_pos_iou 0.3", "max-iou+no low-quality, neg [0.1, 0.3)"};
+    "max-iou+first argmax only, min_pos_iou 0.3", "max-iou+no low-quality, neg [0.1, 0.3)",
+    "atss", "atss+ignore regions", "atss topk 1", "atss topk 40, margin 0"};
 
 static aa_status run_assigner(aa_context *ctx, which w, const aa_anchors *a, const aa_gts *g,
                               const aa_assignment *out)
 {
+    if (w >= ATSS) {
+        aa_atss_params p;
+        aa_atss_params_init(&p);
+        if (w == ATSS_IGNORE) p.ignore_iof_thr = 0.5f;
+        if (w == ATSS_TOPK_1) p.topk = 1;
+        if (w == ATSS_TOPK_40) p.topk = 40, p.inside_margin = 0.0f;
+        return aa_assign_atss(ctx, &p, a, g, out, NULL, 0);
+    }
     if (w >= MAX_IOU) {
         aa_max_iou_params m;
         aa_max_iou_params_init(&m);
@@ -219,10 +229,17 @@ static void coco(void **state)
     aa_wl_anchor_set set;
     assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, 800, 1344, &set, &err), AA_WL_OK);
     compare_overlaps(cpu, ocl, &set.anchors, &batch.gts);
+    for (int w = ATSS; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
+    {
+        aa_wl_batch crowd_batch; /* images 100.. hold crowd boxes */
+        assert_int_equal(aa_wl_batch_make(&ds, 100, 64, &crowd_batch, &err), AA_WL_OK);
+        compare_assigner(cpu, ocl, ATSS_IGNORE, &set.anchors, &crowd_batch.gts);
+        aa_wl_batch_free(&crowd_batch);
+    }
     aa_wl_anchor_set_free(&set);
     assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_RETINA, 800, 1344, &set, &err), AA_WL_OK);
     compare_overlaps(cpu, ocl, &set.anchors, &batch.gts);
-    for (int w = FIRST_BOX_ASSIGNER; w < NUM_WHICH; ++w)
+    for (int w = FIRST_BOX_ASSIGNER; w < ATSS; ++w)
         compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
     aa_wl_batch free_later = batch;
     assert_int_equal(aa_wl_batch_make(&ds, 100, 64, &batch, &err), AA_WL_OK); /* crowd boxes */
@@ -373,8 +390,11 @@ static void bad_input_and_unsupported(void **state)
                  "gts.boxes[0] (image 0, GT 0): coordinate 2 is NaN", test_guarded_untouched(out));
     test_outputs t;
     test_outputs_alloc(&t, 1, 2, 0);
-    ASSERT_FAILS(ocl, aa_assign_atss(ocl, NULL, &a, &g, &t.out, NULL, 0), AA_ERR_NOT_SUPPORTED,
-                 "aa_assign_atss: no opencl kernel", test_outputs_untouched(&t));
+    int32_t cand[9];
+    ASSERT_FAILS(ocl, aa_topk_nearest(ocl, 9, &a, &g, cand), AA_ERR_NOT_SUPPORTED,
+                 "aa_topk_nearest: no opencl kernel", 1);
+    ASSERT_FAILS(ocl, aa_assign_atss(ocl, NULL, &a, &g, &t.out, NULL, 0), AA_ERR_INVALID_BOX,
+                 "gts.boxes[0]", test_outputs_untouched(&t));
     aa_fcos_params p;
     aa_fcos_params_init(&p);
     p.num_regress_ranges = 1;

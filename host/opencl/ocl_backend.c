@@ -7,6 +7,7 @@
 
 #include "plan.h"
 #include "../../kernels/levels.h"
+#include "../../kernels/atss.h"
 #include "../../kernels/max_iou.h"
 
 #include <CL/cl.h>
@@ -26,10 +27,14 @@ enum {
 };
 
 /* The kernels of the program, created once per context. */
-enum { K_OVERLAPS, K_FCOS, K_MAX_IOU_ANCHOR, K_MAX_IOU_GT, K_MAX_IOU_ASSIGN, NUM_KERNELS };
+enum {
+    K_OVERLAPS, K_FCOS, K_MAX_IOU_ANCHOR, K_MAX_IOU_GT, K_MAX_IOU_ASSIGN,
+    K_ATSS_PREPARE, K_ATSS_TOPK, K_ATSS_SELECT, K_ATSS_ASSIGN, NUM_KERNELS
+};
 static const char *const kernel_names[NUM_KERNELS] = {
     "aa_overlaps_kernel", "aa_fcos_kernel", "aa_max_iou_anchor_kernel", "aa_max_iou_gt_kernel",
-    "aa_max_iou_assign_kernel"};
+    "aa_max_iou_assign_kernel", "aa_atss_prepare_kernel", "aa_atss_topk_kernel",
+    "aa_atss_select_kernel", "aa_atss_assign_kernel"};
 
 struct aa_ocl {
     cl_platform_id platform;
@@ -531,6 +536,102 @@ aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_
     SET_ARG(ctx, k, 11, m.out_overlap);
     SET_ARG(ctx, k, 12, m.out_labels);
     st = launch(ctx, k, &per_image, kernel_names[K_MAX_IOU_ASSIGN]);
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
+static aa_atss_ws atss_layout(const aa_atss_params *p, const aa_batch *b, size_t *bytes)
+{
+    aa_atss_ws lay;
+    *bytes = aa__plan_atss_ws(b->num_images, b->num_anchors, b->total_gts, b->num_levels, p->topk, &lay);
+    return lay;
+}
+
+size_t aa__ocl_atss_ws_bytes(const aa_atss_params *p, const aa_batch *b)
+{
+    size_t bytes;
+    atss_layout(p, b, &bytes);
+    return bytes;
+}
+
+aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch *b,
+                       const aa_assignment *out, void *user_ws, size_t user_ws_bytes)
+{
+    ocl_batch m;
+    cl_mem ws;
+    size_t ws_bytes;
+    aa_atss_ws lay = atss_layout(p, b, &ws_bytes);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_atss_args args;
+    memset(&args, 0, sizeof args);
+    args.ignore_iof_thr = p->ignore_iof_thr, args.inside_margin = p->inside_margin, args.eps = p->eps;
+    args.topk = p->topk, args.skip_crowd = 1;
+    cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
+    cl_int num_images = b->num_images, num_levels = b->num_levels;
+    aa_levels lv = level_table(b, NULL, NULL);
+    cl_kernel k = ctx->ocl->kernel[K_ATSS_PREPARE];
+    SET_ARG(ctx, k, 0, m.anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, m.gts);
+    SET_ARG(ctx, k, 3, m.offsets);
+    SET_ARG(ctx, k, 4, num_images);
+    SET_ARG(ctx, k, 5, m.flags);
+    SET_ARG(ctx, k, 6, args);
+    SET_ARG(ctx, k, 7, ws);
+    SET_ARG(ctx, k, 8, lay);
+    st = launch(ctx, k, &per_image, kernel_names[K_ATSS_PREPARE]);
+    if (st != AA_SUCCESS) return st;
+
+    k = ctx->ocl->kernel[K_ATSS_TOPK];
+    SET_ARG(ctx, k, 0, m.anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, m.gts);
+    SET_ARG(ctx, k, 3, num_gts);
+    SET_ARG(ctx, k, 4, m.offsets);
+    SET_ARG(ctx, k, 5, num_images);
+    SET_ARG(ctx, k, 6, m.flags);
+    SET_ARG(ctx, k, 7, lv);
+    SET_ARG(ctx, k, 8, args);
+    SET_ARG(ctx, k, 9, ws);
+    SET_ARG(ctx, k, 10, lay.state);
+    SET_ARG(ctx, k, 11, ws);
+    SET_ARG(ctx, k, 12, lay.candidates);
+    aa_launch per_pair = aa__plan_per_gt(b->total_gts * b->num_levels);
+    st = launch(ctx, k, &per_pair, kernel_names[K_ATSS_TOPK]);
+    if (st != AA_SUCCESS) return st;
+
+    k = ctx->ocl->kernel[K_ATSS_SELECT];
+    SET_ARG(ctx, k, 0, m.anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, m.gts);
+    SET_ARG(ctx, k, 3, num_gts);
+    SET_ARG(ctx, k, 4, m.offsets);
+    SET_ARG(ctx, k, 5, num_images);
+    SET_ARG(ctx, k, 6, m.flags);
+    SET_ARG(ctx, k, 7, num_levels);
+    SET_ARG(ctx, k, 8, args);
+    SET_ARG(ctx, k, 9, ws);
+    SET_ARG(ctx, k, 10, lay);
+    aa_launch per_gt = aa__plan_elementwise(b->total_gts);
+    st = launch(ctx, k, &per_gt, kernel_names[K_ATSS_SELECT]);
+    if (st != AA_SUCCESS) return st;
+
+    k = ctx->ocl->kernel[K_ATSS_ASSIGN];
+    SET_ARG(ctx, k, 0, num_anchors);
+    SET_ARG(ctx, k, 1, m.offsets);
+    SET_ARG(ctx, k, 2, num_images);
+    SET_ARG(ctx, k, 3, m.labels);
+    SET_ARG(ctx, k, 4, ws);
+    SET_ARG(ctx, k, 5, lay);
+    SET_ARG(ctx, k, 6, m.out_index);
+    SET_ARG(ctx, k, 7, m.out_overlap);
+    SET_ARG(ctx, k, 8, m.out_labels);
+    aa_launch per_pair_out = aa__plan_elementwise(b->num_images * b->num_anchors);
+    st = launch(ctx, k, &per_pair_out, kernel_names[K_ATSS_ASSIGN]);
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }

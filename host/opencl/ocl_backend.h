@@ -28,5 +28,8 @@ aa_status aa__ocl_reserve(aa_context *ctx, size_t bytes);
 size_t aa__ocl_max_iou_ws_bytes(const aa_batch *b);
 aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
                           const aa_assignment *out, void *workspace, size_t workspace_bytes);
+size_t aa__ocl_atss_ws_bytes(const aa_atss_params *p, const aa_batch *b);
+aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch *b,
+                       const aa_assignment *out, void *workspace, size_t workspace_bytes);
 
 #endif
