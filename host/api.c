@@ -146,10 +146,7 @@ static aa_status check_out_size(aa_context *ctx, const aa_batch *b)
 /* Whether the context's backend implements a call. */
 static aa_status backend_has(aa_context *ctx, const char *call)
 {
-    if (ctx->backend == AA_BACKEND_OPENCL &&
-        (strcmp(call, "aa_assign_fcos") == 0 || strcmp(call, "aa_assign_max_iou") == 0 ||
-         strcmp(call, "aa_assign_atss") == 0))
-        return AA_SUCCESS;
+    if (ctx->backend == AA_BACKEND_OPENCL) return AA_SUCCESS; /* it runs every call */
     return require_cpu(ctx, call);
 }
 
@@ -194,11 +191,14 @@ aa_status aa_topk_nearest(aa_context *ctx, int32_t topk, const aa_anchors *ancho
     aa_batch b;
     if (!ctx) return AA_ERR_NULL_POINTER;
     aa_status st = check_topk(ctx, topk);
-    if (st == AA_SUCCESS) st = require_cpu(ctx, "aa_topk_nearest");
+    if (st == AA_SUCCESS) st = backend_has(ctx, "aa_topk_nearest");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (!candidates && b.total_gts > 0)
         return aa__fail(ctx, AA_ERR_NULL_POINTER, "candidates: NULL");
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_topk_nearest(ctx, topk, &b, candidates);
+#endif
     aa__ref_topk_nearest(topk, &b, candidates);
     return AA_SUCCESS;
 }
@@ -211,7 +211,7 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
     if (!ctx) return AA_ERR_NULL_POINTER;
     aa_status st = check_topk(ctx, topk);
     if (st == AA_SUCCESS) st = check_eps(ctx, eps);
-    if (st == AA_SUCCESS) st = require_cpu(ctx, "aa_candidate_iou_stats");
+    if (st == AA_SUCCESS) st = backend_has(ctx, "aa_candidate_iou_stats");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (b.total_gts > 0) {
@@ -220,11 +220,15 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
         if (!std) return aa__fail(ctx, AA_ERR_NULL_POINTER, "std: NULL");
     }
     int64_t per_gt = (int64_t)b.num_levels * topk;
-    for (int64_t j = 0; j < b.total_gts * per_gt; ++j)
+    for (int64_t j = 0; aa__host_readable(ctx) && j < b.total_gts * per_gt; ++j)
         if (candidates[j] < -1 || candidates[j] >= b.num_anchors)
             return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
                             "candidates[%lld]: %d is not an anchor index or -1", (long long)j,
                             (int)candidates[j]);
+#if AA_HAVE_OPENCL
+    if (ctx->backend == AA_BACKEND_OPENCL)
+        return aa__ocl_candidate_stats(ctx, topk, eps, &b, candidates, mean, std);
+#endif
     aa__ref_candidate_stats(topk, eps, &b, candidates, mean, std);
     return AA_SUCCESS;
 }

@@ -73,8 +73,15 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
                                  options->struct_size, sizeof opts);
         memcpy(&opts, options, options->struct_size);
     }
-    /* AUTO: a GPU backend only once it implements every call; none does yet. */
-    if (opts.backend == AA_BACKEND_AUTO) opts.backend = AA_BACKEND_CPU;
+    /* AUTO: a GPU backend that implements every call (CUDA does not yet), an
+     * OpenCL GPU, else the reference. A CPU OpenCL device such as PoCL is for
+     * testing the kernels, not faster than the reference: AUTO leaves it. */
+    if (opts.backend == AA_BACKEND_AUTO) {
+        opts.backend = AA_BACKEND_CPU;
+#if AA_HAVE_OPENCL
+        if (aa__ocl_first_gpu(&opts.platform, &opts.device)) opts.backend = AA_BACKEND_OPENCL;
+#endif
+    }
     if (opts.backend != AA_BACKEND_CPU && opts.backend != AA_BACKEND_CUDA &&
         opts.backend != AA_BACKEND_OPENCL)
         return create_failed(AA_ERR_INVALID_ARGUMENT, "options.backend: %d is not an aa_backend",

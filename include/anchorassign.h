@@ -19,9 +19,8 @@
  * Memory: see aa_memory. By default arrays are the backend's own memory (CPU: host;
  * CUDA: device memory; OpenCL: cl_mem); AA_MEMORY_HOST makes every backend take host
  * arrays. Counts, offsets and level counts are always host values (GPU kernels
- * also read aa_gts.device_offsets). The OpenCL backend runs aa_overlaps and the
- * three assigners; the ATSS primitives there, and the CUDA backend, return
- * AA_ERR_NOT_SUPPORTED in this build. On OpenCL, a caller
+ * also read aa_gts.device_offsets). The OpenCL backend runs every call; the CUDA
+ * backend is not in this build yet (AA_ERR_NOT_SUPPORTED). On OpenCL, a caller
  * workspace is a cl_mem (AA_MEMORY_NATIVE) and must be NULL with AA_MEMORY_HOST.
  *
  * Thread safety: a context is used by one thread at a time; different contexts
@@ -89,7 +88,8 @@ AA_API const char *aa_status_string(aa_status status);
 /* ---------------------------------------------------------------- context */
 
 typedef enum aa_backend {
-    AA_BACKEND_AUTO = 0,   /* CUDA if a device is usable, else an OpenCL GPU, else CPU */
+    AA_BACKEND_AUTO = 0,   /* CUDA if a device is usable (once built), else an OpenCL
+                              GPU, else CPU; never a CPU OpenCL device such as PoCL  */
     AA_BACKEND_CPU = 1,    /* the reference implementation                             */
     AA_BACKEND_CUDA = 2,
     AA_BACKEND_OPENCL = 3
@@ -131,8 +131,7 @@ AA_API void aa_context_destroy(aa_context *ctx); /* NULL is a no-op */
  * none): which backend, device or runtime call, since there is no context to hold it. */
 AA_API const char *aa_context_create_error(void);
 
-/* The backend the context actually runs on (AUTO resolved). AUTO picks a GPU
- * backend only once it implements every call; until then it picks the CPU. */
+/* The backend the context actually runs on (AUTO resolved). */
 AA_API aa_backend aa_context_backend(const aa_context *ctx);
 
 /* What the context runs on, e.g. "CPU reference" or the OpenCL device's name. */

@@ -19,6 +19,7 @@
  * | aa_i32 aa_u32 aa_i64 aa_u64 aa_u8 | int unsigned long long .. unsigned char | int uint long ulong uchar | <stdint.h> |
  * | AA_ATOMIC_MAX_U64(p, v)   | atomicMax                     | atom_max (cl_khr_int64_extended_atomics) | - |
  * | AA_FLOAT_BITS(f) / AA_BITS_FLOAT(u) | __float_as_uint / __uint_as_float | as_uint / as_float | memcpy |
+ * | AA_NAN (double, kernels)  | __longlong_as_double(..)      | as_double(..)             | -               |
  *
  * Floating point: no contraction anywhere (FP_CONTRACT OFF here, nvcc -fmad=false,
  * gcc -ffp-contract=off) and IEEE division and square root (OpenCL builds with
@@ -56,6 +57,7 @@ typedef uchar aa_u8;
 #define AA_ATOMIC_MAX_U64(p, v) atom_max((volatile AA_GLOBAL aa_u64 *)(p), (v))
 #define AA_FLOAT_BITS(f) as_uint(f)
 #define AA_BITS_FLOAT(u) as_float(u)
+#define AA_NAN as_double(0x7ff8000000000000UL)
 
 #elif defined(__CUDACC__)
 
@@ -104,6 +106,7 @@ static __host__ __device__ inline float aa_cuda_bits_float(aa_u32 u)
 }
 #define AA_FLOAT_BITS(f) aa_cuda_float_bits(f)
 #define AA_BITS_FLOAT(u) aa_cuda_bits_float(u)
+#define AA_NAN __longlong_as_double(0x7ff8000000000000LL)
 
 #else /* host C: the device helpers only */
 

@@ -154,6 +154,46 @@ AA_KERNEL aa_atss_topk_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors
     }
 }
 
+/* Sum, sum of squared deviations and count of a GT's candidate IoUs, in double and
+ * in candidate order (level, then rank), as the reference sums them. Entries < 0
+ * (short levels) and >= num_anchors (never written by the library) are skipped. */
+AA_DEVICE_ONLY void aa_candidate_moments(AA_GLOBAL const float *anchors, aa_i64 num_anchors,
+                                         aa_box gt, AA_GLOBAL const aa_i32 *cand, aa_i64 per_gt,
+                                         float eps, double *mean, double *ss, aa_i64 *count)
+{
+    double sum = 0.0;
+    aa_i64 n = 0;
+    for (aa_i64 j = 0; j < per_gt; ++j) {
+        if (cand[j] < 0 || cand[j] >= num_anchors) continue;
+        sum += (double)aa_box_overlap(AA_MODE_IOU, aa_box_load(anchors, cand[j]), gt, eps);
+        ++n;
+    }
+    double m = n > 0 ? sum / (double)n : 0.0, acc = 0.0;
+    for (aa_i64 j = 0; j < per_gt; ++j) {
+        if (cand[j] < 0 || cand[j] >= num_anchors) continue;
+        double d = (double)aa_box_overlap(AA_MODE_IOU, aa_box_load(anchors, cand[j]), gt, eps) - m;
+        acc += d * d;
+    }
+    *mean = m, *ss = acc, *count = n;
+}
+
+/* The aa_candidate_iou_stats primitive: one work-item per GT. */
+AA_KERNEL aa_candidate_stats_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors,
+                                    AA_GLOBAL const float *gts, aa_i64 num_gts, aa_i64 per_gt,
+                                    float eps, AA_GLOBAL const aa_i32 *candidates,
+                                    AA_GLOBAL double *mean, AA_GLOBAL double *std)
+{
+    for (aa_i64 g = AA_GROUP_ID_X * AA_LOCAL_SIZE + AA_LOCAL_ID; g < num_gts;
+         g += AA_NUM_GROUPS_X * AA_LOCAL_SIZE) {
+        double m, ss;
+        aa_i64 n;
+        aa_candidate_moments(anchors, num_anchors, aa_box_load(gts, g), candidates + g * per_gt,
+                             per_gt, eps, &m, &ss, &n);
+        mean[g] = n > 0 ? m : AA_NAN;
+        std[g] = n > 1 ? AA_SQRT(ss / (double)(n - 1)) : AA_NAN;
+    }
+}
+
 /* One work-item per GT: threshold and positives. */
 AA_KERNEL aa_atss_select_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors,
                                 AA_GLOBAL const float *gts, aa_i64 num_gts,
@@ -169,20 +209,10 @@ AA_KERNEL aa_atss_select_kernel(AA_GLOBAL const float *anchors, aa_i64 num_ancho
         if (flags && flags[g]) continue;
         aa_box gt = aa_box_load(gts, g);
         AA_GLOBAL const aa_i32 *cand = candidates + g * per_gt;
-        double sum = 0.0;
-        aa_i64 n = 0;
-        for (aa_i64 j = 0; j < per_gt; ++j) {
-            if (cand[j] < 0) continue;
-            sum += (double)aa_box_overlap(AA_MODE_IOU, aa_box_load(anchors, cand[j]), gt, args.eps);
-            ++n;
-        }
+        double mean, ss;
+        aa_i64 n;
+        aa_candidate_moments(anchors, num_anchors, gt, cand, per_gt, args.eps, &mean, &ss, &n);
         if (n < 2) continue; /* one candidate: NaN threshold, no positive */
-        double mean = sum / (double)n, ss = 0.0;
-        for (aa_i64 j = 0; j < per_gt; ++j) {
-            if (cand[j] < 0) continue;
-            double d = (double)aa_box_overlap(AA_MODE_IOU, aa_box_load(anchors, cand[j]), gt, args.eps) - mean;
-            ss += d * d;
-        }
         double thr = mean + AA_SQRT(ss / (double)(n - 1));
         aa_i64 image = aa_image_of_gt(offsets, num_images, g);
         aa_i32 local_gt = (aa_i32)(g - offsets[image]); /* not "local": an OpenCL keyword */

@@ -124,6 +124,36 @@ static void compare_assigner(aa_context *cpu, aa_context *ocl, which w, const aa
     test_outputs_free(&got);
 }
 
+/* The ATSS primitives: candidates identical, mean and std identical doubles (NaN
+ * where the reference has NaN). */
+static void compare_primitives(aa_context *cpu, aa_context *ocl, int32_t topk, const aa_anchors *a,
+                               const aa_gts *g)
+{
+    int64_t total = g->offsets[g->num_images], nc = total * a->num_levels * topk;
+    int32_t *ref = test_guarded_alloc((size_t)nc, 4), *got = test_guarded_alloc((size_t)nc, 4);
+    double *m1 = test_guarded_alloc((size_t)total, 8), *s1 = test_guarded_alloc((size_t)total, 8);
+    double *m2 = test_guarded_alloc((size_t)total, 8), *s2 = test_guarded_alloc((size_t)total, 8);
+    assert_int_equal(aa_topk_nearest(cpu, topk, a, g, ref), AA_SUCCESS);
+    aa_status st = aa_topk_nearest(ocl, topk, a, g, got);
+    if (st != AA_SUCCESS) fail_msg("%s", aa_context_last_error(ocl));
+    for (int64_t j = 0; j < nc; ++j)
+        if (ref[j] != got[j])
+            fail_msg("topk %d: candidate %lld (GT %lld): cpu %d opencl %d", topk, (long long)j,
+                     (long long)(j / (a->num_levels * topk)), ref[j], got[j]);
+    assert_int_equal(aa_candidate_iou_stats(cpu, topk, 1e-6f, a, g, ref, m1, s1), AA_SUCCESS);
+    st = aa_candidate_iou_stats(ocl, topk, 1e-6f, a, g, ref, m2, s2);
+    if (st != AA_SUCCESS) fail_msg("%s", aa_context_last_error(ocl));
+    for (int64_t k = 0; k < total; ++k) {
+        int same = (memcmp(&m1[k], &m2[k], 8) == 0 || (isnan(m1[k]) && isnan(m2[k]))) &&
+                   (memcmp(&s1[k], &s2[k], 8) == 0 || (isnan(s1[k]) && isnan(s2[k])));
+        if (!same) fail_msg("GT %lld: cpu %.17g+%.17g opencl %.17g+%.17g", (long long)k, m1[k], s1[k], m2[k], s2[k]);
+    }
+    test_guarded_check(got), test_guarded_check(m2), test_guarded_check(s2);
+    elements_compared += nc + 2 * total, inputs_compared += 2;
+    test_guarded_free(ref), test_guarded_free(got);
+    test_guarded_free(m1), test_guarded_free(s1), test_guarded_free(m2), test_guarded_free(s2);
+}
+
 /* Random ragged batches over FCOS points of three levels: crowd flags, labels,
  * duplicates, boxes partly outside the canvas, images without GTs. */
 static void random_assigners(void **state)
@@ -160,6 +190,8 @@ static void random_assigners(void **state)
         aa_gts g = {gts, offsets, images, crowd, labels, NULL};
         for (int w = 0; w < NUM_WHICH; ++w)
             compare_assigner(cpu, ocl, (which)w, w >= FIRST_BOX_ASSIGNER ? &ab : &a, &g);
+        compare_primitives(cpu, ocl, test_int(1, 30), &ab, &g);
+        compare_primitives(cpu, ocl, 9, &a, &g); /* points: equal distances abound */
         free(gts), free(crowd), free(labels);
     }
     free(pts), free(boxes);
@@ -230,6 +262,7 @@ static void coco(void **state)
     assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, 800, 1344, &set, &err), AA_WL_OK);
     compare_overlaps(cpu, ocl, &set.anchors, &batch.gts);
     for (int w = ATSS; w < NUM_WHICH; ++w) compare_assigner(cpu, ocl, (which)w, &set.anchors, &batch.gts);
+    compare_primitives(cpu, ocl, 9, &set.anchors, &batch.gts);
     {
         aa_wl_batch crowd_batch; /* images 100.. hold crowd boxes */
         assert_int_equal(aa_wl_batch_make(&ds, 100, 64, &crowd_batch, &err), AA_WL_OK);
@@ -390,9 +423,10 @@ static void bad_input_and_unsupported(void **state)
                  "gts.boxes[0] (image 0, GT 0): coordinate 2 is NaN", test_guarded_untouched(out));
     test_outputs t;
     test_outputs_alloc(&t, 1, 2, 0);
-    int32_t cand[9];
-    ASSERT_FAILS(ocl, aa_topk_nearest(ocl, 9, &a, &g, cand), AA_ERR_NOT_SUPPORTED,
-                 "aa_topk_nearest: no opencl kernel", 1);
+    int32_t *cand = test_guarded_alloc(9, sizeof(int32_t));
+    ASSERT_FAILS(ocl, aa_topk_nearest(ocl, 9, &a, &g, cand), AA_ERR_INVALID_BOX, "gts.boxes[0]",
+                 test_guarded_untouched(cand));
+    test_guarded_free(cand);
     ASSERT_FAILS(ocl, aa_assign_atss(ocl, NULL, &a, &g, &t.out, NULL, 0), AA_ERR_INVALID_BOX,
                  "gts.boxes[0]", test_outputs_untouched(&t));
     aa_fcos_params p;

@@ -20,7 +20,7 @@ extern const size_t aa__ocl_kernel_source_len;
 /* Staging buffers of AA_MEMORY_HOST calls, one per argument role; they only grow,
  * so repeated calls of the same size allocate nothing. */
 enum {
-    SLOT_ANCHORS, SLOT_GTS, SLOT_OFFSETS, SLOT_FLAGS, SLOT_LABELS,
+    SLOT_ANCHORS, SLOT_GTS, SLOT_OFFSETS, SLOT_FLAGS, SLOT_LABELS, SLOT_CANDIDATES,
     SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS,
     SLOT_WORKSPACE, /* the context's own device workspace, both memory modes */
     NUM_SLOTS
@@ -29,12 +29,12 @@ enum {
 /* The kernels of the program, created once per context. */
 enum {
     K_OVERLAPS, K_FCOS, K_MAX_IOU_ANCHOR, K_MAX_IOU_GT, K_MAX_IOU_ASSIGN,
-    K_ATSS_PREPARE, K_ATSS_TOPK, K_ATSS_SELECT, K_ATSS_ASSIGN, NUM_KERNELS
+    K_ATSS_PREPARE, K_ATSS_TOPK, K_ATSS_SELECT, K_ATSS_ASSIGN, K_CANDIDATE_STATS, NUM_KERNELS
 };
 static const char *const kernel_names[NUM_KERNELS] = {
     "aa_overlaps_kernel", "aa_fcos_kernel", "aa_max_iou_anchor_kernel", "aa_max_iou_gt_kernel",
     "aa_max_iou_assign_kernel", "aa_atss_prepare_kernel", "aa_atss_topk_kernel",
-    "aa_atss_select_kernel", "aa_atss_assign_kernel"};
+    "aa_atss_select_kernel", "aa_atss_assign_kernel", "aa_candidate_stats_kernel"};
 
 struct aa_ocl {
     cl_platform_id platform;
@@ -118,6 +118,27 @@ static aa_status pick_device(aa_context *ctx, struct aa_ocl *o, int platform, in
 }
 
 /* Builds the embedded source; a compile error comes back with the build log. */
+int aa__ocl_first_gpu(int *platform, int *device)
+{
+    cl_uint np = 0;
+    cl_platform_id platforms[64];
+    if (clGetPlatformIDs(64, platforms, &np) != CL_SUCCESS) return 0;
+    for (cl_uint p = 0; p < np && p < 64; ++p) {
+        cl_uint nd = 0;
+        cl_device_id devices[64];
+        if (clGetDeviceIDs(platforms[p], CL_DEVICE_TYPE_ALL, 64, devices, &nd) != CL_SUCCESS) continue;
+        for (cl_uint d = 0; d < nd && d < 64; ++d) {
+            cl_device_type type = 0;
+            if (clGetDeviceInfo(devices[d], CL_DEVICE_TYPE, sizeof type, &type, NULL) == CL_SUCCESS &&
+                (type & CL_DEVICE_TYPE_GPU)) {
+                *platform = (int)p, *device = (int)d;
+                return 1;
+            }
+        }
+    }
+    return 0;
+}
+
 static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
 {
     cl_int e;
@@ -634,4 +655,81 @@ aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch 
     st = launch(ctx, k, &per_pair_out, kernel_names[K_ATSS_ASSIGN]);
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
+}
+
+/* ---------------------------------------------------------------- ATSS primitives */
+
+aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_batch *b, int32_t *candidates)
+{
+    size_t bytes = (size_t)b->total_gts * (size_t)b->num_levels * (size_t)topk * sizeof(int32_t);
+    aa_launch plan = aa__plan_per_gt(b->total_gts * b->num_levels);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    cl_mem anchors, gts, offsets, out;
+    const int64_t *off = ctx->memory == AA_MEMORY_HOST ? b->gts->offsets : b->gts->device_offsets;
+    if (!off)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER,
+                        "gts.device_offsets: NULL; the OpenCL backend reads the offsets from a "
+                        "cl_mem (or use AA_MEMORY_HOST)");
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)b->num_anchors * 16, &anchors);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, (size_t)b->total_gts * 16, &gts);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_OFFSETS, off, (size_t)(b->num_images + 1) * 8, &offsets);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_CANDIDATES, candidates, bytes, &out);
+    if (st != AA_SUCCESS) return st;
+    aa_atss_args args;
+    memset(&args, 0, sizeof args);
+    args.topk = topk; /* every GT, crowd too; no ignore regions */
+    aa_levels lv = level_table(b, NULL, NULL);
+    cl_long num_anchors = b->num_anchors, num_gts = b->total_gts, no_state = -1, at0 = 0;
+    cl_int num_images = b->num_images;
+    cl_mem none = NULL;
+    cl_kernel k = ctx->ocl->kernel[K_ATSS_TOPK];
+    SET_ARG(ctx, k, 0, anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, gts);
+    SET_ARG(ctx, k, 3, num_gts);
+    SET_ARG(ctx, k, 4, offsets);
+    SET_ARG(ctx, k, 5, num_images);
+    SET_ARG(ctx, k, 6, none);
+    SET_ARG(ctx, k, 7, lv);
+    SET_ARG(ctx, k, 8, args);
+    SET_ARG(ctx, k, 9, none);
+    SET_ARG(ctx, k, 10, no_state);
+    SET_ARG(ctx, k, 11, out);
+    SET_ARG(ctx, k, 12, at0);
+    st = launch(ctx, k, &plan, kernel_names[K_ATSS_TOPK]);
+    if (st != AA_SUCCESS) return st;
+    return finish_output(ctx, out, candidates, bytes);
+}
+
+aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float eps, const aa_batch *b,
+                                  const int32_t *candidates, double *mean, double *std)
+{
+    size_t n_gts = (size_t)b->total_gts;
+    size_t cand_bytes = n_gts * (size_t)b->num_levels * (size_t)topk * sizeof(int32_t);
+    aa_launch plan = aa__plan_elementwise(b->total_gts);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    cl_mem anchors, gts, cand, dmean, dstd;
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)b->num_anchors * 16, &anchors);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, n_gts * 16, &gts);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_CANDIDATES, candidates, cand_bytes, &cand);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, mean, n_gts * 8, &dmean);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_LABELS, std, n_gts * 8, &dstd);
+    if (st != AA_SUCCESS) return st;
+    cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
+    cl_long per_gt = (cl_long)b->num_levels * topk;
+    cl_float e = eps;
+    cl_kernel k = ctx->ocl->kernel[K_CANDIDATE_STATS];
+    SET_ARG(ctx, k, 0, anchors);
+    SET_ARG(ctx, k, 1, num_anchors);
+    SET_ARG(ctx, k, 2, gts);
+    SET_ARG(ctx, k, 3, num_gts);
+    SET_ARG(ctx, k, 4, per_gt);
+    SET_ARG(ctx, k, 5, e);
+    SET_ARG(ctx, k, 6, cand);
+    SET_ARG(ctx, k, 7, dmean);
+    SET_ARG(ctx, k, 8, dstd);
+    st = launch(ctx, k, &plan, kernel_names[K_CANDIDATE_STATS]);
+    if (st == AA_SUCCESS) st = finish_output(ctx, dmean, mean, n_gts * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, dstd, std, n_gts * 8);
+    return st;
 }

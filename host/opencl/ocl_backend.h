@@ -11,6 +11,9 @@
  * build log for a program that does not compile). */
 aa_status aa__ocl_create(aa_context *ctx, int platform, int device);
 void aa__ocl_destroy(aa_context *ctx);
+
+/* Indices (as aa__ocl_create takes them) of the first OpenCL GPU; 0 if none. */
+int aa__ocl_first_gpu(int *platform, int *device);
 aa_status aa__ocl_set_queue(aa_context *ctx, void *queue);
 void *aa__ocl_default_queue(const aa_context *ctx); /* the context's own cl_command_queue */
 
@@ -28,6 +31,9 @@ aa_status aa__ocl_reserve(aa_context *ctx, size_t bytes);
 size_t aa__ocl_max_iou_ws_bytes(const aa_batch *b);
 aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
                           const aa_assignment *out, void *workspace, size_t workspace_bytes);
+aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_batch *b, int32_t *candidates);
+aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float eps, const aa_batch *b,
+                                  const int32_t *candidates, double *mean, double *std);
 size_t aa__ocl_atss_ws_bytes(const aa_atss_params *p, const aa_batch *b);
 aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch *b,
                        const aa_assignment *out, void *workspace, size_t workspace_bytes);
