@@ -3,10 +3,6 @@
  * output before all checks have passed. */
 #include "internal.h"
 
-#if AA_HAVE_OPENCL
-#include "opencl/ocl_backend.h"
-#endif
-
 #include <math.h>
 #include <string.h>
 
@@ -123,15 +119,6 @@ static aa_status check_fcos_params(aa_context *ctx, const aa_fcos_params *p, int
     return AA_SUCCESS;
 }
 
-/* Calls that only the CPU reference implements so far. */
-static aa_status require_cpu(aa_context *ctx, const char *call)
-{
-    if (ctx->backend != AA_BACKEND_CPU)
-        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "%s: no %s kernel in this build yet", call,
-                        aa_backend_name(ctx->backend));
-    return AA_SUCCESS;
-}
-
 static aa_status check_out_size(aa_context *ctx, const aa_batch *b)
 {
     /* counts are bounded by the AA_MAX_* limits, so this product fits in int64 */
@@ -141,13 +128,6 @@ static aa_status check_out_size(aa_context *ctx, const aa_batch *b)
                         "num_images x num_anchors: %lld outputs do not fit in memory",
                         (long long)elements);
     return AA_SUCCESS;
-}
-
-/* Whether the context's backend implements a call. */
-static aa_status backend_has(aa_context *ctx, const char *call)
-{
-    if (ctx->backend == AA_BACKEND_OPENCL) return AA_SUCCESS; /* it runs every call */
-    return require_cpu(ctx, call);
 }
 
 /* ---------------------------------------------------------------- overlaps */
@@ -160,7 +140,6 @@ aa_status aa_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa
     if (mode != AA_IOU && mode != AA_IOF && mode != AA_GIOU)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "mode: %d is not an aa_overlap_mode", (int)mode);
     aa_status st = check_eps(ctx, eps);
-    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_CUDA) st = require_cpu(ctx, "aa_overlaps");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (!out && b.total_gts * b.num_anchors > 0)
@@ -168,9 +147,7 @@ aa_status aa_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa
     if ((uint64_t)(b.total_gts * b.num_anchors) > SIZE_MAX / sizeof(float))
         return aa__fail(ctx, AA_ERR_LIMIT_EXCEEDED, "GTs x anchors: %lld overlaps do not fit in memory",
                         (long long)(b.total_gts * b.num_anchors));
-#if AA_HAVE_OPENCL
-    if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_overlaps(ctx, mode, eps, &b, out);
-#endif
+    if (ctx->gpu) return ctx->gpu->overlaps(ctx, mode, eps, &b, out);
     aa__ref_overlaps(mode, eps, &b, out);
     return AA_SUCCESS;
 }
@@ -191,14 +168,11 @@ aa_status aa_topk_nearest(aa_context *ctx, int32_t topk, const aa_anchors *ancho
     aa_batch b;
     if (!ctx) return AA_ERR_NULL_POINTER;
     aa_status st = check_topk(ctx, topk);
-    if (st == AA_SUCCESS) st = backend_has(ctx, "aa_topk_nearest");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (!candidates && b.total_gts > 0)
         return aa__fail(ctx, AA_ERR_NULL_POINTER, "candidates: NULL");
-#if AA_HAVE_OPENCL
-    if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_topk_nearest(ctx, topk, &b, candidates);
-#endif
+    if (ctx->gpu) return ctx->gpu->topk_nearest(ctx, topk, &b, candidates);
     aa__ref_topk_nearest(topk, &b, candidates);
     return AA_SUCCESS;
 }
@@ -211,7 +185,6 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
     if (!ctx) return AA_ERR_NULL_POINTER;
     aa_status st = check_topk(ctx, topk);
     if (st == AA_SUCCESS) st = check_eps(ctx, eps);
-    if (st == AA_SUCCESS) st = backend_has(ctx, "aa_candidate_iou_stats");
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
     if (b.total_gts > 0) {
@@ -225,10 +198,7 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
             return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
                             "candidates[%lld]: %d is not an anchor index or -1", (long long)j,
                             (int)candidates[j]);
-#if AA_HAVE_OPENCL
-    if (ctx->backend == AA_BACKEND_OPENCL)
-        return aa__ocl_candidate_stats(ctx, topk, eps, &b, candidates, mean, std);
-#endif
+    if (ctx->gpu) return ctx->gpu->candidate_stats(ctx, topk, eps, &b, candidates, mean, std);
     aa__ref_candidate_stats(topk, eps, &b, candidates, mean, std);
     return AA_SUCCESS;
 }
@@ -236,12 +206,10 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
 /* ---------------------------------------------------------------- assigners */
 
 /* The common prologue of every assigner: context, batch, output, sizes. */
-static aa_status begin_assign(aa_context *ctx, const char *call, const aa_anchors *anchors,
-                              const aa_gts *gts, const aa_assignment *out, int need_strides,
-                              aa_batch *b)
+static aa_status begin_assign(aa_context *ctx, const aa_anchors *anchors, const aa_gts *gts,
+                              const aa_assignment *out, int need_strides, aa_batch *b)
 {
-    aa_status st = backend_has(ctx, call);
-    if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, need_strides, b);
+    aa_status st = aa__check_batch(ctx, anchors, gts, need_strides, b);
     if (st == AA_SUCCESS) st = aa__check_output(ctx, out, gts);
     if (st == AA_SUCCESS) st = check_out_size(ctx, b);
     return st;
@@ -264,9 +232,7 @@ aa_status aa_max_iou_workspace_size(aa_context *ctx, const aa_max_iou_params *pa
     aa_status st = check_max_iou_params(ctx, &p);
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
-#if AA_HAVE_OPENCL
-    if (ctx->backend == AA_BACKEND_OPENCL) return sized(ctx, bytes, aa__ocl_max_iou_ws_bytes(&b));
-#endif
+    if (ctx->gpu) return sized(ctx, bytes, ctx->gpu->max_iou_ws_bytes(&b));
     return sized(ctx, bytes, aa__ref_max_iou_ws_bytes(&b));
 }
 
@@ -280,11 +246,8 @@ aa_status aa_assign_max_iou(aa_context *ctx, const aa_max_iou_params *params,
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_max_iou_params_init);
     aa_status st = check_max_iou_params(ctx, &p);
-    if (st == AA_SUCCESS) st = begin_assign(ctx, "aa_assign_max_iou", anchors, gts, out, 0, &b);
-#if AA_HAVE_OPENCL
-    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_OPENCL)
-        return aa__ocl_max_iou(ctx, &p, &b, out, workspace, workspace_bytes);
-#endif
+    if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
+    if (st == AA_SUCCESS && ctx->gpu) return ctx->gpu->max_iou(ctx, &p, &b, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_max_iou_ws_bytes(&b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -302,9 +265,7 @@ aa_status aa_atss_workspace_size(aa_context *ctx, const aa_atss_params *params,
     aa_status st = check_atss_params(ctx, &p);
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
-#if AA_HAVE_OPENCL
-    if (ctx->backend == AA_BACKEND_OPENCL) return sized(ctx, bytes, aa__ocl_atss_ws_bytes(&p, &b));
-#endif
+    if (ctx->gpu) return sized(ctx, bytes, ctx->gpu->atss_ws_bytes(&p, &b));
     return sized(ctx, bytes, aa__ref_atss_ws_bytes(&p, &b));
 }
 
@@ -318,11 +279,8 @@ aa_status aa_assign_atss(aa_context *ctx, const aa_atss_params *params, const aa
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_atss_params_init);
     aa_status st = check_atss_params(ctx, &p);
-    if (st == AA_SUCCESS) st = begin_assign(ctx, "aa_assign_atss", anchors, gts, out, 0, &b);
-#if AA_HAVE_OPENCL
-    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_OPENCL)
-        return aa__ocl_atss(ctx, &p, &b, out, workspace, workspace_bytes);
-#endif
+    if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
+    if (st == AA_SUCCESS && ctx->gpu) return ctx->gpu->atss(ctx, &p, &b, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_atss_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -352,11 +310,9 @@ aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params, const aa
     void *ws;
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_fcos_params_init);
-    aa_status st = begin_assign(ctx, "aa_assign_fcos", anchors, gts, out, p.center_sampling, &b);
+    aa_status st = begin_assign(ctx, anchors, gts, out, p.center_sampling, &b);
     if (st == AA_SUCCESS) st = check_fcos_params(ctx, &p, b.num_levels);
-#if AA_HAVE_OPENCL
-    if (st == AA_SUCCESS && ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_fcos(ctx, &p, &b, out);
-#endif
+    if (st == AA_SUCCESS && ctx->gpu) return ctx->gpu->fcos(ctx, &p, &b, out);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_fcos_ws_bytes(&b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;

@@ -5,6 +5,10 @@
 #if AA_HAVE_OPENCL
 #include "opencl/ocl_backend.h"
 #endif
+#if AA_HAVE_CUDA
+#include "cuda/cuda_backend.h"
+#include <cuda_runtime_api.h>
+#endif
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -48,12 +52,18 @@ static aa_status start_backend(aa_context *c)
         return AA_SUCCESS;
     case AA_BACKEND_OPENCL:
 #if AA_HAVE_OPENCL
+        c->gpu = &aa__ocl_ops;
         return aa__ocl_create(c, c->platform, c->device);
 #else
         return aa__fail(c, AA_ERR_NOT_SUPPORTED, "backend opencl: not built (no OpenCL found at build time)");
 #endif
     case AA_BACKEND_CUDA:
-        return aa__fail(c, AA_ERR_NOT_SUPPORTED, "backend cuda: not in this build yet");
+#if AA_HAVE_CUDA
+        c->gpu = &aa__cuda_ops;
+        return aa__cuda_create(c, c->device);
+#else
+        return aa__fail(c, AA_ERR_NOT_SUPPORTED, "backend cuda: not built (no CUDA toolkit found at build time)");
+#endif
     default:
         return aa__fail(c, AA_ERR_INTERNAL, "backend %d", (int)c->backend);
     }
@@ -73,13 +83,18 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
                                  options->struct_size, sizeof opts);
         memcpy(&opts, options, options->struct_size);
     }
-    /* AUTO: a GPU backend that implements every call (CUDA does not yet), an
-     * OpenCL GPU, else the reference. A CPU OpenCL device such as PoCL is for
-     * testing the kernels, not faster than the reference: AUTO leaves it. */
+    /* AUTO: a CUDA device, else an OpenCL GPU, else the reference. A CPU OpenCL
+     * device such as PoCL is for testing the kernels, not faster than the
+     * reference: AUTO leaves it. */
     if (opts.backend == AA_BACKEND_AUTO) {
         opts.backend = AA_BACKEND_CPU;
 #if AA_HAVE_OPENCL
         if (aa__ocl_first_gpu(&opts.platform, &opts.device)) opts.backend = AA_BACKEND_OPENCL;
+#endif
+#if AA_HAVE_CUDA
+        int devices = 0;
+        if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > opts.device)
+            opts.backend = AA_BACKEND_CUDA;
 #endif
     }
     if (opts.backend != AA_BACKEND_CPU && opts.backend != AA_BACKEND_CUDA &&
@@ -115,6 +130,9 @@ void aa_context_destroy(aa_context *ctx)
 #if AA_HAVE_OPENCL
     aa__ocl_destroy(ctx);
 #endif
+#if AA_HAVE_CUDA
+    aa__cuda_destroy(ctx);
+#endif
     free(ctx->workspace);
     free(ctx);
 }
@@ -129,6 +147,9 @@ const char *aa_context_device_name(const aa_context *ctx)
     if (!ctx) return "no context (NULL)";
 #if AA_HAVE_OPENCL
     if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_device_name(ctx);
+#endif
+#if AA_HAVE_CUDA
+    if (ctx->backend == AA_BACKEND_CUDA) return aa__cuda_device_name(ctx);
 #endif
     return "CPU reference";
 }
@@ -150,6 +171,9 @@ aa_status aa_context_set_stream(aa_context *ctx, void *stream)
         if (st != AA_SUCCESS) return st;
     }
 #endif
+#if AA_HAVE_CUDA
+    if (ctx->backend == AA_BACKEND_CUDA) aa__cuda_set_stream(ctx, stream);
+#endif
     ctx->stream = stream;
     return AA_SUCCESS;
 }
@@ -168,8 +192,6 @@ aa_status aa_context_reserve(aa_context *ctx, size_t bytes)
 {
     void *unused;
     if (!ctx) return AA_ERR_NULL_POINTER;
-#if AA_HAVE_OPENCL
-    if (ctx->backend == AA_BACKEND_OPENCL) return aa__ocl_reserve(ctx, bytes);
-#endif
+    if (ctx->gpu) return ctx->gpu->reserve(ctx, bytes);
     return aa__workspace_acquire(ctx, bytes, NULL, 0, &unused);
 }

@@ -7,7 +7,33 @@
 
 #include <stdarg.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define AA_ERROR_CAPACITY 512
+
+struct aa_batch;
+
+/* What a GPU backend implements, one entry per call (arguments validated). Both
+ * GPU backends provide every entry; the CPU context has none (gpu == NULL). */
+typedef struct aa_gpu_ops {
+    aa_status (*reserve)(aa_context *ctx, size_t bytes);
+    aa_status (*overlaps)(aa_context *ctx, aa_overlap_mode mode, float eps,
+                          const struct aa_batch *b, float *out);
+    aa_status (*topk_nearest)(aa_context *ctx, int32_t topk, const struct aa_batch *b,
+                              int32_t *candidates);
+    aa_status (*candidate_stats)(aa_context *ctx, int32_t topk, float eps, const struct aa_batch *b,
+                                 const int32_t *candidates, double *mean, double *std);
+    size_t (*max_iou_ws_bytes)(const struct aa_batch *b);
+    aa_status (*max_iou)(aa_context *ctx, const aa_max_iou_params *p, const struct aa_batch *b,
+                         const aa_assignment *out, void *workspace, size_t workspace_bytes);
+    size_t (*atss_ws_bytes)(const aa_atss_params *p, const struct aa_batch *b);
+    aa_status (*atss)(aa_context *ctx, const aa_atss_params *p, const struct aa_batch *b,
+                      const aa_assignment *out, void *workspace, size_t workspace_bytes);
+    aa_status (*fcos)(aa_context *ctx, const aa_fcos_params *p, const struct aa_batch *b,
+                      const aa_assignment *out);
+} aa_gpu_ops;
 
 struct aa_context {
     aa_backend backend;
@@ -16,6 +42,8 @@ struct aa_context {
     int platform;
     void *stream;           /* the caller's stream/queue, NULL: the backend's own */
     struct aa_ocl *ocl;     /* OpenCL backend state (host/opencl/), else NULL */
+    struct aa_cuda *cuda;   /* CUDA backend state (host/cuda/), else NULL */
+    const aa_gpu_ops *gpu;  /* the GPU backend's calls; NULL: the CPU reference */
     void *workspace;        /* the context's own workspace (host memory on CPU) */
     size_t workspace_bytes;
     char last_error[AA_ERROR_CAPACITY];
@@ -29,7 +57,8 @@ aa_status aa__fail(aa_context *ctx, aa_status status, const char *fmt, ...)
     ;
 
 /* A batch after validation: per-image GT counts are derived from offsets. */
-typedef struct aa_batch {
+typedef struct aa_batch aa_batch;
+struct aa_batch {
     const aa_anchors *anchors;
     const aa_gts *gts;
     int64_t num_anchors;
@@ -37,7 +66,7 @@ typedef struct aa_batch {
     int32_t num_images;
     int64_t total_gts;
     int64_t max_gts_per_image;
-} aa_batch;
+};
 
 /* Argument checking shared by every backend. Each returns AA_SUCCESS or records
  * the failing argument on ctx. */
@@ -88,5 +117,9 @@ void aa__ref_atss(const aa_atss_params *p, const aa_batch *batch, const aa_assig
 size_t aa__ref_fcos_ws_bytes(const aa_batch *batch);
 void aa__ref_fcos(const aa_fcos_params *p, const aa_batch *batch, const aa_assignment *out,
                   void *workspace);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif

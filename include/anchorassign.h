@@ -19,9 +19,10 @@
  * Memory: see aa_memory. By default arrays are the backend's own memory (CPU: host;
  * CUDA: device memory; OpenCL: cl_mem); AA_MEMORY_HOST makes every backend take host
  * arrays. Counts, offsets and level counts are always host values (GPU kernels
- * also read aa_gts.device_offsets). The OpenCL backend runs every call; the CUDA
- * backend is not in this build yet (AA_ERR_NOT_SUPPORTED). On OpenCL, a caller
- * workspace is a cl_mem (AA_MEMORY_NATIVE) and must be NULL with AA_MEMORY_HOST.
+ * also read aa_gts.device_offsets). Both GPU backends run every call from one
+ * kernel source; a GPU backend not compiled in gives AA_ERR_NOT_SUPPORTED, one
+ * without a device AA_ERR_NO_DEVICE. On a GPU backend a caller workspace is
+ * device memory (a cl_mem on OpenCL) and must be NULL with AA_MEMORY_HOST.
  *
  * Thread safety: a context is used by one thread at a time; different contexts
  * may be used from different threads concurrently. Functions that take no
@@ -88,8 +89,8 @@ AA_API const char *aa_status_string(aa_status status);
 /* ---------------------------------------------------------------- context */
 
 typedef enum aa_backend {
-    AA_BACKEND_AUTO = 0,   /* CUDA if a device is usable (once built), else an OpenCL
-                              GPU, else CPU; never a CPU OpenCL device such as PoCL  */
+    AA_BACKEND_AUTO = 0,   /* CUDA if a device is usable, else an OpenCL GPU, else
+                              CPU; never a CPU OpenCL device such as PoCL            */
     AA_BACKEND_CPU = 1,    /* the reference implementation                             */
     AA_BACKEND_CUDA = 2,
     AA_BACKEND_OPENCL = 3

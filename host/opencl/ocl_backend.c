@@ -344,7 +344,7 @@ static aa_status launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, con
 #define SET_ARG(ctx, k, i, value)                                                            \
     OCL_CHECK(ctx, clSetKernelArg(k, i, sizeof(value), &(value)), AA_ERR_BACKEND)
 
-aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_batch *b,
+static aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_batch *b,
                            float *out)
 {
     struct aa_ocl *o = ctx->ocl;
@@ -429,7 +429,7 @@ static aa_levels level_table(const aa_batch *b, const float *lo, const float *hi
     return lv;
 }
 
-aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b,
+static aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b,
                        const aa_assignment *out)
 {
     ocl_batch m;
@@ -478,19 +478,19 @@ static aa_status workspace(aa_context *ctx, size_t bytes, void *user, size_t use
     return stage(ctx, SLOT_WORKSPACE, bytes, mem);
 }
 
-aa_status aa__ocl_reserve(aa_context *ctx, size_t bytes)
+static aa_status aa__ocl_reserve(aa_context *ctx, size_t bytes)
 {
     cl_mem unused;
     return stage(ctx, SLOT_WORKSPACE, bytes, &unused);
 }
 
-size_t aa__ocl_max_iou_ws_bytes(const aa_batch *b)
+static size_t aa__ocl_max_iou_ws_bytes(const aa_batch *b)
 {
     aa_max_iou_ws lay;
     return aa__plan_max_iou_ws(b->num_images, b->num_anchors, b->total_gts, &lay);
 }
 
-aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
+static aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
                           const aa_assignment *out, void *user_ws, size_t user_ws_bytes)
 {
     ocl_batch m;
@@ -568,14 +568,14 @@ static aa_atss_ws atss_layout(const aa_atss_params *p, const aa_batch *b, size_t
     return lay;
 }
 
-size_t aa__ocl_atss_ws_bytes(const aa_atss_params *p, const aa_batch *b)
+static size_t aa__ocl_atss_ws_bytes(const aa_atss_params *p, const aa_batch *b)
 {
     size_t bytes;
     atss_layout(p, b, &bytes);
     return bytes;
 }
 
-aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch *b,
+static aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch *b,
                        const aa_assignment *out, void *user_ws, size_t user_ws_bytes)
 {
     ocl_batch m;
@@ -659,7 +659,7 @@ aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch 
 
 /* ---------------------------------------------------------------- ATSS primitives */
 
-aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_batch *b, int32_t *candidates)
+static aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_batch *b, int32_t *candidates)
 {
     size_t bytes = (size_t)b->total_gts * (size_t)b->num_levels * (size_t)topk * sizeof(int32_t);
     aa_launch plan = aa__plan_per_gt(b->total_gts * b->num_levels);
@@ -701,7 +701,7 @@ aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_batch *b,
     return finish_output(ctx, out, candidates, bytes);
 }
 
-aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float eps, const aa_batch *b,
+static aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float eps, const aa_batch *b,
                                   const int32_t *candidates, double *mean, double *std)
 {
     size_t n_gts = (size_t)b->total_gts;
@@ -733,3 +733,9 @@ aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float eps, cons
     if (st == AA_SUCCESS) st = finish_output(ctx, dstd, std, n_gts * 8);
     return st;
 }
+
+const aa_gpu_ops aa__ocl_ops = {
+    aa__ocl_reserve,        aa__ocl_overlaps,          aa__ocl_topk_nearest,
+    aa__ocl_candidate_stats, aa__ocl_max_iou_ws_bytes, aa__ocl_max_iou,
+    aa__ocl_atss_ws_bytes,  aa__ocl_atss,              aa__ocl_fcos,
+};

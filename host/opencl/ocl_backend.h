@@ -20,22 +20,7 @@ void *aa__ocl_default_queue(const aa_context *ctx); /* the context's own cl_comm
 /* The device's name, for messages and the CLI. */
 const char *aa__ocl_device_name(const aa_context *ctx);
 
-aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_batch *b,
-                           float *out);
-aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b,
-                       const aa_assignment *out);
-
-/* Assigners with a device workspace: the caller's cl_mem (AA_MEMORY_NATIVE) or the
- * context's own (aa__ocl_reserve grows it ahead). */
-aa_status aa__ocl_reserve(aa_context *ctx, size_t bytes);
-size_t aa__ocl_max_iou_ws_bytes(const aa_batch *b);
-aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
-                          const aa_assignment *out, void *workspace, size_t workspace_bytes);
-aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_batch *b, int32_t *candidates);
-aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float eps, const aa_batch *b,
-                                  const int32_t *candidates, double *mean, double *std);
-size_t aa__ocl_atss_ws_bytes(const aa_atss_params *p, const aa_batch *b);
-aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch *b,
-                       const aa_assignment *out, void *workspace, size_t workspace_bytes);
+/* The calls (arguments validated by host/api.c). */
+extern const aa_gpu_ops aa__ocl_ops;
 
 #endif

@@ -1,0 +1,476 @@
+/* cuda_backend.cu - the CUDA backend: the kernels of kernels/ compiled by nvcc
+ * (this is their one CUDA translation unit; -Xptxas=-v reports each kernel's
+ * registers, spills and shared memory), launched from the same host plans as the
+ * OpenCL backend (host/plan.c), on the context's stream. Every CUDA call and
+ * launch is checked. The context's device is made current for each call and the
+ * caller's current device restored afterwards. No host synchronisation except in
+ * AA_MEMORY_HOST mode, whose calls return with the results in host memory. */
+extern "C" {
+#include "internal.h"
+#include "plan.h"
+}
+#include "cuda_backend.h"
+
+#include "../../kernels/atss.h"
+#include "../../kernels/fcos.h"
+#include "../../kernels/max_iou.h"
+#include "../../kernels/overlaps.h"
+
+#include <cuda_runtime.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Device buffers of AA_MEMORY_HOST calls, one per argument role, and the context's
+ * own workspace; grown, never shrunk, so the steady state allocates nothing. */
+enum {
+    SLOT_ANCHORS, SLOT_GTS, SLOT_OFFSETS, SLOT_FLAGS, SLOT_LABELS, SLOT_CANDIDATES,
+    SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS, SLOT_WORKSPACE, NUM_SLOTS
+};
+
+struct aa_cuda {
+    int device;
+    cudaStream_t stream; /* the caller's; 0 (the legacy default stream) until set */
+    void *slot[NUM_SLOTS];
+    size_t slot_bytes[NUM_SLOTS];
+    char device_name[256];
+};
+
+#define CUDA_CHECK(ctx, call, status)                                                        \
+    do {                                                                                     \
+        cudaError_t e_ = (call);                                                             \
+        if (e_ != cudaSuccess)                                                               \
+            return aa__fail(ctx, status, "CUDA %s: %s (%s)", #call, cudaGetErrorName(e_),     \
+                            cudaGetErrorString(e_));                                         \
+    } while (0)
+
+/* Makes the context's device current for one call and restores the caller's. */
+struct device_guard {
+    int previous, ok;
+    explicit device_guard(int device) : previous(0), ok(0)
+    {
+        if (cudaGetDevice(&previous) == cudaSuccess && cudaSetDevice(device) == cudaSuccess) ok = 1;
+    }
+    ~device_guard()
+    {
+        if (ok) cudaSetDevice(previous);
+    }
+};
+
+static aa_status guard_failed(aa_context *ctx)
+{
+    cudaError_t e = cudaGetLastError();
+    return aa__fail(ctx, AA_ERR_BACKEND, "CUDA cudaSetDevice(%d): %s", ctx->device, cudaGetErrorString(e));
+}
+
+aa_status aa__cuda_create(aa_context *ctx, int device)
+{
+    int count = 0;
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e != cudaSuccess || count == 0)
+        return aa__fail(ctx, AA_ERR_NO_DEVICE, "CUDA: no usable device (cudaGetDeviceCount: %s)",
+                        e == cudaSuccess ? "0 devices" : cudaGetErrorString(e));
+    if (device >= count)
+        return aa__fail(ctx, AA_ERR_NO_DEVICE, "CUDA device %d: only %d device(s)", device, count);
+    aa_cuda *c = (aa_cuda *)calloc(1, sizeof *c);
+    if (!c) return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY, "CUDA: out of host memory");
+    c->device = device;
+    cudaDeviceProp prop;
+    e = cudaGetDeviceProperties(&prop, device);
+    if (e != cudaSuccess) {
+        free(c);
+        return aa__fail(ctx, AA_ERR_BACKEND, "CUDA cudaGetDeviceProperties(%d): %s", device,
+                        cudaGetErrorString(e));
+    }
+    snprintf(c->device_name, sizeof c->device_name, "%s (sm_%d%d)", prop.name, prop.major, prop.minor);
+    ctx->cuda = c;
+    return AA_SUCCESS;
+}
+
+void aa__cuda_destroy(aa_context *ctx)
+{
+    aa_cuda *c = ctx->cuda;
+    if (!c) return;
+    device_guard guard(c->device);
+    if (guard.ok) {
+        cudaStreamSynchronize(c->stream); /* nothing of ours may still use the slots */
+        for (int s = 0; s < NUM_SLOTS; ++s) cudaFree(c->slot[s]);
+    }
+    free(c);
+    ctx->cuda = NULL;
+}
+
+aa_status aa__cuda_set_stream(aa_context *ctx, void *stream)
+{
+    ctx->cuda->stream = (cudaStream_t)stream;
+    return AA_SUCCESS;
+}
+
+const char *aa__cuda_device_name(const aa_context *ctx)
+{
+    return ctx->cuda ? ctx->cuda->device_name : "";
+}
+
+/* ---------------------------------------------------------------- memory */
+
+static aa_status stage(aa_context *ctx, int s, size_t bytes, void **mem)
+{
+    aa_cuda *c = ctx->cuda;
+    if (bytes == 0) bytes = 16;
+    if (c->slot_bytes[s] < bytes) {
+        /* the old buffer may still be read by queued work of this stream */
+        CUDA_CHECK(ctx, cudaStreamSynchronize(c->stream), AA_ERR_BACKEND);
+        cudaFree(c->slot[s]);
+        c->slot[s] = NULL;
+        c->slot_bytes[s] = 0;
+        cudaError_t e = cudaMalloc(&c->slot[s], bytes);
+        if (e != cudaSuccess)
+            return aa__fail(ctx, e == cudaErrorMemoryAllocation ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
+                            "CUDA cudaMalloc(%zu bytes): %s", bytes, cudaGetErrorString(e));
+        c->slot_bytes[s] = bytes;
+    }
+    *mem = c->slot[s];
+    return AA_SUCCESS;
+}
+
+static aa_status input(aa_context *ctx, int s, const void *ptr, size_t bytes, const void **mem)
+{
+    if (!ptr || ctx->memory != AA_MEMORY_HOST) {
+        *mem = ptr;
+        return AA_SUCCESS;
+    }
+    void *dev;
+    aa_status st = stage(ctx, s, bytes, &dev);
+    if (st != AA_SUCCESS) return st;
+    if (bytes) CUDA_CHECK(ctx, cudaMemcpyAsync(dev, ptr, bytes, cudaMemcpyHostToDevice, ctx->cuda->stream), AA_ERR_BACKEND);
+    *mem = dev;
+    return AA_SUCCESS;
+}
+
+static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, void **mem)
+{
+    if (!ptr || ctx->memory != AA_MEMORY_HOST) {
+        *mem = ptr;
+        return AA_SUCCESS;
+    }
+    return stage(ctx, s, bytes, mem);
+}
+
+static aa_status finish_output(aa_context *ctx, void *dev, void *ptr, size_t bytes)
+{
+    if (ctx->memory != AA_MEMORY_HOST || !ptr || bytes == 0) return AA_SUCCESS;
+    CUDA_CHECK(ctx, cudaMemcpyAsync(ptr, dev, bytes, cudaMemcpyDeviceToHost, ctx->cuda->stream), AA_ERR_BACKEND);
+    return AA_SUCCESS;
+}
+
+/* Host-memory mode: the call's promise is results in host memory on return. */
+static aa_status finish_call(aa_context *ctx)
+{
+    if (ctx->memory != AA_MEMORY_HOST) return AA_SUCCESS;
+    CUDA_CHECK(ctx, cudaStreamSynchronize(ctx->cuda->stream), AA_ERR_BACKEND);
+    return AA_SUCCESS;
+}
+
+static aa_status workspace(aa_context *ctx, size_t bytes, void *user, size_t user_bytes, char **mem)
+{
+    if (user) {
+        if (ctx->memory == AA_MEMORY_HOST)
+            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                            "workspace: must be NULL with AA_MEMORY_HOST (the context keeps a "
+                            "device workspace of its own)");
+        if (user_bytes < bytes)
+            return aa__fail(ctx, AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes: %zu given, %zu needed",
+                            user_bytes, bytes);
+        *mem = (char *)user;
+        return AA_SUCCESS;
+    }
+    return stage(ctx, SLOT_WORKSPACE, bytes, (void **)mem);
+}
+
+static aa_status aa__cuda_reserve(aa_context *ctx, size_t bytes)
+{
+    device_guard guard(ctx->cuda->device);
+    if (!guard.ok) return guard_failed(ctx);
+    void *unused;
+    return stage(ctx, SLOT_WORKSPACE, bytes, &unused);
+}
+
+/* Checks a launch (configuration errors come back at once). */
+static aa_status launched(aa_context *ctx, const char *kernel)
+{
+    cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess)
+        return aa__fail(ctx, e == cudaErrorMemoryAllocation ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
+                        "CUDA launch of %s: %s", kernel, cudaGetErrorString(e));
+    return AA_SUCCESS;
+}
+
+static dim3 grid_of(const aa_launch &p) { return dim3((unsigned)p.groups_x, (unsigned)p.groups_y, 1); }
+
+/* ---------------------------------------------------------------- batch arrays */
+
+struct cuda_batch {
+    const float *anchors, *gts;
+    const aa_i64 *offsets;
+    const aa_u8 *flags;
+    const aa_i32 *labels;
+    aa_i32 *out_index, *out_labels;
+    float *out_overlap;
+};
+
+static aa_status batch_arrays(aa_context *ctx, const aa_batch *b, const aa_assignment *out, cuda_batch *m)
+{
+    const aa_gts *g = b->gts;
+    size_t n_gts = (size_t)b->total_gts, n_out = (size_t)(b->num_images * b->num_anchors);
+    const int64_t *offsets = ctx->memory == AA_MEMORY_HOST ? g->offsets : g->device_offsets;
+    if (!offsets)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER,
+                        "gts.device_offsets: NULL; the CUDA kernels read the offsets from device "
+                        "memory (or use AA_MEMORY_HOST)");
+    const void *p;
+    void *q;
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)b->num_anchors * 16, &p);
+    m->anchors = (const float *)p;
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, g->boxes, n_gts * 16, &p), m->gts = (const float *)p;
+    if (st == AA_SUCCESS)
+        st = input(ctx, SLOT_OFFSETS, offsets, (size_t)(b->num_images + 1) * 8, &p), m->offsets = (const aa_i64 *)p;
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_FLAGS, g->ignore_flags, n_gts, &p), m->flags = (const aa_u8 *)p;
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_LABELS, g->labels, n_gts * 4, &p), m->labels = (const aa_i32 *)p;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_INDEX, out->gt_index, n_out * 4, &q), m->out_index = (aa_i32 *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, out->overlap, n_out * 4, &q), m->out_overlap = (float *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_LABELS, out->labels, n_out * 4, &q), m->out_labels = (aa_i32 *)q;
+    return st;
+}
+
+static aa_status finish_assignment(aa_context *ctx, const aa_batch *b, const aa_assignment *out,
+                                   const cuda_batch *m)
+{
+    size_t bytes = (size_t)(b->num_images * b->num_anchors) * 4;
+    aa_status st = finish_output(ctx, m->out_index, out->gt_index, bytes);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_overlap, out->overlap, bytes);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_labels, out->labels, bytes);
+    if (st == AA_SUCCESS) st = finish_call(ctx);
+    return st;
+}
+
+static aa_levels level_table(const aa_batch *b, const float *lo, const float *hi)
+{
+    aa_levels lv;
+    memset(&lv, 0, sizeof lv);
+    lv.num_levels = b->num_levels;
+    for (int32_t l = 0; l < b->num_levels; ++l) {
+        lv.begin[l + 1] = lv.begin[l] + b->anchors->level_counts[l];
+        lv.stride[l] = b->anchors->level_strides ? b->anchors->level_strides[l] : 0.0f;
+        lv.lo[l] = lo ? lo[l] : 0.0f;
+        lv.hi[l] = hi ? hi[l] : 0.0f;
+    }
+    return lv;
+}
+
+#define GUARD(ctx)                                                                            \
+    device_guard guard((ctx)->cuda->device);                                                  \
+    if (!guard.ok) return guard_failed(ctx)
+
+/* ---------------------------------------------------------------- calls */
+
+static aa_status aa__cuda_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_batch *b, float *out)
+{
+    GUARD(ctx);
+    aa_launch plan = aa__plan_elementwise(b->num_anchors * b->total_gts);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    size_t out_bytes = (size_t)(b->num_anchors * b->total_gts) * sizeof(float);
+    const void *anchors, *gts;
+    void *dst;
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)b->num_anchors * 16, &anchors);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, (size_t)b->total_gts * 16, &gts);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, out, out_bytes, &dst);
+    if (st != AA_SUCCESS) return st;
+    aa_overlaps_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
+        (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts, (aa_i32)mode, eps, (float *)dst);
+    st = launched(ctx, "aa_overlaps_kernel");
+    if (st == AA_SUCCESS) st = finish_output(ctx, dst, out, out_bytes);
+    if (st == AA_SUCCESS) st = finish_call(ctx);
+    return st;
+}
+
+static aa_status aa__cuda_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b, const aa_assignment *out)
+{
+    GUARD(ctx);
+    cuda_batch m;
+    aa_launch plan = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    aa_status st = batch_arrays(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_levels lv = level_table(b, p->regress_lo, p->regress_hi);
+    aa_fcos_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
+        m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, lv,
+        p->center_sampling, p->center_sample_radius, m.out_index, m.out_overlap, m.out_labels);
+    st = launched(ctx, "aa_fcos_kernel");
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
+static size_t aa__cuda_max_iou_ws_bytes(const aa_batch *b)
+{
+    aa_max_iou_ws lay;
+    return aa__plan_max_iou_ws(b->num_images, b->num_anchors, b->total_gts, &lay);
+}
+
+static aa_status aa__cuda_max_iou(aa_context *ctx, const aa_max_iou_params *p, const aa_batch *b,
+                           const aa_assignment *out, void *user_ws, size_t user_ws_bytes)
+{
+    GUARD(ctx);
+    cuda_batch m;
+    char *ws;
+    aa_max_iou_ws lay;
+    size_t ws_bytes = aa__plan_max_iou_ws(b->num_images, b->num_anchors, b->total_gts, &lay);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_arrays(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_max_iou_args args;
+    memset(&args, 0, sizeof args);
+    args.pos_iou_thr = p->pos_iou_thr, args.neg_lo = p->neg_iou_thr_lo, args.neg_hi = p->neg_iou_thr_hi;
+    args.min_pos_iou = p->min_pos_iou, args.ignore_iof_thr = p->ignore_iof_thr, args.eps = p->eps;
+    args.gt_max_assign_all = p->gt_max_assign_all, args.match_low_quality = p->match_low_quality;
+    args.ignore_wrt_candidates = p->ignore_wrt_candidates;
+    cudaStream_t s = ctx->cuda->stream;
+    aa_max_iou_anchor_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
+        m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
+    st = launched(ctx, "aa_max_iou_anchor_kernel");
+    if (st == AA_SUCCESS && p->match_low_quality) {
+        aa_launch per_gt = aa__plan_per_gt(b->total_gts);
+        if (per_gt.groups_x > 0) {
+            aa_max_iou_gt_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
+                m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
+                p->eps, ws, lay);
+            st = launched(ctx, "aa_max_iou_gt_kernel");
+        }
+    }
+    if (st == AA_SUCCESS) {
+        aa_max_iou_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
+            m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, args, ws,
+            lay, m.out_index, m.out_overlap, m.out_labels);
+        st = launched(ctx, "aa_max_iou_assign_kernel");
+    }
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
+static size_t aa__cuda_atss_ws_bytes(const aa_atss_params *p, const aa_batch *b)
+{
+    aa_atss_ws lay;
+    return aa__plan_atss_ws(b->num_images, b->num_anchors, b->total_gts, b->num_levels, p->topk, &lay);
+}
+
+static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const aa_batch *b,
+                        const aa_assignment *out, void *user_ws, size_t user_ws_bytes)
+{
+    GUARD(ctx);
+    cuda_batch m;
+    char *ws;
+    aa_atss_ws lay;
+    size_t ws_bytes = aa__plan_atss_ws(b->num_images, b->num_anchors, b->total_gts, b->num_levels,
+                                       p->topk, &lay);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_arrays(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_atss_args args;
+    memset(&args, 0, sizeof args);
+    args.ignore_iof_thr = p->ignore_iof_thr, args.inside_margin = p->inside_margin, args.eps = p->eps;
+    args.topk = p->topk, args.skip_crowd = 1;
+    aa_levels lv = level_table(b, NULL, NULL);
+    cudaStream_t s = ctx->cuda->stream;
+    aa_atss_prepare_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
+        m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
+    st = launched(ctx, "aa_atss_prepare_kernel");
+    aa_launch per_pair = aa__plan_per_gt(b->total_gts * b->num_levels);
+    if (st == AA_SUCCESS && per_pair.groups_x > 0) {
+        aa_atss_topk_kernel<<<grid_of(per_pair), per_pair.local_size, 0, s>>>(
+            m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags, lv,
+            args, ws, lay.state, ws, lay.candidates);
+        st = launched(ctx, "aa_atss_topk_kernel");
+    }
+    aa_launch per_gt = aa__plan_elementwise(b->total_gts);
+    if (st == AA_SUCCESS && per_gt.groups_x > 0) {
+        aa_atss_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
+            m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
+            b->num_levels, args, ws, lay);
+        st = launched(ctx, "aa_atss_select_kernel");
+    }
+    aa_launch per_out = aa__plan_elementwise(b->num_images * b->num_anchors);
+    if (st == AA_SUCCESS) {
+        aa_atss_assign_kernel<<<grid_of(per_out), per_out.local_size, 0, s>>>(
+            b->num_anchors, m.offsets, b->num_images, m.labels, ws, lay, m.out_index, m.out_overlap,
+            m.out_labels);
+        st = launched(ctx, "aa_atss_assign_kernel");
+    }
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
+static aa_status aa__cuda_topk_nearest(aa_context *ctx, int32_t topk, const aa_batch *b, int32_t *candidates)
+{
+    GUARD(ctx);
+    size_t bytes = (size_t)b->total_gts * (size_t)b->num_levels * (size_t)topk * sizeof(int32_t);
+    aa_launch plan = aa__plan_per_gt(b->total_gts * b->num_levels);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    const int64_t *off = ctx->memory == AA_MEMORY_HOST ? b->gts->offsets : b->gts->device_offsets;
+    if (!off)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER,
+                        "gts.device_offsets: NULL; the CUDA kernels read the offsets from device "
+                        "memory (or use AA_MEMORY_HOST)");
+    const void *anchors, *gts, *offsets;
+    void *dst;
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)b->num_anchors * 16, &anchors);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, (size_t)b->total_gts * 16, &gts);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_OFFSETS, off, (size_t)(b->num_images + 1) * 8, &offsets);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_CANDIDATES, candidates, bytes, &dst);
+    if (st != AA_SUCCESS) return st;
+    aa_atss_args args;
+    memset(&args, 0, sizeof args);
+    args.topk = topk;
+    aa_levels lv = level_table(b, NULL, NULL);
+    aa_atss_topk_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
+        (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
+        (const aa_i64 *)offsets, b->num_images, NULL, lv, args, NULL, -1, (char *)dst, 0);
+    st = launched(ctx, "aa_atss_topk_kernel");
+    if (st == AA_SUCCESS) st = finish_output(ctx, dst, candidates, bytes);
+    if (st == AA_SUCCESS) st = finish_call(ctx);
+    return st;
+}
+
+static aa_status aa__cuda_candidate_stats(aa_context *ctx, int32_t topk, float eps, const aa_batch *b,
+                                   const int32_t *candidates, double *mean, double *std)
+{
+    GUARD(ctx);
+    size_t n_gts = (size_t)b->total_gts;
+    size_t cand_bytes = n_gts * (size_t)b->num_levels * (size_t)topk * sizeof(int32_t);
+    aa_launch plan = aa__plan_elementwise(b->total_gts);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    const void *anchors, *gts, *cand;
+    void *dmean, *dstd;
+    aa_status st = input(ctx, SLOT_ANCHORS, b->anchors->boxes, (size_t)b->num_anchors * 16, &anchors);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, n_gts * 16, &gts);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_CANDIDATES, candidates, cand_bytes, &cand);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, mean, n_gts * 8, &dmean);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_LABELS, std, n_gts * 8, &dstd);
+    if (st != AA_SUCCESS) return st;
+    aa_candidate_stats_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
+        (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
+        (aa_i64)b->num_levels * topk, eps, (const aa_i32 *)cand, (double *)dmean, (double *)dstd);
+    st = launched(ctx, "aa_candidate_stats_kernel");
+    if (st == AA_SUCCESS) st = finish_output(ctx, dmean, mean, n_gts * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, dstd, std, n_gts * 8);
+    if (st == AA_SUCCESS) st = finish_call(ctx);
+    return st;
+}
+
+extern "C" const aa_gpu_ops aa__cuda_ops = {
+    aa__cuda_reserve,       aa__cuda_overlaps,          aa__cuda_topk_nearest,
+    aa__cuda_candidate_stats, aa__cuda_max_iou_ws_bytes, aa__cuda_max_iou,
+    aa__cuda_atss_ws_bytes, aa__cuda_atss,              aa__cuda_fcos,
+};
