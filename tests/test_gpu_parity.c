@@ -13,6 +13,7 @@
 #include <CL/cl.h>
 #define TEST_BACKEND AA_BACKEND_OPENCL
 #else
+#include <cuda_runtime_api.h>
 #define TEST_BACKEND AA_BACKEND_CUDA
 #endif
 
@@ -506,6 +507,92 @@ static void workspace_rules(void **state)
 
 #endif
 
+#if TEST_CUDA
+#define CUDA_OK(call) assert_int_equal((int)(call), (int)cudaSuccess)
+
+/* Device memory, a caller stream, the caller's current device left as it was, and
+ * a call captured into a CUDA graph and replayed: the replay's outputs equal the
+ * reference. */
+static void cuda_native_stream_and_graph(void **state)
+{
+    (void)state;
+    aa_context *cpu = test_cpu_context(), *gpu = gpu_context(AA_MEMORY_NATIVE);
+    aa_anchor_params ap;
+    aa_anchor_params_init(&ap);
+    ap.num_ratios = 1, ap.ratios[0] = 1.0f, ap.octave_base_scale = 8, ap.scales_per_octave = 1;
+    int64_t counts[5], n;
+    assert_int_equal(aa_anchor_count(cpu, &ap, 256, 320, counts, &n), AA_SUCCESS);
+    float *boxes = malloc((size_t)n * 16);
+    assert_int_equal(aa_anchor_generate(cpu, &ap, 256, 320, boxes, n), AA_SUCCESS);
+    enum { IMAGES = 3 };
+    int64_t offsets[IMAGES + 1] = {0, 5, 5, 12};
+    float gts[12 * 4];
+    for (int k = 0; k < 12; ++k) test_random_box(gts + 4 * k, 320, 256, 120);
+    aa_anchors a = {boxes, n, 5, counts, ap.strides};
+    aa_gts g = {gts, offsets, IMAGES, NULL, NULL, NULL};
+    test_outputs want;
+    test_outputs_alloc(&want, IMAGES, n, 0);
+    assert_int_equal(aa_assign_atss(cpu, NULL, &a, &g, &want.out, NULL, 0), AA_SUCCESS);
+
+    float *d_boxes, *d_gts, *d_ov;
+    int64_t *d_off;
+    int32_t *d_ix;
+    CUDA_OK(cudaMalloc((void **)&d_boxes, (size_t)n * 16));
+    CUDA_OK(cudaMalloc((void **)&d_gts, sizeof gts));
+    CUDA_OK(cudaMalloc((void **)&d_off, sizeof offsets));
+    CUDA_OK(cudaMalloc((void **)&d_ix, (size_t)(IMAGES * n) * 4));
+    CUDA_OK(cudaMalloc((void **)&d_ov, (size_t)(IMAGES * n) * 4));
+    CUDA_OK(cudaMemcpy(d_boxes, boxes, (size_t)n * 16, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(d_gts, gts, sizeof gts, cudaMemcpyHostToDevice));
+    CUDA_OK(cudaMemcpy(d_off, offsets, sizeof offsets, cudaMemcpyHostToDevice));
+    aa_anchors da = a;
+    da.boxes = d_boxes;
+    aa_gts dg = g;
+    dg.boxes = d_gts, dg.device_offsets = d_off;
+    aa_assignment dout = {d_ix, d_ov, NULL};
+
+    cudaStream_t stream;
+    CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    assert_int_equal(aa_context_set_stream(gpu, stream), AA_SUCCESS);
+    size_t ws_bytes;
+    assert_int_equal(aa_atss_workspace_size(gpu, NULL, &da, &dg, &ws_bytes), AA_SUCCESS);
+    assert_int_equal(aa_context_reserve(gpu, ws_bytes), AA_SUCCESS); /* no allocation when captured */
+    int before = -1, after = -2;
+    CUDA_OK(cudaGetDevice(&before));
+
+    /* capture one call into a graph, replay it twice */
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    aa_status st = aa_assign_atss(gpu, NULL, &da, &dg, &dout, NULL, 0);
+    CUDA_OK(cudaStreamEndCapture(stream, &graph));
+    if (st != AA_SUCCESS) fail_msg("captured call: %s", aa_context_last_error(gpu));
+    CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+    test_outputs got;
+    test_outputs_alloc(&got, IMAGES, n, 0);
+    for (int replay = 0; replay < 2; ++replay) {
+        CUDA_OK(cudaMemsetAsync(d_ix, 0xCD, (size_t)(IMAGES * n) * 4, stream)); /* poison */
+        CUDA_OK(cudaGraphLaunch(exec, stream));
+        CUDA_OK(cudaMemcpyAsync(got.gt_index, d_ix, (size_t)(IMAGES * n) * 4, cudaMemcpyDeviceToHost, stream));
+        CUDA_OK(cudaMemcpyAsync(got.overlap, d_ov, (size_t)(IMAGES * n) * 4, cudaMemcpyDeviceToHost, stream));
+        CUDA_OK(cudaStreamSynchronize(stream));
+        assert_memory_equal(got.gt_index, want.gt_index, (size_t)(IMAGES * n) * 4);
+        assert_memory_equal(got.overlap, want.overlap, (size_t)(IMAGES * n) * 4);
+    }
+    CUDA_OK(cudaGetDevice(&after));
+    assert_int_equal(before, after);
+    elements_compared += 2 * IMAGES * n, inputs_compared += 2;
+
+    cudaGraphExecDestroy(exec), cudaGraphDestroy(graph);
+    aa_context_destroy(gpu);
+    cudaStreamDestroy(stream);
+    cudaFree(d_boxes), cudaFree(d_gts), cudaFree(d_off), cudaFree(d_ix), cudaFree(d_ov);
+    test_outputs_free(&want), test_outputs_free(&got);
+    free(boxes);
+    aa_context_destroy(cpu);
+}
+#endif
+
 static int summary(void **state)
 {
     (void)state;
@@ -530,6 +617,9 @@ int main(void)
         cmocka_unit_test(bad_input_and_unsupported),
 #if TEST_OPENCL
         cmocka_unit_test(workspace_rules),
+#endif
+#if TEST_CUDA
+        cmocka_unit_test(cuda_native_stream_and_graph),
 #endif
     };
 #if !TEST_OPENCL

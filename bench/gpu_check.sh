@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# The one-command GPU check: on a machine with an NVIDIA GPU, builds everything
+# with CUDA (and OpenCL where an ICD is present), runs the whole test suite (the
+# CUDA parity test included, which skips on machines without a GPU), the four
+# compute-sanitizer tools over the CUDA parity test, and the CLI profile on every
+# backend; writes each log and a summary (device, driver, commit, date) into one
+# folder: $OUT when the device tool runs it, else bench/results/<date>-<device>/.
+#
+#   bash bench/gpu_deps.sh                   # here, once: packages the GPU machine lacks
+#   device run: bash bench/gpu_check.sh      # carry .gpu-deps
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+
+gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 | tr ' ' '-' || true)
+gpu=${gpu:-no-gpu}
+out=${OUT:-$root/bench/results/$(date -u +%Y%m%d)-$gpu}
+mkdir -p "$out"
+build=${BUILD_DIR:-/tmp/aa-gpu-build}
+
+if [ -d .gpu-deps/root ]; then # carried packages (bench/gpu_deps.sh)
+  deps=$root/.gpu-deps/root
+  export PKG_CONFIG_PATH="$deps/usr/lib/x86_64-linux-gnu/pkgconfig:$deps/usr/share/pkgconfig:${PKG_CONFIG_PATH:-}"
+  export CMAKE_PREFIX_PATH="$deps/usr:${CMAKE_PREFIX_PATH:-}"
+  export LD_LIBRARY_PATH="$deps/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}"
+  export CPATH="$deps/usr/include:${CPATH:-}"
+fi
+[ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "device: $gpu"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
+  nvcc --version 2>&1 | tail -n 2
+} > "$out/env.txt"
+cat "$out/env.txt"
+
+status=0
+step() { # name, command...: runs, logs to $out/name.log, records the exit code
+  local name=$1; shift
+  echo "== $name"
+  "$@" > "$out/$name.log" 2>&1
+  local rc=$?
+  echo "$name: exit $rc" | tee -a "$out/summary.txt"
+  [ $rc -eq 0 ] || status=1
+  return $rc
+}
+
+step configure cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAA_ENABLE_CUDA=ON \
+  -DAA_ENABLE_OPENCL=AUTO -DAA_WERROR=ON
+step build cmake --build "$build" -j "$(nproc)"
+grep -E "ptxas info *: (Compiling|Used)" "$out/build.log" > "$out/ptxas.txt" || true
+step ctest ctest --test-dir "$build" --output-on-failure -j 4
+for tool in memcheck racecheck initcheck synccheck; do
+  step "sanitizer-$tool" compute-sanitizer --tool "$tool" --error-exitcode 1 \
+    "$build/tests/test_cuda_parity"
+done
+step profile "$build/tools/anchorassign" profile --backend all --repeat 20
+grep -E "parity:" "$out"/ctest.log "$out"/sanitizer-*.log >> "$out/summary.txt" 2>/dev/null || true
+echo "== results in $out"
+cat "$out/summary.txt"
+exit $status
