@@ -1,6 +1,8 @@
 /* plan.c - launch planning shared by the CUDA and OpenCL backends. */
 #include "plan.h"
 
+#include <string.h>
+
 #include "../kernels/atss.h"
 #include "../kernels/max_iou.h"
 
@@ -69,4 +71,18 @@ size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts
     layout->candidates = ws_take(&cursor, (size_t)num_gts * (size_t)num_levels * (size_t)topk *
                                               sizeof(int32_t));
     return cursor;
+}
+
+aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi)
+{
+    aa_levels lv;
+    memset(&lv, 0, sizeof lv);
+    lv.num_levels = b->num_levels;
+    for (int32_t l = 0; l < b->num_levels; ++l) {
+        lv.begin[l + 1] = lv.begin[l] + b->anchors->level_counts[l];
+        lv.stride[l] = b->anchors->level_strides ? b->anchors->level_strides[l] : 0.0f;
+        lv.lo[l] = lo ? lo[l] : 0.0f;
+        lv.hi[l] = hi ? hi[l] : 0.0f;
+    }
+    return lv;
 }

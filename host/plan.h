@@ -8,6 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "internal.h"
+#include "../kernels/levels.h"
+
 typedef struct aa_launch {
     int64_t groups_x;    /* work-groups / blocks along x (CUDA gridDim.x <= 2^31-1) */
     int64_t groups_y;    /* along y (CUDA gridDim.y <= 65535)                      */
@@ -42,6 +45,10 @@ size_t aa__plan_max_iou_ws(int64_t num_images, int64_t num_anchors, int64_t num_
 struct aa_atss_ws;
 size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
                         int32_t num_levels, int32_t topk, struct aa_atss_ws *layout);
+
+/* The level table the assigner kernels take by value: level begins, strides, and
+ * the regress ranges lo/hi (FCOS; NULL: zeros). */
+aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi);
 
 /* Total work-items along x of a plan, as OpenCL's global size wants it. */
 int64_t aa__plan_global_x(const aa_launch *plan);

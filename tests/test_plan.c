@@ -4,6 +4,9 @@
 
 #include "plan.h"
 
+#include "../kernels/atss.h"
+#include "../kernels/max_iou.h"
+
 /* A grid-stride plan covers every element: each index i < elements is visited by
  * exactly one work-item (i mod global) at some stride step. */
 static void covers(int64_t elements, const aa_launch *p)
@@ -43,10 +46,80 @@ static void elementwise(void **state)
     assert_true(aa__plan_global_x(&p) == (int64_t)AA_PLAN_MAX_GROUPS * AA_PLAN_LOCAL_SIZE);
 }
 
+/* (image, anchor) grids: y covers the images up to CUDA's 65,535 (then strides),
+ * x the anchor blocks, and the two together stay near AA_PLAN_MAX_GROUPS. */
+static void per_image_and_per_gt(void **state)
+{
+    (void)state;
+    aa_launch p = aa__plan_per_image(22400, 16);
+    assert_int_equal(p.groups_y, 16);
+    assert_int_equal(p.groups_x, (22400 + 255) / 256);
+    p = aa__plan_per_image(201600, 100000); /* more images than gridDim.y allows */
+    assert_int_equal(p.groups_y, AA_PLAN_MAX_GROUPS_Y);
+    assert_true(p.groups_x >= 1 && p.groups_x * p.groups_y <= AA_PLAN_MAX_GROUPS + AA_PLAN_MAX_GROUPS_Y);
+    assert_int_equal(aa__plan_per_image(0, 5).groups_x, 0);
+    assert_int_equal(aa__plan_per_image(5, 0).groups_x, 0);
+    p = aa__plan_per_gt(3);
+    assert_int_equal(p.groups_x, 3);
+    p = aa__plan_per_gt((int64_t)1 << 33);
+    assert_int_equal(p.groups_x, AA_PLAN_MAX_GROUPS);
+}
+
+static void disjoint(int64_t a, size_t na, int64_t b, size_t nb)
+{
+    assert_true(a + (int64_t)na <= b || b + (int64_t)nb <= a);
+}
+
+/* Workspace layouts: aligned, disjoint arrays inside the total, and 64-bit sizes. */
+static void workspace_layouts(void **state)
+{
+    (void)state;
+    aa_max_iou_ws m;
+    size_t bytes = aa__plan_max_iou_ws(16, 201600, 120, &m);
+    size_t pairs = 16 * 201600;
+    int64_t offs[4] = {m.anchor_max, m.anchor_arg, m.gt_max, m.gt_arg};
+    size_t sizes[4] = {pairs * 4, pairs * 4, 120 * 4, 120 * 8};
+    for (int i = 0; i < 4; ++i) {
+        assert_int_equal(offs[i] % AA_PLAN_WS_ALIGN, 0);
+        assert_true((size_t)offs[i] + sizes[i] <= bytes);
+        for (int j = 0; j < i; ++j) disjoint(offs[i], sizes[i], offs[j], sizes[j]);
+    }
+    aa_atss_ws a;
+    bytes = aa__plan_atss_ws(64, 22400, 5000, 5, 9, &a);
+    assert_true((size_t)a.candidates + (size_t)5000 * 5 * 9 * 4 <= bytes);
+    disjoint(a.best, 64 * 22400 * 8, a.state, 64 * 22400);
+    disjoint(a.state, 64 * 22400, a.candidates, 5000 * 5 * 9 * 4);
+    bytes = aa__plan_atss_ws(1 << 12, 1 << 20, 1 << 20, 16, 64, &a); /* past 2^32 bytes */
+    assert_true(bytes > ((size_t)1 << 32));
+}
+
+static void level_table(void **state)
+{
+    (void)state;
+    const int64_t counts[3] = {6, 0, 2};
+    const float strides[3] = {8, 16, 32}, lo[3] = {-1, 10, 20}, hi[3] = {10, 20, 1e8f};
+    aa_anchors a = {NULL, 8, 3, counts, strides};
+    aa_batch b;
+    memset(&b, 0, sizeof b);
+    b.anchors = &a, b.num_anchors = 8, b.num_levels = 3;
+    aa_levels lv = aa__plan_levels(&b, lo, hi);
+    assert_int_equal(lv.num_levels, 3);
+    const int64_t begin[4] = {0, 6, 6, 8};
+    for (int l = 0; l < 4; ++l) assert_int_equal(lv.begin[l], begin[l]);
+    assert_true(lv.stride[2] == 32 && lv.lo[1] == 10 && lv.hi[2] == 1e8f);
+    assert_int_equal(aa_level_of(lv, 5), 0);
+    assert_int_equal(aa_level_of(lv, 6), 2); /* level 1 is empty */
+    assert_int_equal(aa_level_of(lv, 7), 2);
+    assert_int_equal(sizeof(aa_levels), 336); /* the layout the kernels expect */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(elementwise),
+        cmocka_unit_test(per_image_and_per_gt),
+        cmocka_unit_test(workspace_layouts),
+        cmocka_unit_test(level_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

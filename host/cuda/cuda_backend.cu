@@ -253,19 +253,6 @@ static aa_status finish_assignment(aa_context *ctx, const aa_batch *b, const aa_
     return st;
 }
 
-static aa_levels level_table(const aa_batch *b, const float *lo, const float *hi)
-{
-    aa_levels lv;
-    memset(&lv, 0, sizeof lv);
-    lv.num_levels = b->num_levels;
-    for (int32_t l = 0; l < b->num_levels; ++l) {
-        lv.begin[l + 1] = lv.begin[l] + b->anchors->level_counts[l];
-        lv.stride[l] = b->anchors->level_strides ? b->anchors->level_strides[l] : 0.0f;
-        lv.lo[l] = lo ? lo[l] : 0.0f;
-        lv.hi[l] = hi ? hi[l] : 0.0f;
-    }
-    return lv;
-}
 
 #define GUARD(ctx)                                                                            \
     device_guard guard((ctx)->cuda->device);                                                  \
@@ -301,7 +288,7 @@ static aa_status aa__cuda_fcos(aa_context *ctx, const aa_fcos_params *p, const a
     if (plan.groups_x == 0) return AA_SUCCESS;
     aa_status st = batch_arrays(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
-    aa_levels lv = level_table(b, p->regress_lo, p->regress_hi);
+    aa_levels lv = aa__plan_levels(b, p->regress_lo, p->regress_hi);
     aa_fcos_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, lv,
         p->center_sampling, p->center_sample_radius, m.out_index, m.out_overlap, m.out_labels);
@@ -382,7 +369,7 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     memset(&args, 0, sizeof args);
     args.ignore_iof_thr = p->ignore_iof_thr, args.inside_margin = p->inside_margin, args.eps = p->eps;
     args.topk = p->topk, args.skip_crowd = 1;
-    aa_levels lv = level_table(b, NULL, NULL);
+    aa_levels lv = aa__plan_levels(b, NULL, NULL);
     cudaStream_t s = ctx->cuda->stream;
     aa_atss_prepare_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
@@ -433,7 +420,7 @@ static aa_status aa__cuda_topk_nearest(aa_context *ctx, int32_t topk, const aa_b
     aa_atss_args args;
     memset(&args, 0, sizeof args);
     args.topk = topk;
-    aa_levels lv = level_table(b, NULL, NULL);
+    aa_levels lv = aa__plan_levels(b, NULL, NULL);
     aa_atss_topk_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
         (const aa_i64 *)offsets, b->num_images, NULL, lv, args, NULL, -1, (char *)dst, 0);

@@ -341,13 +341,31 @@ static aa_status launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, con
     return AA_SUCCESS;
 }
 
-#define SET_ARG(ctx, k, i, value)                                                            \
-    OCL_CHECK(ctx, clSetKernelArg(k, i, sizeof(value), &(value)), AA_ERR_BACKEND)
+/* A kernel's arguments in order, like the argument list of a CUDA launch. */
+typedef struct ocl_arg {
+    size_t size;
+    const void *value;
+} ocl_arg;
+#define ARG(v) {sizeof(v), &(v)}
+#define NUM_ARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+/* Sets every argument of kernel `which` and enqueues it with the plan. */
+static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, const ocl_arg *args,
+                            int num_args)
+{
+    cl_kernel k = ctx->ocl->kernel[which];
+    for (int i = 0; i < num_args; ++i) {
+        cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        if (e != CL_SUCCESS)
+            return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clSetKernelArg(%s, %d): %s",
+                            kernel_names[which], i, cl_error_name(e));
+    }
+    return launch(ctx, k, plan, kernel_names[which]);
+}
 
 static aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa_batch *b,
                            float *out)
 {
-    struct aa_ocl *o = ctx->ocl;
     cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
     size_t out_bytes = (size_t)(num_anchors * num_gts) * sizeof(float);
     if (out_bytes == 0) return AA_SUCCESS;
@@ -358,16 +376,10 @@ static aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float e
     if (st != AA_SUCCESS) return st;
     cl_int m = (cl_int)mode;
     cl_float e = eps;
-    cl_kernel k = o->kernel[K_OVERLAPS];
-    SET_ARG(ctx, k, 0, anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, gts);
-    SET_ARG(ctx, k, 3, num_gts);
-    SET_ARG(ctx, k, 4, m);
-    SET_ARG(ctx, k, 5, e);
-    SET_ARG(ctx, k, 6, dst);
+    const ocl_arg args_overlaps[] = {ARG(anchors), ARG(num_anchors), ARG(gts), ARG(num_gts), ARG(m),
+        ARG(e), ARG(dst)};
     aa_launch plan = aa__plan_elementwise(num_anchors * num_gts);
-    st = launch(ctx, k, &plan, kernel_names[K_OVERLAPS]);
+    st = run_kernel(ctx, K_OVERLAPS, &plan, args_overlaps, NUM_ARGS(args_overlaps));
     if (st != AA_SUCCESS) return st;
     return finish_output(ctx, dst, out, out_bytes);
 }
@@ -414,20 +426,6 @@ static aa_status finish_assignment(aa_context *ctx, const aa_batch *b, const aa_
     return st;
 }
 
-/* The level table every assigner kernel takes by value. */
-static aa_levels level_table(const aa_batch *b, const float *lo, const float *hi)
-{
-    aa_levels lv;
-    memset(&lv, 0, sizeof lv);
-    lv.num_levels = b->num_levels;
-    for (int32_t l = 0; l < b->num_levels; ++l) {
-        lv.begin[l + 1] = lv.begin[l] + b->anchors->level_counts[l];
-        lv.stride[l] = b->anchors->level_strides ? b->anchors->level_strides[l] : 0.0f;
-        lv.lo[l] = lo ? lo[l] : 0.0f;
-        lv.hi[l] = hi ? hi[l] : 0.0f;
-    }
-    return lv;
-}
 
 static aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa_batch *b,
                        const aa_assignment *out)
@@ -437,25 +435,14 @@ static aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa
     if (plan.groups_x == 0) return AA_SUCCESS;
     aa_status st = batch_buffers(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
-    cl_kernel k = ctx->ocl->kernel[K_FCOS];
     cl_long num_points = b->num_anchors;
     cl_int num_images = b->num_images, sampling = p->center_sampling;
     cl_float radius = p->center_sample_radius;
-    aa_levels lv = level_table(b, p->regress_lo, p->regress_hi);
-    SET_ARG(ctx, k, 0, m.anchors);
-    SET_ARG(ctx, k, 1, num_points);
-    SET_ARG(ctx, k, 2, m.gts);
-    SET_ARG(ctx, k, 3, m.offsets);
-    SET_ARG(ctx, k, 4, num_images);
-    SET_ARG(ctx, k, 5, m.flags);
-    SET_ARG(ctx, k, 6, m.labels);
-    SET_ARG(ctx, k, 7, lv);
-    SET_ARG(ctx, k, 8, sampling);
-    SET_ARG(ctx, k, 9, radius);
-    SET_ARG(ctx, k, 10, m.out_index);
-    SET_ARG(ctx, k, 11, m.out_overlap);
-    SET_ARG(ctx, k, 12, m.out_labels);
-    st = launch(ctx, k, &plan, kernel_names[K_FCOS]);
+    aa_levels lv = aa__plan_levels(b, p->regress_lo, p->regress_hi);
+    const ocl_arg args_fcos[] = {ARG(m.anchors), ARG(num_points), ARG(m.gts), ARG(m.offsets),
+        ARG(num_images), ARG(m.flags), ARG(m.labels), ARG(lv), ARG(sampling), ARG(radius),
+        ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
+    st = run_kernel(ctx, K_FCOS, &plan, args_fcos, NUM_ARGS(args_fcos));
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }
@@ -512,51 +499,26 @@ static aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, co
     cl_int num_images = b->num_images;
     cl_float eps = p->eps;
 
-    cl_kernel k = ctx->ocl->kernel[K_MAX_IOU_ANCHOR];
-    SET_ARG(ctx, k, 0, m.anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, m.gts);
-    SET_ARG(ctx, k, 3, m.offsets);
-    SET_ARG(ctx, k, 4, num_images);
-    SET_ARG(ctx, k, 5, m.flags);
-    SET_ARG(ctx, k, 6, args);
-    SET_ARG(ctx, k, 7, ws);
-    SET_ARG(ctx, k, 8, lay);
-    st = launch(ctx, k, &per_image, kernel_names[K_MAX_IOU_ANCHOR]);
+    const ocl_arg args_max_iou_anchor[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
+        ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(args), ARG(ws), ARG(lay)};
+    st = run_kernel(ctx, K_MAX_IOU_ANCHOR, &per_image, args_max_iou_anchor,
+        NUM_ARGS(args_max_iou_anchor));
     if (st != AA_SUCCESS) return st;
 
     if (p->match_low_quality) { /* the per-GT maxima feed only the low-quality pass */
-        k = ctx->ocl->kernel[K_MAX_IOU_GT];
-        SET_ARG(ctx, k, 0, m.anchors);
-        SET_ARG(ctx, k, 1, num_anchors);
-        SET_ARG(ctx, k, 2, m.gts);
-        SET_ARG(ctx, k, 3, num_gts);
-        SET_ARG(ctx, k, 4, m.offsets);
-        SET_ARG(ctx, k, 5, num_images);
-        SET_ARG(ctx, k, 6, m.flags);
-        SET_ARG(ctx, k, 7, eps);
-        SET_ARG(ctx, k, 8, ws);
-        SET_ARG(ctx, k, 9, lay);
         aa_launch per_gt = aa__plan_per_gt(b->total_gts);
-        st = launch(ctx, k, &per_gt, kernel_names[K_MAX_IOU_GT]);
+        const ocl_arg args_max_iou_gt[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
+            ARG(num_gts), ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(eps), ARG(ws),
+            ARG(lay)};
+        st = run_kernel(ctx, K_MAX_IOU_GT, &per_gt, args_max_iou_gt, NUM_ARGS(args_max_iou_gt));
         if (st != AA_SUCCESS) return st;
     }
 
-    k = ctx->ocl->kernel[K_MAX_IOU_ASSIGN];
-    SET_ARG(ctx, k, 0, m.anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, m.gts);
-    SET_ARG(ctx, k, 3, m.offsets);
-    SET_ARG(ctx, k, 4, num_images);
-    SET_ARG(ctx, k, 5, m.flags);
-    SET_ARG(ctx, k, 6, m.labels);
-    SET_ARG(ctx, k, 7, args);
-    SET_ARG(ctx, k, 8, ws);
-    SET_ARG(ctx, k, 9, lay);
-    SET_ARG(ctx, k, 10, m.out_index);
-    SET_ARG(ctx, k, 11, m.out_overlap);
-    SET_ARG(ctx, k, 12, m.out_labels);
-    st = launch(ctx, k, &per_image, kernel_names[K_MAX_IOU_ASSIGN]);
+    const ocl_arg args_max_iou_assign[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
+        ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(m.labels), ARG(args), ARG(ws), ARG(lay),
+        ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
+    st = run_kernel(ctx, K_MAX_IOU_ASSIGN, &per_image, args_max_iou_assign,
+        NUM_ARGS(args_max_iou_assign));
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }
@@ -593,66 +555,32 @@ static aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa
     args.topk = p->topk, args.skip_crowd = 1;
     cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
     cl_int num_images = b->num_images, num_levels = b->num_levels;
-    aa_levels lv = level_table(b, NULL, NULL);
-    cl_kernel k = ctx->ocl->kernel[K_ATSS_PREPARE];
-    SET_ARG(ctx, k, 0, m.anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, m.gts);
-    SET_ARG(ctx, k, 3, m.offsets);
-    SET_ARG(ctx, k, 4, num_images);
-    SET_ARG(ctx, k, 5, m.flags);
-    SET_ARG(ctx, k, 6, args);
-    SET_ARG(ctx, k, 7, ws);
-    SET_ARG(ctx, k, 8, lay);
-    st = launch(ctx, k, &per_image, kernel_names[K_ATSS_PREPARE]);
+    aa_levels lv = aa__plan_levels(b, NULL, NULL);
+    const ocl_arg args_atss_prepare[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
+        ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(args), ARG(ws), ARG(lay)};
+    st = run_kernel(ctx, K_ATSS_PREPARE, &per_image, args_atss_prepare,
+        NUM_ARGS(args_atss_prepare));
     if (st != AA_SUCCESS) return st;
 
-    k = ctx->ocl->kernel[K_ATSS_TOPK];
-    SET_ARG(ctx, k, 0, m.anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, m.gts);
-    SET_ARG(ctx, k, 3, num_gts);
-    SET_ARG(ctx, k, 4, m.offsets);
-    SET_ARG(ctx, k, 5, num_images);
-    SET_ARG(ctx, k, 6, m.flags);
-    SET_ARG(ctx, k, 7, lv);
-    SET_ARG(ctx, k, 8, args);
-    SET_ARG(ctx, k, 9, ws);
-    SET_ARG(ctx, k, 10, lay.state);
-    SET_ARG(ctx, k, 11, ws);
-    SET_ARG(ctx, k, 12, lay.candidates);
     aa_launch per_pair = aa__plan_per_gt(b->total_gts * b->num_levels);
-    st = launch(ctx, k, &per_pair, kernel_names[K_ATSS_TOPK]);
+    const ocl_arg args_atss_topk[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts), ARG(num_gts),
+        ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(lv), ARG(args), ARG(ws), ARG(lay.state),
+        ARG(ws), ARG(lay.candidates)};
+    st = run_kernel(ctx, K_ATSS_TOPK, &per_pair, args_atss_topk, NUM_ARGS(args_atss_topk));
     if (st != AA_SUCCESS) return st;
 
-    k = ctx->ocl->kernel[K_ATSS_SELECT];
-    SET_ARG(ctx, k, 0, m.anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, m.gts);
-    SET_ARG(ctx, k, 3, num_gts);
-    SET_ARG(ctx, k, 4, m.offsets);
-    SET_ARG(ctx, k, 5, num_images);
-    SET_ARG(ctx, k, 6, m.flags);
-    SET_ARG(ctx, k, 7, num_levels);
-    SET_ARG(ctx, k, 8, args);
-    SET_ARG(ctx, k, 9, ws);
-    SET_ARG(ctx, k, 10, lay);
     aa_launch per_gt = aa__plan_elementwise(b->total_gts);
-    st = launch(ctx, k, &per_gt, kernel_names[K_ATSS_SELECT]);
+    const ocl_arg args_atss_select[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts), ARG(num_gts),
+        ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(num_levels), ARG(args), ARG(ws),
+        ARG(lay)};
+    st = run_kernel(ctx, K_ATSS_SELECT, &per_gt, args_atss_select, NUM_ARGS(args_atss_select));
     if (st != AA_SUCCESS) return st;
 
-    k = ctx->ocl->kernel[K_ATSS_ASSIGN];
-    SET_ARG(ctx, k, 0, num_anchors);
-    SET_ARG(ctx, k, 1, m.offsets);
-    SET_ARG(ctx, k, 2, num_images);
-    SET_ARG(ctx, k, 3, m.labels);
-    SET_ARG(ctx, k, 4, ws);
-    SET_ARG(ctx, k, 5, lay);
-    SET_ARG(ctx, k, 6, m.out_index);
-    SET_ARG(ctx, k, 7, m.out_overlap);
-    SET_ARG(ctx, k, 8, m.out_labels);
     aa_launch per_pair_out = aa__plan_elementwise(b->num_images * b->num_anchors);
-    st = launch(ctx, k, &per_pair_out, kernel_names[K_ATSS_ASSIGN]);
+    const ocl_arg args_atss_assign[] = {ARG(num_anchors), ARG(m.offsets), ARG(num_images),
+        ARG(m.labels), ARG(ws), ARG(lay), ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
+    st = run_kernel(ctx, K_ATSS_ASSIGN, &per_pair_out, args_atss_assign,
+        NUM_ARGS(args_atss_assign));
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }
@@ -678,25 +606,14 @@ static aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_ba
     aa_atss_args args;
     memset(&args, 0, sizeof args);
     args.topk = topk; /* every GT, crowd too; no ignore regions */
-    aa_levels lv = level_table(b, NULL, NULL);
+    aa_levels lv = aa__plan_levels(b, NULL, NULL);
     cl_long num_anchors = b->num_anchors, num_gts = b->total_gts, no_state = -1, at0 = 0;
     cl_int num_images = b->num_images;
     cl_mem none = NULL;
-    cl_kernel k = ctx->ocl->kernel[K_ATSS_TOPK];
-    SET_ARG(ctx, k, 0, anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, gts);
-    SET_ARG(ctx, k, 3, num_gts);
-    SET_ARG(ctx, k, 4, offsets);
-    SET_ARG(ctx, k, 5, num_images);
-    SET_ARG(ctx, k, 6, none);
-    SET_ARG(ctx, k, 7, lv);
-    SET_ARG(ctx, k, 8, args);
-    SET_ARG(ctx, k, 9, none);
-    SET_ARG(ctx, k, 10, no_state);
-    SET_ARG(ctx, k, 11, out);
-    SET_ARG(ctx, k, 12, at0);
-    st = launch(ctx, k, &plan, kernel_names[K_ATSS_TOPK]);
+    const ocl_arg args_atss_topk[] = {ARG(anchors), ARG(num_anchors), ARG(gts), ARG(num_gts),
+        ARG(offsets), ARG(num_images), ARG(none), ARG(lv), ARG(args), ARG(none), ARG(no_state),
+        ARG(out), ARG(at0)};
+    st = run_kernel(ctx, K_ATSS_TOPK, &plan, args_atss_topk, NUM_ARGS(args_atss_topk));
     if (st != AA_SUCCESS) return st;
     return finish_output(ctx, out, candidates, bytes);
 }
@@ -718,17 +635,10 @@ static aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float ep
     cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
     cl_long per_gt = (cl_long)b->num_levels * topk;
     cl_float e = eps;
-    cl_kernel k = ctx->ocl->kernel[K_CANDIDATE_STATS];
-    SET_ARG(ctx, k, 0, anchors);
-    SET_ARG(ctx, k, 1, num_anchors);
-    SET_ARG(ctx, k, 2, gts);
-    SET_ARG(ctx, k, 3, num_gts);
-    SET_ARG(ctx, k, 4, per_gt);
-    SET_ARG(ctx, k, 5, e);
-    SET_ARG(ctx, k, 6, cand);
-    SET_ARG(ctx, k, 7, dmean);
-    SET_ARG(ctx, k, 8, dstd);
-    st = launch(ctx, k, &plan, kernel_names[K_CANDIDATE_STATS]);
+    const ocl_arg args_candidate_stats[] = {ARG(anchors), ARG(num_anchors), ARG(gts), ARG(num_gts),
+        ARG(per_gt), ARG(e), ARG(cand), ARG(dmean), ARG(dstd)};
+    st = run_kernel(ctx, K_CANDIDATE_STATS, &plan, args_candidate_stats,
+        NUM_ARGS(args_candidate_stats));
     if (st == AA_SUCCESS) st = finish_output(ctx, dmean, mean, n_gts * 8);
     if (st == AA_SUCCESS) st = finish_output(ctx, dstd, std, n_gts * 8);
     return st;
