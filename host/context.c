@@ -21,6 +21,8 @@
 #define AA_THREAD_LOCAL __thread
 #endif
 
+static void aa__cleanup_backends(aa_context *ctx);
+
 /* aa_context_create has no context to keep its message in: a per-thread one. */
 static AA_THREAD_LOCAL char create_error[AA_ERROR_CAPACITY];
 
@@ -86,6 +88,7 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
     /* AUTO: a CUDA device, else an OpenCL GPU, else the reference. A CPU OpenCL
      * device such as PoCL is for testing the kernels, not faster than the
      * reference: AUTO leaves it. */
+    int auto_chosen = 0;
     if (opts.backend == AA_BACKEND_AUTO) {
         opts.backend = AA_BACKEND_CPU;
 #if AA_HAVE_OPENCL
@@ -96,6 +99,7 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
         if (cudaGetDeviceCount(&devices) == cudaSuccess && devices > opts.device)
             opts.backend = AA_BACKEND_CUDA;
 #endif
+        auto_chosen = opts.backend != AA_BACKEND_CPU;
     }
     if (opts.backend != AA_BACKEND_CPU && opts.backend != AA_BACKEND_CUDA &&
         opts.backend != AA_BACKEND_OPENCL)
@@ -115,6 +119,14 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
     c->device = opts.device;
     c->platform = opts.platform;
     aa_status st = start_backend(c);
+    if (st != AA_SUCCESS && auto_chosen) {
+        /* AUTO's GPU cannot run our kernels: say so on the context, use the reference */
+        char why[AA_ERROR_CAPACITY];
+        snprintf(why, sizeof why, "%s", c->last_error);
+        aa__cleanup_backends(c);
+        c->backend = AA_BACKEND_CPU, c->gpu = NULL;
+        st = aa__fail(c, AA_SUCCESS, "AUTO: %s; using the CPU reference", why);
+    }
     if (st != AA_SUCCESS) {
         create_failed(st, "%s", c->last_error);
         aa_context_destroy(c);
@@ -124,15 +136,22 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
     return AA_SUCCESS;
 }
 
-void aa_context_destroy(aa_context *ctx)
+/* Releases whatever backend state a context holds (none for the CPU). */
+static void aa__cleanup_backends(aa_context *ctx)
 {
-    if (!ctx) return;
 #if AA_HAVE_OPENCL
     aa__ocl_destroy(ctx);
 #endif
 #if AA_HAVE_CUDA
     aa__cuda_destroy(ctx);
 #endif
+    (void)ctx;
+}
+
+void aa_context_destroy(aa_context *ctx)
+{
+    if (!ctx) return;
+    aa__cleanup_backends(ctx);
     free(ctx->workspace);
     free(ctx);
 }

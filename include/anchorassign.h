@@ -139,7 +139,8 @@ AA_API aa_backend aa_context_backend(const aa_context *ctx);
 AA_API const char *aa_context_device_name(const aa_context *ctx);
 
 /* Message of the last failed call on this context ("" if none). Valid until the
- * next call on the context. */
+ * next call on the context. A context that AUTO put on the CPU because its GPU could
+ * not run the kernels (say, an OpenCL device without fp64) says so here. */
 AA_API const char *aa_context_last_error(const aa_context *ctx);
 
 /* CUDA: a cudaStream_t; OpenCL: an in-order cl_command_queue of the context's

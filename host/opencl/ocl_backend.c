@@ -155,6 +155,13 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
     if (!(fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT))
         return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
                         "OpenCL device %s: no correctly rounded float32 divide/sqrt", o->device_name);
+    /* ATSS thresholds are computed in double, as the reference does. */
+    cl_device_fp_config fp64 = 0;
+    OCL_CHECK(ctx, clGetDeviceInfo(o->device, CL_DEVICE_DOUBLE_FP_CONFIG, sizeof fp64, &fp64, NULL),
+              AA_ERR_BACKEND);
+    if (!fp64)
+        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "OpenCL device %s: no double precision (cl_khr_fp64)",
+                        o->device_name);
     e = clBuildProgram(o->program, 1, &o->device,
                        "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt", NULL, NULL);
     if (e != CL_SUCCESS) {
