@@ -4,7 +4,7 @@
 #   sudo apt-get update
 #   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 #       cmake gcc g++ make pkg-config pocl-opencl-icd ocl-icd-opencl-dev opencl-headers \
-#       clinfo libcmocka-dev libcjson-dev libbenchmark-dev python3 python3-numpy python3-torch
+#       clinfo libcmocka-dev libcjson-dev libbenchmark-dev python3 python3-numpy python3-torch python3-pytest
 #
 # (g++: nvcc's host compiler and Google Benchmark's language; python3-torch and
 # python3-numpy: the mmdetection peer parity test, tests/peer/, which is switched
@@ -17,7 +17,7 @@ packages=(
   cmake gcc g++ make pkg-config
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo
   libcmocka-dev libcjson-dev libbenchmark-dev
-  python3 python3-numpy python3-torch
+  python3 python3-numpy python3-torch python3-pytest
 )
 
 missing=()

@@ -146,7 +146,9 @@ AA_API const char *aa_context_last_error(const aa_context *ctx);
 /* CUDA: a cudaStream_t; OpenCL: an in-order cl_command_queue of the context's
  * cl_context; CPU: must be NULL. All work of the context is ordered on it. NULL
  * restores the context's own queue/stream, which aa_context_get_stream returns
- * when none was set. */
+ * when none was set. Switching makes the new stream wait (on the device, no host
+ * synchronisation) for the context's work on the old one, since calls reuse the
+ * context's buffers. */
 AA_API aa_status aa_context_set_stream(aa_context *ctx, void *stream);
 AA_API aa_status aa_context_get_stream(const aa_context *ctx, void **stream);
 

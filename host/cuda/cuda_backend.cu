@@ -31,6 +31,7 @@ enum {
 struct aa_cuda {
     int device;
     cudaStream_t stream; /* the caller's; 0 (the legacy default stream) until set */
+    cudaEvent_t switched; /* orders a new stream after the old one (set_stream) */
     void *slot[NUM_SLOTS];
     size_t slot_bytes[NUM_SLOTS];
     char device_name[256];
@@ -95,14 +96,26 @@ void aa__cuda_destroy(aa_context *ctx)
     if (guard.ok) {
         cudaStreamSynchronize(c->stream); /* nothing of ours may still use the slots */
         for (int s = 0; s < NUM_SLOTS; ++s) cudaFree(c->slot[s]);
+        if (c->switched) cudaEventDestroy(c->switched);
     }
     free(c);
     ctx->cuda = NULL;
 }
 
+/* A new stream waits on the GPU for the work queued on the old one: the context's
+ * buffers and workspace are reused across calls, so two calls on two streams must
+ * not overlap. No host synchronisation. */
 aa_status aa__cuda_set_stream(aa_context *ctx, void *stream)
 {
-    ctx->cuda->stream = (cudaStream_t)stream;
+    aa_cuda *c = ctx->cuda;
+    cudaStream_t next = (cudaStream_t)stream;
+    if (next == c->stream) return AA_SUCCESS;
+    device_guard guard(c->device);
+    if (!guard.ok) return guard_failed(ctx);
+    if (!c->switched) CUDA_CHECK(ctx, cudaEventCreateWithFlags(&c->switched, cudaEventDisableTiming), AA_ERR_BACKEND);
+    CUDA_CHECK(ctx, cudaEventRecord(c->switched, c->stream), AA_ERR_BACKEND);
+    CUDA_CHECK(ctx, cudaStreamWaitEvent(next, c->switched, 0), AA_ERR_INVALID_ARGUMENT);
+    c->stream = next;
     return AA_SUCCESS;
 }
 

@@ -238,13 +238,27 @@ void aa__ocl_destroy(aa_context *ctx)
     ctx->ocl = NULL;
 }
 
+/* The new queue waits on the device for the work queued on the old one: the
+ * context's buffers and workspace are reused across calls, so two calls on two
+ * queues must not overlap. No host synchronisation. */
+static aa_status switch_queue(aa_context *ctx, cl_command_queue next)
+{
+    struct aa_ocl *o = ctx->ocl;
+    if (next == o->queue) return AA_SUCCESS;
+    cl_event done;
+    OCL_CHECK(ctx, clEnqueueMarkerWithWaitList(o->queue, 0, NULL, &done), AA_ERR_BACKEND);
+    cl_int e = clEnqueueBarrierWithWaitList(next, 1, &done, NULL);
+    clReleaseEvent(done);
+    if (e != CL_SUCCESS)
+        return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clEnqueueBarrierWithWaitList: %s", cl_error_name(e));
+    o->queue = next;
+    return AA_SUCCESS;
+}
+
 aa_status aa__ocl_set_queue(aa_context *ctx, void *queue)
 {
     struct aa_ocl *o = ctx->ocl;
-    if (!queue) {
-        o->queue = o->own_queue;
-        return AA_SUCCESS;
-    }
+    if (!queue) return switch_queue(ctx, o->own_queue);
     cl_context qctx;
     OCL_CHECK(ctx, clGetCommandQueueInfo((cl_command_queue)queue, CL_QUEUE_CONTEXT, sizeof qctx,
                                          &qctx, NULL), AA_ERR_INVALID_ARGUMENT);
@@ -258,8 +272,7 @@ aa_status aa__ocl_set_queue(aa_context *ctx, void *queue)
     if (qctx != o->context)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
                         "stream: the queue belongs to another cl_context than the context's");
-    o->queue = (cl_command_queue)queue;
-    return AA_SUCCESS;
+    return switch_queue(ctx, (cl_command_queue)queue);
 }
 
 void *aa__ocl_default_queue(const aa_context *ctx)

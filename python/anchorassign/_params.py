@@ -1,0 +1,152 @@
+"""Parameter structs from keyword arguments.
+
+Each struct is filled by the library's own ``aa_*_params_init`` (its documented
+defaults), then only the keywords given (not None) overwrite fields. Values are
+checked for type and for fitting their C field; ranges are the library's to check.
+"""
+
+import operator
+
+from . import _library as L
+from ._errors import argument_error
+
+_INT32 = (-(2 ** 31), 2 ** 31 - 1)
+
+
+def as_int(value, name, lo=_INT32[0], hi=_INT32[1]):
+    if isinstance(value, bool):
+        value = int(value)
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise argument_error("%s: expected an integer, got %r" % (name, value)) from None
+    if not lo <= v <= hi:
+        raise argument_error("%s: %d is outside %d..%d" % (name, v, lo, hi))
+    return v
+
+
+def as_float(value, name):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise argument_error("%s: expected a real number, got %r" % (name, value)) from None
+
+
+def as_flag(value, name):
+    if isinstance(value, bool):
+        return int(value)
+    return 1 if as_int(value, name) else 0
+
+
+def as_floats(values, name, capacity):
+    try:
+        vals = [as_float(v, "%s[%d]" % (name, i)) for i, v in enumerate(values)]
+    except TypeError:
+        raise argument_error("%s: expected a sequence of numbers, got %r"
+                             % (name, values)) from None
+    if not 1 <= len(vals) <= capacity:
+        raise argument_error("%s: %d values, expected 1..%d" % (name, len(vals), capacity))
+    return vals
+
+
+def max_iou(pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None, gt_max_assign_all=None,
+            match_low_quality=None, ignore_iof_thr=None, ignore_wrt_candidates=None, eps=None):
+    p = L.init_struct(L.MaxIouParams, "aa_max_iou_params_init")
+    if pos_iou_thr is not None:
+        p.pos_iou_thr = as_float(pos_iou_thr, "pos_iou_thr")
+    if neg_iou_thr is not None:
+        if isinstance(neg_iou_thr, (tuple, list)):
+            if len(neg_iou_thr) != 2:
+                raise argument_error("neg_iou_thr: a scalar or a (lo, hi) pair, got %r"
+                                     % (neg_iou_thr,))
+            p.neg_iou_thr_lo = as_float(neg_iou_thr[0], "neg_iou_thr[0]")
+            p.neg_iou_thr_hi = as_float(neg_iou_thr[1], "neg_iou_thr[1]")
+        else:
+            p.neg_iou_thr_lo = 0.0
+            p.neg_iou_thr_hi = as_float(neg_iou_thr, "neg_iou_thr")
+    if min_pos_iou is not None:
+        p.min_pos_iou = as_float(min_pos_iou, "min_pos_iou")
+    if gt_max_assign_all is not None:
+        p.gt_max_assign_all = as_flag(gt_max_assign_all, "gt_max_assign_all")
+    if match_low_quality is not None:
+        p.match_low_quality = as_flag(match_low_quality, "match_low_quality")
+    if ignore_iof_thr is not None:
+        p.ignore_iof_thr = as_float(ignore_iof_thr, "ignore_iof_thr")
+    if ignore_wrt_candidates is not None:
+        p.ignore_wrt_candidates = as_flag(ignore_wrt_candidates, "ignore_wrt_candidates")
+    if eps is not None:
+        p.eps = as_float(eps, "eps")
+    return p
+
+
+def atss(topk=None, ignore_iof_thr=None, inside_margin=None, eps=None):
+    p = L.init_struct(L.AtssParams, "aa_atss_params_init")
+    if topk is not None:
+        p.topk = as_int(topk, "topk")
+    if ignore_iof_thr is not None:
+        p.ignore_iof_thr = as_float(ignore_iof_thr, "ignore_iof_thr")
+    if inside_margin is not None:
+        p.inside_margin = as_float(inside_margin, "inside_margin")
+    if eps is not None:
+        p.eps = as_float(eps, "eps")
+    return p
+
+
+def fcos(center_sampling=None, center_sample_radius=None, regress_ranges=None):
+    p = L.init_struct(L.FcosParams, "aa_fcos_params_init")
+    if center_sampling is not None:
+        p.center_sampling = as_flag(center_sampling, "center_sampling")
+    if center_sample_radius is not None:
+        p.center_sample_radius = as_float(center_sample_radius, "center_sample_radius")
+    if regress_ranges is not None:
+        try:
+            ranges = [tuple(r) for r in regress_ranges]
+        except TypeError:
+            raise argument_error("regress_ranges: expected a sequence of (lo, hi) pairs, got %r"
+                                 % (regress_ranges,)) from None
+        if not 1 <= len(ranges) <= L.AA_MAX_LEVELS:
+            raise argument_error("regress_ranges: %d ranges, expected 1..%d (one per level)"
+                                 % (len(ranges), L.AA_MAX_LEVELS))
+        for i, r in enumerate(ranges):
+            if len(r) != 2:
+                raise argument_error("regress_ranges[%d]: expected a (lo, hi) pair, got %r"
+                                     % (i, r))
+            p.regress_lo[i] = as_float(r[0], "regress_ranges[%d][0]" % i)
+            p.regress_hi[i] = as_float(r[1], "regress_ranges[%d][1]" % i)
+        p.num_regress_ranges = len(ranges)
+    return p
+
+
+def anchor(strides=None, ratios=None, scales=None, octave_base_scale=None,
+           scales_per_octave=None, base_sizes=None, center_offset=None):
+    p = L.init_struct(L.AnchorParams, "aa_anchor_params_init")
+    if strides is not None:
+        s = as_floats(strides, "strides", L.AA_MAX_LEVELS)
+        p.num_levels = len(s)
+        for i, v in enumerate(s):
+            p.strides[i] = v
+            p.base_sizes[i] = 0.0
+    if base_sizes is not None:
+        b = as_floats(base_sizes, "base_sizes", L.AA_MAX_LEVELS)
+        if len(b) != p.num_levels:
+            raise argument_error("base_sizes: %d values for %d levels" % (len(b), p.num_levels))
+        for i, v in enumerate(b):
+            p.base_sizes[i] = v
+    if ratios is not None:
+        r = as_floats(ratios, "ratios", 8)
+        p.num_ratios = len(r)
+        for i, v in enumerate(r):
+            p.ratios[i] = v
+    if scales is not None:
+        s = as_floats(scales, "scales", 8)
+        p.num_scales = len(s)
+        for i, v in enumerate(s):
+            p.scales[i] = v
+    if octave_base_scale is not None:
+        p.octave_base_scale = as_float(octave_base_scale, "octave_base_scale")
+    if scales_per_octave is not None:
+        p.scales_per_octave = as_int(scales_per_octave, "scales_per_octave")
+    if center_offset is not None:
+        p.center_offset = as_float(center_offset, "center_offset")
+    return p
+
