@@ -74,6 +74,7 @@ if(AA_HAVE_OPENCL)
   else()
     string(APPEND AA_PC_LIBS_PRIVATE " -lOpenCL")
   endif()
+  string(APPEND AA_PC_LIBS_PRIVATE " -pthread") # the OpenCL backend's creation lock
 endif()
 if(AA_HAVE_CUDA)
   # The CUDA runtime has no .pc file of its own in the toolkit.

@@ -11,6 +11,7 @@
 #include "../../kernels/max_iou.h"
 
 #include <CL/cl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -35,6 +36,12 @@ static const char *const kernel_names[NUM_KERNELS] = {
     "aa_overlaps_kernel", "aa_fcos_kernel", "aa_max_iou_anchor_kernel", "aa_max_iou_gt_kernel",
     "aa_max_iou_assign_kernel", "aa_atss_prepare_kernel", "aa_atss_topk_kernel",
     "aa_atss_select_kernel", "aa_atss_assign_kernel", "aa_candidate_stats_kernel"};
+
+/* Platform discovery and program builds are serialised across the process: PoCL
+ * answered "no device" to clGetDeviceIDs racing with another thread's first use
+ * (tests/test_threads.c found it). Calls on created contexts run concurrently. */
+static pthread_mutex_t create_lock = PTHREAD_MUTEX_INITIALIZER;
+static int first_gpu_locked(int *platform, int *device);
 
 struct aa_ocl {
     cl_platform_id platform;
@@ -120,6 +127,14 @@ static aa_status pick_device(aa_context *ctx, struct aa_ocl *o, int platform, in
 /* Builds the embedded source; a compile error comes back with the build log. */
 int aa__ocl_first_gpu(int *platform, int *device)
 {
+    pthread_mutex_lock(&create_lock);
+    int found = first_gpu_locked(platform, device);
+    pthread_mutex_unlock(&create_lock);
+    return found;
+}
+
+static int first_gpu_locked(int *platform, int *device)
+{
     cl_uint np = 0;
     cl_platform_id platforms[64];
     if (clGetPlatformIDs(64, platforms, &np) != CL_SUCCESS) return 0;
@@ -204,7 +219,17 @@ static void release(struct aa_ocl *o)
     free(o);
 }
 
+static aa_status create_locked(aa_context *ctx, int platform, int device);
+
 aa_status aa__ocl_create(aa_context *ctx, int platform, int device)
+{
+    pthread_mutex_lock(&create_lock);
+    aa_status st = create_locked(ctx, platform, device);
+    pthread_mutex_unlock(&create_lock);
+    return st;
+}
+
+static aa_status create_locked(aa_context *ctx, int platform, int device)
 {
     struct aa_ocl *o = calloc(1, sizeof *o);
     if (!o) return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY, "OpenCL: out of host memory");
