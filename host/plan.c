@@ -86,3 +86,23 @@ aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi)
     }
     return lv;
 }
+
+struct aa_max_iou_args aa__plan_max_iou_args(const aa_max_iou_params *p)
+{
+    aa_max_iou_args a;
+    memset(&a, 0, sizeof a);
+    a.pos_iou_thr = p->pos_iou_thr, a.neg_lo = p->neg_iou_thr_lo, a.neg_hi = p->neg_iou_thr_hi;
+    a.min_pos_iou = p->min_pos_iou, a.ignore_iof_thr = p->ignore_iof_thr, a.eps = p->eps;
+    a.gt_max_assign_all = p->gt_max_assign_all, a.match_low_quality = p->match_low_quality;
+    a.ignore_wrt_candidates = p->ignore_wrt_candidates;
+    return a;
+}
+
+struct aa_atss_args aa__plan_atss_args(const aa_atss_params *p, int skip_crowd)
+{
+    aa_atss_args a;
+    memset(&a, 0, sizeof a);
+    a.ignore_iof_thr = p->ignore_iof_thr, a.inside_margin = p->inside_margin, a.eps = p->eps;
+    a.topk = p->topk, a.skip_crowd = skip_crowd;
+    return a;
+}

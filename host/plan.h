@@ -50,6 +50,10 @@ size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts
  * the regress ranges lo/hi (FCOS; NULL: zeros). */
 aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi);
 
+/* The assigners' parameters as their kernels take them (by value). */
+struct aa_max_iou_args aa__plan_max_iou_args(const aa_max_iou_params *p);
+struct aa_atss_args aa__plan_atss_args(const aa_atss_params *p, int skip_crowd);
+
 /* Total work-items along x of a plan, as OpenCL's global size wants it. */
 int64_t aa__plan_global_x(const aa_launch *plan);
 

@@ -329,12 +329,7 @@ static aa_status aa__cuda_max_iou(aa_context *ctx, const aa_max_iou_params *p, c
     aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
     if (st == AA_SUCCESS) st = batch_arrays(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
-    aa_max_iou_args args;
-    memset(&args, 0, sizeof args);
-    args.pos_iou_thr = p->pos_iou_thr, args.neg_lo = p->neg_iou_thr_lo, args.neg_hi = p->neg_iou_thr_hi;
-    args.min_pos_iou = p->min_pos_iou, args.ignore_iof_thr = p->ignore_iof_thr, args.eps = p->eps;
-    args.gt_max_assign_all = p->gt_max_assign_all, args.match_low_quality = p->match_low_quality;
-    args.ignore_wrt_candidates = p->ignore_wrt_candidates;
+    aa_max_iou_args args = aa__plan_max_iou_args(p);
     cudaStream_t s = ctx->cuda->stream;
     aa_max_iou_anchor_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
@@ -378,10 +373,7 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
     if (st == AA_SUCCESS) st = batch_arrays(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
-    aa_atss_args args;
-    memset(&args, 0, sizeof args);
-    args.ignore_iof_thr = p->ignore_iof_thr, args.inside_margin = p->inside_margin, args.eps = p->eps;
-    args.topk = p->topk, args.skip_crowd = 1;
+    aa_atss_args args = aa__plan_atss_args(p, 1);
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
     cudaStream_t s = ctx->cuda->stream;
     aa_atss_prepare_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(

@@ -534,12 +534,7 @@ static aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, co
     aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
     if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
-    aa_max_iou_args args;
-    memset(&args, 0, sizeof args);
-    args.pos_iou_thr = p->pos_iou_thr, args.neg_lo = p->neg_iou_thr_lo, args.neg_hi = p->neg_iou_thr_hi;
-    args.min_pos_iou = p->min_pos_iou, args.ignore_iof_thr = p->ignore_iof_thr, args.eps = p->eps;
-    args.gt_max_assign_all = p->gt_max_assign_all, args.match_low_quality = p->match_low_quality;
-    args.ignore_wrt_candidates = p->ignore_wrt_candidates;
+    aa_max_iou_args args = aa__plan_max_iou_args(p);
     cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
     cl_int num_images = b->num_images;
     cl_float eps = p->eps;
@@ -594,10 +589,7 @@ static aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa
     aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
     if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
-    aa_atss_args args;
-    memset(&args, 0, sizeof args);
-    args.ignore_iof_thr = p->ignore_iof_thr, args.inside_margin = p->inside_margin, args.eps = p->eps;
-    args.topk = p->topk, args.skip_crowd = 1;
+    aa_atss_args args = aa__plan_atss_args(p, 1);
     cl_long num_anchors = b->num_anchors, num_gts = b->total_gts;
     cl_int num_images = b->num_images, num_levels = b->num_levels;
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
