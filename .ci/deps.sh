@@ -4,11 +4,14 @@
 #   sudo apt-get update
 #   sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
 #       cmake gcc g++ make pkg-config pocl-opencl-icd ocl-icd-opencl-dev opencl-headers \
-#       clinfo libcmocka-dev libcjson-dev libbenchmark-dev python3 python3-numpy python3-torch python3-pytest
+#       clinfo libcmocka-dev libcjson-dev libbenchmark-dev python3 python3-numpy python3-torch \
+#       python3-pytest clang libclang-rt-14-dev valgrind
 #
 # (g++: nvcc's host compiler and Google Benchmark's language; python3-torch and
 # python3-numpy: the mmdetection peer parity test, tests/peer/, which is switched
-# off when /usr/bin/python3 cannot import them.) The CUDA toolkit is
+# off when /usr/bin/python3 cannot import them; python3-pytest: the binding's tests;
+# clang + libclang-rt-14-dev: libFuzzer for .ci/fuzz (the runtime is only a
+# Recommends of clang); valgrind: memcheck of the CLI.) The CUDA toolkit is
 # not a Debian package here: it is expected at /usr/local/cuda. Does nothing, quickly,
 # when every package is already installed. Runs as root, or through sudo.
 set -euo pipefail
@@ -18,6 +21,7 @@ packages=(
   pocl-opencl-icd ocl-icd-opencl-dev opencl-headers clinfo
   libcmocka-dev libcjson-dev libbenchmark-dev
   python3 python3-numpy python3-torch python3-pytest
+  clang libclang-rt-14-dev valgrind
 )
 
 missing=()

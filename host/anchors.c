@@ -99,23 +99,28 @@ static aa_status check_canvas(aa_context *ctx, int32_t height, int32_t width)
     return AA_SUCCESS;
 }
 
+/* Only called once grid_counts has accepted the sizes (they fit in AA_MAX_ANCHORS). */
 static int64_t feat_size(int32_t pixels, float stride)
 {
     return (int64_t)ceil((double)pixels / (double)stride);
 }
 
-/* Per-level location counts; fails if the total exceeds AA_MAX_ANCHORS. */
+/* Per-level location counts; fails if the total exceeds AA_MAX_ANCHORS. Computed in
+ * double first: a tiny stride makes ceil(pixels / stride) too large for an int64
+ * (converting it would be undefined) and a product of two sides can overflow. */
 static aa_status grid_counts(aa_context *ctx, int32_t num_levels, const float *strides,
                              int32_t per_location, int32_t height, int32_t width,
                              int64_t *level_counts, int64_t *total)
 {
     *total = 0;
     for (int32_t l = 0; l < num_levels; ++l) {
-        int64_t n = feat_size(height, strides[l]) * feat_size(width, strides[l]) * per_location;
-        if (n > AA_MAX_ANCHORS - *total)
+        double fh = ceil((double)height / (double)strides[l]);
+        double fw = ceil((double)width / (double)strides[l]);
+        if (fh * fw * per_location > (double)(AA_MAX_ANCHORS - *total))
             return aa__fail(ctx, AA_ERR_LIMIT_EXCEEDED,
                             "height x width: %d x %d gives more than AA_MAX_ANCHORS anchors",
                             (int)height, (int)width);
+        int64_t n = feat_size(height, strides[l]) * feat_size(width, strides[l]) * per_location;
         level_counts[l] = n;
         *total += n;
     }

@@ -1,12 +1,17 @@
 /* workspace.c - the caller's workspace or the context's own, grown on demand. */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 
 aa_status aa__workspace_acquire(aa_context *ctx, size_t bytes, void *user, size_t user_bytes,
                                 void **ptr)
 {
     *ptr = NULL;
+    if (user && (uintptr_t)user % AA_WORKSPACE_ALIGNMENT != 0)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "workspace: %p is not aligned to %d bytes (AA_WORKSPACE_ALIGNMENT)", user,
+                        AA_WORKSPACE_ALIGNMENT);
     if (user) {
         if (user_bytes < bytes)
             return aa__fail(ctx, AA_ERR_WORKSPACE_TOO_SMALL,
@@ -14,6 +19,9 @@ aa_status aa__workspace_acquire(aa_context *ctx, size_t bytes, void *user, size_
         *ptr = user;
         return AA_SUCCESS;
     }
+    /* Never NULL, even for 0 bytes: the reference carves its arrays out of the
+     * pointer, and arithmetic on a null pointer is undefined. */
+    if (bytes == 0) bytes = 1;
     if (bytes > ctx->workspace_bytes) {
         /* Free first: the old contents are not needed and this halves the peak. */
         free(ctx->workspace);

@@ -85,6 +85,8 @@ AA_API const char *aa_status_string(aa_status status);
 #define AA_MAX_GTS (((int64_t)1 << 31) - 1)     /* GTs per call (all images)     */
 #define AA_MAX_COORD 1.0e15f                  /* |coordinate| bound, keeps areas finite */
 #define AA_MAX_TOPK 1024                      /* ATSS candidates per level          */
+#define AA_WORKSPACE_ALIGNMENT 16             /* a caller's CPU workspace: address
+                                                 a multiple of this                   */
 
 /* ---------------------------------------------------------------- context */
 
@@ -274,7 +276,9 @@ AA_API aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps
  * Every assigner has the same shape:
  *   aa_assign_X(ctx, params (NULL = defaults), anchors, gts, out, workspace, workspace_bytes)
  * workspace may be NULL: the context's own workspace is used (grown on first use).
- * aa_X_workspace_size tells the bytes a caller-provided workspace needs.
+ * aa_X_workspace_size tells the bytes a caller-provided workspace needs; on the CPU
+ * backend its address must be a multiple of AA_WORKSPACE_ALIGNMENT (malloc's
+ * addresses are), else AA_ERR_INVALID_ARGUMENT.
  * Crowd GTs (ignore_flags) are never assigned; they only mark ignore regions where
  * the assigner supports it (ignore_iof_thr > 0).
  */
@@ -314,7 +318,7 @@ AA_API aa_status aa_assign_max_iou(aa_context *ctx, const aa_max_iou_params *par
  * several GTs: highest IoU, lowest GT index on ties. A GT with a single candidate
  * has an undefined std and gets no positive (as mmdetection: NaN threshold).
  * overlap output: IoU with the assigned GT for positives, AA_ATSS_NO_OVERLAP
- * (-1e8, mmdetection's -INF) otherwise; 0 when the image has no GTs. */
+ * (-1e8, mmdetection's -INF) otherwise; 0 when the image has no (non-crowd) GTs. */
 #define AA_ATSS_NO_OVERLAP (-1.0e8f)
 typedef struct aa_atss_params {
     size_t struct_size;

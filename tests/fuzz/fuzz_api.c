@@ -1,0 +1,1307 @@
+/*
+ * fuzz_api.c - libFuzzer target for the public API's input checking.
+ *
+ * The input is read as a description of one call sequence on a CPU context: an
+ * anchor generator or a point generator (parameters, canvas, capacity), a batch
+ * (levels, level counts, anchor boxes, images, GT offsets, GT boxes, crowd flags,
+ * labels, one corruption of the anchors and one of the GTs, random NULLs), the
+ * parameters of every assigner (field by field, struct_size included), an overlap
+ * mode, eps and topk. Every public entry point is then called on it.
+ *
+ * Alongside the library the harness computes, from the header's documented rules
+ * only, which statuses the inputs call for (an "oracle": the set of every defect
+ * present, since the library reports whichever it meets first). It aborts when:
+ *   - a call fails although the inputs are valid, or succeeds although they are not;
+ *   - a failure's status is not one of the defects present (or not a documented
+ *     status), its message is empty or not one line, or the same call on a fresh
+ *     context gives another status;
+ *   - a failing call wrote any byte of any output (outputs are poisoned first);
+ *   - a successful call left an element of its outputs unwritten, wrote past the
+ *     elements it owns, or gives different bytes when run again (each success is
+ *     run twice, with two poison patterns, which proves both);
+ *   - a result breaks a documented rule: gt_index outside -2 .. num_gts(image)-1, a
+ *     crowd GT assigned, a label not the assigned GT's, AA_IGNORED from FCOS or from
+ *     ATSS without ignore regions, the documented overlap of negatives, top-k
+ *     candidates outside their level or repeated, generated counts not
+ *     ceil(H/stride) x ceil(W/stride) x anchors per location;
+ *   - a caller-provided workspace of exactly aa_*_workspace_size bytes is not enough
+ *     (AddressSanitizer: the buffer is allocated to that size) or gives another
+ *     result than the context's workspace, or one byte less is accepted.
+ * AddressSanitizer and UndefinedBehaviorSanitizer catch the rest.
+ *
+ * Sizes are bounded (<= 2000 anchors, <= 64 GTs, <= 8 images) so that one input runs
+ * in well under a millisecond. Build: tests/fuzz/CMakeLists.txt; run: .ci/fuzz.
+ * Without libFuzzer, replay_main.c turns this file into a replay program.
+ */
+#include "anchorassign.h"
+
+#include <float.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+enum { MAX_ANCHORS = 2000, MAX_GTS = 64, MAX_IMAGES = 8, MAX_GENERATED = 20000 };
+
+/* ---------------------------------------------------------------- failures */
+
+static const char *current_call = "(setup)";
+static int verbose = -1; /* AA_FUZZ_VERBOSE=1: print every call's status and message */
+
+static void die(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "\nfuzz_api: invariant violated in %s: ", current_call);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+#define CHECK(cond, ...)                                                                         \
+    do {                                                                                         \
+        if (!(cond)) die(__VA_ARGS__);                                                           \
+    } while (0)
+
+static void *xmalloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) die("harness: out of memory (%zu bytes)", bytes);
+    return p;
+}
+
+/* ---------------------------------------------------------------- input */
+
+typedef struct input {
+    const uint8_t *p;
+    size_t n;
+} input;
+
+static unsigned u8(input *in)
+{
+    if (in->n == 0) return 0;
+    --in->n;
+    return *in->p++;
+}
+
+static unsigned u16(input *in)
+{
+    unsigned lo = u8(in);
+    return lo | (u8(in) << 8);
+}
+
+static uint32_t u32(input *in)
+{
+    uint32_t lo = u16(in);
+    return lo | ((uint32_t)u16(in) << 16);
+}
+
+static float raw_float(input *in)
+{
+    uint32_t bits = u32(in);
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* Values every float field gets tried with: boundaries of the checks and beyond. */
+static float special_float(unsigned k)
+{
+    static const float table[] = {
+        0.0f, -0.0f, NAN, INFINITY, -INFINITY, AA_MAX_COORD, -AA_MAX_COORD,
+        1.0000001e15f /* just over AA_MAX_COORD */, 2e15f, FLT_MAX, -FLT_MAX, FLT_MIN,
+        1e-45f /* smallest denormal */, -1.0f, 1e-30f, 0.5f, 1.0f, 1e8f, -1e8f, 1e-6f,
+        64.0f, 3e38f, -0.5f, 1e-4f};
+    return table[k % (sizeof table / sizeof table[0])];
+}
+
+/* A float: mostly in [lo, hi] (sometimes on the integer grid, for ties), else a
+ * special value or raw bits. */
+static float fval(input *in, float lo, float hi)
+{
+    unsigned sel = u8(in);
+    if (sel < 150) return lo + (hi - lo) * ((float)u16(in) / 65535.0f);
+    if (sel < 200) return roundf(lo + (hi - lo) * ((float)u8(in) / 255.0f));
+    if (sel < 245) return special_float(sel - 200);
+    return raw_float(in);
+}
+
+/* An int: mostly lo + (byte % span), else a special value. */
+static int32_t ival(input *in, int32_t lo, int32_t span)
+{
+    static const int32_t table[] = {0, -1, 1, INT32_MIN, INT32_MAX, 1 << 20, 17, 1024, 1025, 9, 2};
+    unsigned sel = u8(in);
+    if (sel < 224) return lo + (int32_t)(sel % (unsigned)span);
+    if (sel < 248) return table[(sel - 224) % (sizeof table / sizeof table[0])];
+    return (int32_t)u32(in);
+}
+
+/* A struct_size: mostly the right one, else 0, short (older header), long, huge. */
+static size_t struct_size_val(input *in, size_t right)
+{
+    unsigned sel = u8(in);
+    if (sel < 200) return right;
+    switch (sel % 6) {
+    case 0: return 0;
+    case 1: return right + 1;
+    case 2: return 4096;
+    case 3: return SIZE_MAX;
+    case 4: return right - 4;
+    default: return 1 + u8(in) % right; /* any prefix */
+    }
+}
+
+/* xorshift64*: boxes of a batch come from a seed, patched from the input. */
+static uint64_t rng_state;
+static uint32_t rng(void)
+{
+    uint64_t x = rng_state;
+    x ^= x >> 12, x ^= x << 25, x ^= x >> 27;
+    rng_state = x;
+    return (uint32_t)((x * 2685821657736338717ull) >> 32);
+}
+static float rng_float(float lo, float hi) { return lo + (hi - lo) * (float)(rng() >> 8) / 16777216.0f; }
+
+/* ---------------------------------------------------------------- the oracle */
+
+/* A set of statuses: the defects present in a call's inputs. */
+typedef unsigned mask;
+#define BIT(st) ((unsigned)(st) < 32u ? 1u << (unsigned)(st) : 0u)
+
+static int finite_pos(float v) { return v > 0.0f && isfinite(v); }
+
+static mask check_box(const float *b)
+{
+    for (int c = 0; c < 4; ++c)
+        if (!isfinite(b[c]) || fabsf(b[c]) > AA_MAX_COORD) return BIT(AA_ERR_INVALID_BOX);
+    if (b[2] < b[0] || b[3] < b[1]) return BIT(AA_ERR_INVALID_BOX);
+    return 0;
+}
+
+/* What the harness allocated behind the structs it passes (the library may read
+ * only so much). */
+typedef struct extent {
+    int64_t anchor_boxes;  /* boxes behind anchors.boxes            */
+    int32_t offsets;       /* entries behind gts.offsets            */
+    int64_t gt_boxes;      /* boxes behind gts.boxes, flags, labels */
+} extent;
+
+static mask oracle_anchors(const aa_anchors *a, const extent *e, int need_strides)
+{
+    mask m = 0;
+    if (!a) return BIT(AA_ERR_NULL_POINTER);
+    if (a->num_anchors < 0) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (a->num_anchors > AA_MAX_ANCHORS) m |= BIT(AA_ERR_LIMIT_EXCEEDED);
+    if (a->num_anchors > 0 && !a->boxes) m |= BIT(AA_ERR_NULL_POINTER);
+    int levels_ok = a->num_levels >= 1 && a->num_levels <= AA_MAX_LEVELS;
+    if (!levels_ok) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (!a->level_counts) m |= BIT(AA_ERR_NULL_POINTER);
+    if (levels_ok && a->level_counts) {
+        int64_t sum = 0;
+        int counts_ok = 1;
+        for (int32_t l = 0; l < a->num_levels; ++l) {
+            if (a->level_counts[l] < 0 || a->level_counts[l] > AA_MAX_ANCHORS) counts_ok = 0;
+            else sum += a->level_counts[l];
+        }
+        if (!counts_ok || sum != a->num_anchors) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    }
+    if (need_strides && !a->level_strides) m |= BIT(AA_ERR_NULL_POINTER);
+    if (levels_ok && a->level_strides)
+        for (int32_t l = 0; l < a->num_levels; ++l)
+            if (!finite_pos(a->level_strides[l])) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (m == 0 && a->boxes) {
+        if (a->num_anchors > e->anchor_boxes)
+            die("harness: a valid anchor set of %lld anchors over %lld boxes",
+                (long long)a->num_anchors, (long long)e->anchor_boxes);
+        for (int64_t i = 0; i < a->num_anchors; ++i) m |= check_box(a->boxes + 4 * i);
+    }
+    return m;
+}
+
+static mask oracle_gts(const aa_gts *g, const extent *e, int need_labels)
+{
+    mask m = 0;
+    if (!g) return BIT(AA_ERR_NULL_POINTER);
+    if (g->num_images < 0) return BIT(AA_ERR_INVALID_ARGUMENT);
+    if (g->num_images > AA_MAX_IMAGES) return BIT(AA_ERR_LIMIT_EXCEEDED);
+    if (!g->offsets) return BIT(AA_ERR_NULL_POINTER);
+    if (g->num_images + 1 > e->offsets) die("harness: %d images over %d offsets", (int)g->num_images, (int)e->offsets);
+    if (g->offsets[0] != 0) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    int monotone = 1;
+    for (int32_t i = 0; i < g->num_images; ++i) {
+        if (g->offsets[i + 1] < g->offsets[i]) m |= BIT(AA_ERR_INVALID_ARGUMENT), monotone = 0;
+        if (g->offsets[i + 1] > AA_MAX_GTS) m |= BIT(AA_ERR_LIMIT_EXCEEDED), monotone = 0;
+    }
+    int64_t total = g->offsets[g->num_images];
+    if (total > 0 && !g->boxes) m |= BIT(AA_ERR_NULL_POINTER);
+    if (need_labels && !g->labels) m |= BIT(AA_ERR_NULL_POINTER);
+    if (m == 0 && monotone) {
+        if (total > e->gt_boxes)
+            die("harness: valid offsets for %lld GTs over %lld boxes", (long long)total,
+                (long long)e->gt_boxes);
+        for (int64_t k = 0; k < total; ++k) {
+            m |= check_box(g->boxes + 4 * k);
+            if (g->labels && g->labels[k] < 0) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+        }
+    }
+    return m;
+}
+
+static mask oracle_eps(float eps) { return finite_pos(eps) ? 0 : BIT(AA_ERR_INVALID_ARGUMENT); }
+static mask oracle_finite(float v) { return isfinite(v) ? 0 : BIT(AA_ERR_INVALID_ARGUMENT); }
+static mask oracle_topk(int32_t k) { return k >= 1 && k <= AA_MAX_TOPK ? 0 : BIT(AA_ERR_INVALID_ARGUMENT); }
+static mask oracle_struct_size(size_t given, size_t right)
+{
+    return given >= 1 && given <= right ? 0 : BIT(AA_ERR_INVALID_ARGUMENT);
+}
+
+/* The parameters a call works with: the defaults, overwritten by the caller's first
+ * struct_size bytes (the header's versioning rule). */
+#define EFFECTIVE(type, init, given, eff)                                                        \
+    do {                                                                                         \
+        init(&(eff));                                                                            \
+        if ((given) && (given)->struct_size >= 1 && (given)->struct_size <= sizeof(type))       \
+            memcpy(&(eff), (given), (given)->struct_size);                                       \
+    } while (0)
+
+static mask oracle_max_iou_params(const aa_max_iou_params *given)
+{
+    aa_max_iou_params p;
+    if (given && oracle_struct_size(given->struct_size, sizeof p)) return BIT(AA_ERR_INVALID_ARGUMENT);
+    EFFECTIVE(aa_max_iou_params, aa_max_iou_params_init, given, p);
+    return oracle_finite(p.pos_iou_thr) | oracle_finite(p.neg_iou_thr_lo) |
+           oracle_finite(p.neg_iou_thr_hi) | oracle_finite(p.min_pos_iou) |
+           oracle_finite(p.ignore_iof_thr) | oracle_eps(p.eps);
+}
+
+static mask oracle_atss_params(const aa_atss_params *given)
+{
+    aa_atss_params p;
+    if (given && oracle_struct_size(given->struct_size, sizeof p)) return BIT(AA_ERR_INVALID_ARGUMENT);
+    EFFECTIVE(aa_atss_params, aa_atss_params_init, given, p);
+    return oracle_topk(p.topk) | oracle_finite(p.ignore_iof_thr) |
+           oracle_finite(p.inside_margin) | oracle_eps(p.eps);
+}
+
+/* FCOS parameters against the anchors' level count (when that is valid). */
+static mask oracle_fcos_params(const aa_fcos_params *given, const aa_anchors *a)
+{
+    aa_fcos_params p;
+    if (given && oracle_struct_size(given->struct_size, sizeof p)) return BIT(AA_ERR_INVALID_ARGUMENT);
+    EFFECTIVE(aa_fcos_params, aa_fcos_params_init, given, p);
+    mask m = 0;
+    if (p.center_sampling && !finite_pos(p.center_sample_radius)) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (a && a->num_levels >= 1 && a->num_levels <= AA_MAX_LEVELS) {
+        if (p.num_regress_ranges != a->num_levels) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+        for (int32_t l = 0; l < a->num_levels; ++l)
+            if (isnan(p.regress_lo[l]) || isnan(p.regress_hi[l]) || p.regress_lo[l] > p.regress_hi[l])
+                m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    }
+    return m;
+}
+
+static int fcos_center_sampling(const aa_fcos_params *given)
+{
+    aa_fcos_params p;
+    EFFECTIVE(aa_fcos_params, aa_fcos_params_init, given, p);
+    return p.center_sampling != 0;
+}
+
+/* Anchor generator parameters, as documented (scales: 1..8, ratios: 1..8). */
+static mask oracle_anchor_params(const aa_anchor_params *given, aa_anchor_params *eff)
+{
+    EFFECTIVE(aa_anchor_params, aa_anchor_params_init, given, *eff);
+    if (given && oracle_struct_size(given->struct_size, sizeof *eff)) return BIT(AA_ERR_INVALID_ARGUMENT);
+    const aa_anchor_params *p = eff;
+    if (p->num_levels < 1 || p->num_levels > AA_MAX_LEVELS) return BIT(AA_ERR_INVALID_ARGUMENT);
+    for (int l = 0; l < p->num_levels; ++l)
+        if (!finite_pos(p->strides[l]) || !(p->base_sizes[l] >= 0.0f) || !isfinite(p->base_sizes[l]))
+            return BIT(AA_ERR_INVALID_ARGUMENT);
+    if (p->num_ratios < 1 || p->num_ratios > 8) return BIT(AA_ERR_INVALID_ARGUMENT);
+    for (int r = 0; r < p->num_ratios; ++r)
+        if (!finite_pos(p->ratios[r])) return BIT(AA_ERR_INVALID_ARGUMENT);
+    if (p->num_scales < 0 || p->num_scales > 8) return BIT(AA_ERR_INVALID_ARGUMENT);
+    for (int s = 0; s < p->num_scales; ++s)
+        if (!finite_pos(p->scales[s])) return BIT(AA_ERR_INVALID_ARGUMENT);
+    if (p->num_scales == 0 &&
+        (!finite_pos(p->octave_base_scale) || p->scales_per_octave < 1 || p->scales_per_octave > 8))
+        return BIT(AA_ERR_INVALID_ARGUMENT);
+    if (!(p->center_offset >= 0.0f && p->center_offset <= 1.0f)) return BIT(AA_ERR_INVALID_ARGUMENT);
+    return 0;
+}
+
+/* ceil(H/stride) x ceil(W/stride) x per location, per level, in long double: the
+ * header's formula, without any integer that could overflow. Returns 1 when the
+ * total fits in AA_MAX_ANCHORS (counts filled), 0 otherwise. */
+static int oracle_grid(int32_t levels, const float *strides, int32_t per, int32_t h, int32_t w,
+                       int64_t *counts, int64_t *total)
+{
+    long double sum = 0;
+    for (int32_t l = 0; l < levels; ++l) {
+        long double fh = ceill((long double)h / (long double)strides[l]);
+        long double fw = ceill((long double)w / (long double)strides[l]);
+        long double n = fh * fw * (long double)per;
+        sum += n;
+        if (sum > (long double)AA_MAX_ANCHORS) return 0;
+        counts[l] = (int64_t)n;
+    }
+    *total = (int64_t)sum;
+    return 1;
+}
+
+/* ---------------------------------------------------------------- checked calls */
+
+/* An output buffer: `alloc` bytes allocated (all must stay untouched on failure),
+ * of which the first `owned` bytes must be written on success (the rest untouched). */
+typedef struct obuf {
+    void *p;
+    size_t alloc, owned;
+} obuf;
+
+enum { MAX_OBUFS = 4 };
+typedef struct outs {
+    obuf b[MAX_OBUFS];
+    int n;
+    unsigned char *saved[MAX_OBUFS];
+} outs;
+
+static void outs_add(outs *o, void *p, size_t alloc, size_t owned)
+{
+    if (!p) return;
+    if (owned > alloc) die("harness: %zu bytes owned of %zu", owned, alloc);
+    o->b[o->n].p = p, o->b[o->n].alloc = alloc, o->b[o->n].owned = owned;
+    o->saved[o->n] = NULL;
+    o->n++;
+}
+
+static void outs_poison(outs *o, unsigned char v)
+{
+    for (int i = 0; i < o->n; ++i) memset(o->b[i].p, v, o->b[i].alloc);
+}
+
+/* First byte in [from, to) of a buffer that is not v, or -1 (a chunk at a time:
+ * byte loops under the fuzzer's instrumentation would dominate the run time). */
+static long long first_not(const obuf *b, size_t from, size_t to, unsigned char v)
+{
+    enum { CHUNK = 4096 };
+    static unsigned char ref[CHUNK];
+    static int ref_v = -1;
+    if (ref_v != v) memset(ref, v, sizeof ref), ref_v = v;
+    const unsigned char *c = b->p;
+    for (size_t k = from; k < to; k += CHUNK) {
+        size_t n = to - k < CHUNK ? to - k : CHUNK;
+        if (memcmp(c + k, ref, n) == 0) continue;
+        for (size_t j = 0; j < n; ++j)
+            if (c[k + j] != v) return (long long)(k + j);
+    }
+    return -1;
+}
+
+static void outs_free(outs *o)
+{
+    for (int i = 0; i < o->n; ++i) free(o->saved[i]), o->saved[i] = NULL;
+    o->n = 0;
+}
+
+/* One public call, so that it can be repeated on another context. */
+typedef aa_status (*call_fn)(aa_context *ctx, void *args);
+
+#define POISON_A 0xCD
+#define POISON_B 0x5A
+
+static const mask documented =
+    BIT(AA_ERR_NULL_POINTER) | BIT(AA_ERR_INVALID_ARGUMENT) | BIT(AA_ERR_INVALID_BOX) |
+    BIT(AA_ERR_OUT_OF_MEMORY) | BIT(AA_ERR_NOT_SUPPORTED) | BIT(AA_ERR_NO_DEVICE) |
+    BIT(AA_ERR_BACKEND) | BIT(AA_ERR_WORKSPACE_TOO_SMALL) | BIT(AA_ERR_LIMIT_EXCEEDED);
+
+static void check_message(const char *msg)
+{
+    CHECK(msg != NULL, "aa_context_last_error is NULL");
+    size_t n = strlen(msg);
+    CHECK(n > 0, "failure with an empty message");
+    CHECK(strchr(msg, '\n') == NULL && strchr(msg, '\r') == NULL, "message is not one line: \"%s\"", msg);
+}
+
+static aa_context *cpu_context(void)
+{
+    aa_context_options o;
+    aa_context *ctx = NULL;
+    aa_context_options_init(&o);
+    o.backend = AA_BACKEND_CPU;
+    if (aa_context_create(&ctx, &o) != AA_SUCCESS || !ctx) die("harness: no CPU context");
+    return ctx;
+}
+
+/* Runs fn on ctx with its outputs poisoned and checks the invariants of the file
+ * comment against `expected` (the defects present; 0: the call must succeed). */
+static aa_status checked_may(const char *name, aa_context *ctx, call_fn fn, void *args, outs *o,
+                             mask expected, mask may);
+static aa_status checked(const char *name, aa_context *ctx, call_fn fn, void *args, outs *o,
+                         mask expected)
+{
+    return checked_may(name, ctx, fn, args, o, expected, 0);
+}
+
+/* The same, where the statuses of `may` are allowed as well as success (behaviour
+ * the header leaves open). */
+static aa_status checked_may(const char *name, aa_context *ctx, call_fn fn, void *args, outs *o,
+                             mask expected, mask may)
+{
+    current_call = name;
+    outs_poison(o, POISON_A);
+    aa_status st = fn(ctx, args);
+    if (verbose)
+        fprintf(stderr, "%s: %s%s%s\n", name, aa_status_string(st), st ? " -- " : "",
+                st ? aa_context_last_error(ctx) : "");
+    if (st != AA_SUCCESS) {
+        const char *msg = aa_context_last_error(ctx);
+        CHECK(BIT(st) & documented, "undocumented status %d (%s): %s", (int)st, aa_status_string(st), msg);
+        CHECK((expected | may) != 0, "valid inputs rejected: %s: %s", aa_status_string(st), msg);
+        CHECK(BIT(st) & (expected | may), "%s is not among the defects present (mask 0x%x): %s",
+              aa_status_string(st), expected | may, msg);
+        check_message(msg);
+        for (int i = 0; i < o->n; ++i) {
+            long long k = first_not(&o->b[i], 0, o->b[i].alloc, POISON_A);
+            CHECK(k < 0, "failed with %s but wrote output %d at byte %lld", aa_status_string(st), i, k);
+        }
+        /* the same status and a message of its own on a fresh context */
+        aa_context *fresh = cpu_context();
+        aa_status again = fn(fresh, args);
+        CHECK(again == st, "status %d, then %d on a fresh context", (int)st, (int)again);
+        check_message(aa_context_last_error(fresh));
+        aa_context_destroy(fresh);
+        for (int i = 0; i < o->n; ++i)
+            CHECK(first_not(&o->b[i], 0, o->b[i].alloc, POISON_A) < 0, "fresh context wrote output %d", i);
+        return st;
+    }
+    CHECK(expected == 0, "invalid inputs accepted (defects: mask 0x%x)", expected);
+    for (int i = 0; i < o->n; ++i) {
+        free(o->saved[i]);
+        o->saved[i] = xmalloc(o->b[i].owned);
+        memcpy(o->saved[i], o->b[i].p, o->b[i].owned);
+        long long k = first_not(&o->b[i], o->b[i].owned, o->b[i].alloc, POISON_A);
+        CHECK(k < 0, "wrote output %d past its %zu owned bytes (byte %lld)", i, o->b[i].owned, k);
+    }
+    outs_poison(o, POISON_B);
+    aa_status st2 = fn(ctx, args);
+    CHECK(st2 == AA_SUCCESS, "succeeded, then failed with %d when repeated", (int)st2);
+    for (int i = 0; i < o->n; ++i) {
+        CHECK(memcmp(o->saved[i], o->b[i].p, o->b[i].owned) == 0,
+              "output %d not fully written or not deterministic", i);
+        CHECK(first_not(&o->b[i], o->b[i].owned, o->b[i].alloc, POISON_B) < 0,
+              "wrote output %d past its owned bytes", i);
+    }
+    return st;
+}
+
+/* ---------------------------------------------------------------- the batch */
+
+typedef struct batch {
+    /* storage */
+    float *anchor_boxes;
+    int64_t level_counts[AA_MAX_LEVELS];
+    float strides[AA_MAX_LEVELS];
+    float *gt_boxes;
+    int64_t offsets[MAX_IMAGES + 1];
+    uint8_t *crowd;
+    int32_t *labels;
+    extent e;
+    /* what is passed */
+    aa_anchors a;
+    aa_gts g;
+    const aa_anchors *ap;
+    const aa_gts *gp;
+    /* valid shapes, when the batch is valid: output sizes */
+    int64_t honest_anchors;
+    int32_t honest_images;
+} batch;
+
+static void fill_boxes(input *in, float *b, int64_t n, float extent_px)
+{
+    unsigned mode = u8(in) % 4;
+    rng_state = ((uint64_t)u32(in) << 1) | 1;
+    for (int64_t i = 0; i < n; ++i) {
+        float *x = b + 4 * i;
+        if (mode == 3) { /* explicit boxes from the input */
+            x[0] = fval(in, -50, extent_px), x[1] = fval(in, -50, extent_px);
+            x[2] = x[0] + fval(in, 0, 600), x[3] = x[1] + fval(in, 0, 600);
+            continue;
+        }
+        float w = mode == 2 ? (float)(8 * (rng() % 40)) : rng_float(0, 500);
+        float h = mode == 2 ? (float)(8 * (rng() % 40)) : rng_float(0, 500);
+        float cx = mode == 2 ? (float)(8 * (rng() % 170)) : rng_float(-50, extent_px);
+        float cy = mode == 2 ? (float)(8 * (rng() % 100)) : rng_float(-50, extent_px);
+        if (mode == 1 && (rng() & 7) == 0) w = 0, h = rng() & 1 ? 0 : h; /* zero-size */
+        x[0] = cx - w / 2, x[1] = cy - h / 2, x[2] = cx + w / 2, x[3] = cy + h / 2;
+    }
+    /* patches: special values, inverted boxes */
+    unsigned patches = u8(in) % 6;
+    for (unsigned k = 0; k < patches && n > 0; ++k) {
+        int64_t i = (int64_t)(u16(in) % (unsigned)n);
+        unsigned c = u8(in);
+        if (c >= 200) { /* invert */
+            float t = b[4 * i + (c & 1)];
+            b[4 * i + (c & 1)] = b[4 * i + 2 + (c & 1)];
+            b[4 * i + 2 + (c & 1)] = t;
+        } else {
+            b[4 * i + c % 4] = special_float(u8(in));
+        }
+    }
+}
+
+static void regress_defaults(aa_fcos_params *p, int32_t levels)
+{
+    aa_fcos_params_init(p);
+    if (levels < 1 || levels > AA_MAX_LEVELS) return;
+    p->num_regress_ranges = levels;
+    for (int32_t l = 0; l < levels; ++l) {
+        p->regress_lo[l] = l == 0 ? -1.0f : (float)(64 << (l - 1));
+        p->regress_hi[l] = l == levels - 1 ? 1e8f : (float)(64 << l);
+    }
+}
+
+/* Builds the batch; `gen` is a generated anchor set to use instead (may be NULL). */
+static void build_batch(input *in, batch *b, const float *gen_boxes, int64_t gen_n,
+                        const int64_t *gen_counts, const float *gen_strides, int32_t gen_levels)
+{
+    memset(b, 0, sizeof *b);
+    /* ---- anchors */
+    int32_t levels;
+    unsigned sel = u8(in);
+    if (gen_boxes) {
+        levels = gen_levels;
+        memcpy(b->level_counts, gen_counts, (size_t)levels * sizeof *gen_counts);
+        memcpy(b->strides, gen_strides, (size_t)levels * sizeof *gen_strides);
+        b->honest_anchors = gen_n;
+        b->anchor_boxes = xmalloc((size_t)gen_n * 4 * sizeof(float));
+        memcpy(b->anchor_boxes, gen_boxes, (size_t)gen_n * 4 * sizeof(float));
+    } else {
+        levels = sel < 224 ? 1 + (int32_t)(sel % 5) : sel < 240 ? AA_MAX_LEVELS : 1 + (int32_t)(sel % 3);
+        int64_t budget = MAX_ANCHORS, total = 0;
+        for (int32_t l = 0; l < levels; ++l) {
+            unsigned c = u8(in);
+            int64_t n = c < 200 ? (int64_t)c : (int64_t)(c - 200) * 36;
+            if (n > budget) n = budget;
+            budget -= n, total += n;
+            b->level_counts[l] = n;
+            b->strides[l] = (float)(8 << (l % 8));
+        }
+        b->honest_anchors = total;
+        b->anchor_boxes = xmalloc((size_t)total * 4 * sizeof(float));
+        fill_boxes(in, b->anchor_boxes, total, 1400);
+    }
+    b->e.anchor_boxes = b->honest_anchors;
+    /* strides: a patch */
+    unsigned sp = u8(in);
+    if (sp >= 224) b->strides[sp % levels] = special_float(u8(in));
+    b->a.boxes = b->anchor_boxes;
+    b->a.num_anchors = b->honest_anchors;
+    b->a.num_levels = levels;
+    b->a.level_counts = b->level_counts;
+    b->a.level_strides = sp >= 216 && sp < 224 ? NULL : b->strides;
+    b->ap = &b->a;
+    /* one corruption of the anchors */
+    unsigned c = u8(in);
+    switch (c < 236 ? 0 : c - 235) {
+    case 1: b->a.num_anchors = -1 - (int64_t)u8(in); break;
+    case 2: b->a.num_anchors += 1 + (int64_t)u8(in); break; /* does not match level_counts */
+    case 3: b->a.num_anchors = AA_MAX_ANCHORS + 1 + (int64_t)u8(in); break;
+    case 4: { /* (two reads: sequenced, so that every compiler decodes alike) */
+        unsigned l = u8(in) % (unsigned)levels;
+        b->level_counts[l] = -1 - (int64_t)u8(in);
+        break;
+    }
+    case 5: b->level_counts[u8(in) % levels] = AA_MAX_ANCHORS + 1; break;
+    case 6: b->a.num_anchors = INT64_MIN; break;
+    case 7: b->a.boxes = NULL; break;
+    case 8: b->a.level_counts = NULL; break;
+    case 9: b->ap = NULL; break;
+    case 10: if (b->a.num_anchors > 0) b->a.num_anchors -= 1; break;
+    case 11: b->level_counts[u8(in) % levels] = INT64_MAX; break;
+    case 12: b->a.num_levels = ival(in, -2, 20); break; /* 0, negative, > AA_MAX_LEVELS, or fewer */
+    case 13: /* counts that keep the sum but go negative */
+        if (levels >= 2) b->level_counts[0] += AA_MAX_ANCHORS, b->level_counts[1] -= AA_MAX_ANCHORS;
+        break;
+    case 14: b->a.level_strides = NULL; break;
+    default: break;
+    }
+    /* fewer levels than built is valid only when the rest count 0 anchors: the
+     * oracle decides; more than built reads zeros of unused levels (valid shape). */
+
+    /* ---- GTs */
+    sel = u8(in);
+    int32_t images = sel < 230 ? (int32_t)(sel % (MAX_IMAGES + 1)) : 0;
+    int64_t total = 0;
+    b->offsets[0] = 0;
+    for (int32_t i = 0; i < images; ++i) {
+        int64_t n = u8(in) % 17;
+        if (total + n > MAX_GTS) n = MAX_GTS - total;
+        total += n;
+        b->offsets[i + 1] = total;
+    }
+    b->honest_images = images;
+    b->e.offsets = images + 1;
+    b->e.gt_boxes = total;
+    b->gt_boxes = xmalloc((size_t)total * 4 * sizeof(float));
+    fill_boxes(in, b->gt_boxes, total, 1400);
+    unsigned fl = u8(in);
+    if (fl & 1) {
+        b->crowd = xmalloc((size_t)total);
+        for (int64_t k = 0; k < total; ++k) b->crowd[k] = (rng() % 5 == 0) ? (uint8_t)(1 + rng() % 255) : 0;
+    }
+    if (fl & 2) {
+        b->labels = xmalloc((size_t)total * sizeof(int32_t));
+        for (int64_t k = 0; k < total; ++k) b->labels[k] = (int32_t)(rng() % 80);
+    }
+    b->g.boxes = b->gt_boxes;
+    b->g.offsets = b->offsets;
+    b->g.num_images = images;
+    b->g.ignore_flags = b->crowd;
+    b->g.labels = b->labels;
+    b->g.device_offsets = (fl & 4) ? (const int64_t *)(uintptr_t)0x10 : NULL; /* ignored on CPU */
+    b->gp = &b->g;
+    c = u8(in);
+    switch (sel >= 230 ? 100 + sel % 5 : c < 236 ? 0 : c - 235) {
+    case 100: b->g.num_images = -1; break;
+    case 101: b->g.num_images = AA_MAX_IMAGES + 1; break;
+    case 102: b->g.num_images = INT32_MAX; break;
+    case 103: b->g.num_images = INT32_MIN; break;
+    case 104: b->g.num_images = -1 - (int32_t)u8(in); break;
+    case 1: b->offsets[0] = 1 + (int64_t)u8(in); break;
+    case 2:
+        if (images >= 1) { /* a decrease */
+            int32_t i = 1 + (int32_t)(u8(in) % (unsigned)images);
+            b->offsets[i] = b->offsets[i - 1] - 1 - (int64_t)u8(in);
+        }
+        break;
+    case 3: if (images >= 1) b->offsets[1 + u8(in) % (unsigned)images] = AA_MAX_GTS + 1; break;
+    case 4: b->g.offsets = NULL; break;
+    case 5: b->g.boxes = NULL; break; /* valid where there are no GTs */
+    case 6: b->gp = NULL; break;
+    case 7: if (images >= 1) b->offsets[1 + u8(in) % (unsigned)images] = INT64_MIN; break;
+    case 8: if (images >= 1) b->offsets[images] = INT64_MAX; break;
+    case 9:
+        if (b->labels && total > 0) {
+            int64_t k = (int64_t)(u8(in) % (unsigned)total);
+            b->labels[k] = -1 - (int32_t)u8(in);
+        }
+        break;
+    case 10: if (images >= 1) b->g.num_images = images - 1; break; /* fewer images: valid */
+    case 11: b->offsets[0] = -1; break;
+    default: break;
+    }
+}
+
+static void free_batch(batch *b)
+{
+    free(b->anchor_boxes);
+    free(b->gt_boxes);
+    free(b->crowd);
+    free(b->labels);
+}
+
+/* ---------------------------------------------------------------- calls */
+
+typedef struct args {
+    const aa_anchors *a;
+    const aa_gts *g;
+    /* overlaps */
+    aa_overlap_mode mode;
+    float eps;
+    float *overlaps;
+    /* primitives */
+    int32_t topk;
+    int32_t *candidates;
+    double *mean, *std;
+    /* assigners */
+    const aa_max_iou_params *max_iou;
+    const aa_atss_params *atss;
+    const aa_fcos_params *fcos;
+    const aa_assignment *out;
+    void *ws;
+    size_t ws_bytes;
+    size_t *bytes;
+    /* generators */
+    const aa_anchor_params *anchor_params;
+    int32_t height, width;
+    float *boxes;
+    int64_t capacity;
+    int64_t *level_counts;
+    int64_t *num;
+    int32_t point_levels;
+    const float *point_strides;
+    float point_offset;
+} args;
+
+static aa_status call_overlaps(aa_context *c, void *v) { args *x = v; return aa_overlaps(c, x->mode, x->eps, x->a, x->g, x->overlaps); }
+static aa_status call_topk(aa_context *c, void *v) { args *x = v; return aa_topk_nearest(c, x->topk, x->a, x->g, x->candidates); }
+static aa_status call_stats(aa_context *c, void *v)
+{
+    args *x = v;
+    return aa_candidate_iou_stats(c, x->topk, x->eps, x->a, x->g, x->candidates, x->mean, x->std);
+}
+static aa_status call_max_iou_ws(aa_context *c, void *v) { args *x = v; return aa_max_iou_workspace_size(c, x->max_iou, x->a, x->g, x->bytes); }
+static aa_status call_atss_ws(aa_context *c, void *v) { args *x = v; return aa_atss_workspace_size(c, x->atss, x->a, x->g, x->bytes); }
+static aa_status call_fcos_ws(aa_context *c, void *v) { args *x = v; return aa_fcos_workspace_size(c, x->fcos, x->a, x->g, x->bytes); }
+static aa_status call_max_iou(aa_context *c, void *v) { args *x = v; return aa_assign_max_iou(c, x->max_iou, x->a, x->g, x->out, x->ws, x->ws_bytes); }
+static aa_status call_atss(aa_context *c, void *v) { args *x = v; return aa_assign_atss(c, x->atss, x->a, x->g, x->out, x->ws, x->ws_bytes); }
+static aa_status call_fcos(aa_context *c, void *v) { args *x = v; return aa_assign_fcos(c, x->fcos, x->a, x->g, x->out, x->ws, x->ws_bytes); }
+static aa_status call_anchor_count(aa_context *c, void *v)
+{
+    args *x = v;
+    return aa_anchor_count(c, x->anchor_params, x->height, x->width, x->level_counts, x->num);
+}
+static aa_status call_anchor_generate(aa_context *c, void *v)
+{
+    args *x = v;
+    return aa_anchor_generate(c, x->anchor_params, x->height, x->width, x->boxes, x->capacity);
+}
+static aa_status call_point_generate(aa_context *c, void *v)
+{
+    args *x = v;
+    return aa_point_generate(c, x->point_levels, x->point_strides, x->point_offset, x->height,
+                             x->width, x->boxes, x->capacity, x->level_counts, x->num);
+}
+
+/* Canvas sides: small mostly, else the boundaries. */
+static int32_t side(input *in)
+{
+    unsigned sel = u8(in);
+    if (sel < 220) return 1 + (int32_t)(u16(in) % 700);
+    static const int32_t table[] = {0, -1, INT32_MAX, INT32_MIN, 1 << 20, 1, 46341, 65536};
+    return table[sel % (sizeof table / sizeof table[0])];
+}
+
+/* Anchor or point generation; returns the generated set when small enough to be
+ * the batch's anchors (caller frees *boxes). */
+static void fuzz_generators(input *in, aa_context *ctx, float **gen_boxes, int64_t *gen_n,
+                            int64_t *gen_counts, float *gen_strides, int32_t *gen_levels)
+{
+    *gen_boxes = NULL;
+    unsigned kind = u8(in);
+    args x;
+    memset(&x, 0, sizeof x);
+    x.height = side(in), x.width = side(in);
+    int64_t counts[AA_MAX_LEVELS + 1] = {0}, num = -7;
+    mask m;
+    int64_t exp_counts[AA_MAX_LEVELS] = {0}, exp_total = 0;
+    int32_t levels, per;
+    const float *strides;
+    aa_anchor_params given, eff;
+    float pstrides[AA_MAX_LEVELS];
+
+    if (kind % 2 == 0) { /* ---- anchors */
+        aa_anchor_params_init(&given);
+        if (kind & 2) { /* ATSS-like: one anchor per location */
+            given.num_ratios = 1, given.ratios[0] = 1.0f, given.octave_base_scale = 8, given.scales_per_octave = 1;
+        }
+        unsigned patches = u8(in) % 5;
+        for (unsigned k = 0; k < patches; ++k) {
+            unsigned f = u8(in) % 11, l = u8(in) % AA_MAX_LEVELS;
+            switch (f) {
+            case 0: given.num_levels = ival(in, 1, 6); break;
+            case 1: given.strides[l] = fval(in, 1, 256); break;
+            case 2: given.base_sizes[l] = fval(in, 0, 256); break;
+            case 3: given.num_ratios = ival(in, 1, 9); break;
+            case 4: given.ratios[l % 8] = fval(in, 0.1f, 4); break;
+            case 5: given.num_scales = ival(in, 0, 9); break;
+            case 6: given.scales[l % 8] = fval(in, 0.5f, 16); break;
+            case 7: given.octave_base_scale = fval(in, 1, 16); break;
+            case 8: given.scales_per_octave = ival(in, 1, 9); break;
+            case 9: given.center_offset = fval(in, 0, 1); break;
+            default: given.struct_size = struct_size_val(in, sizeof given); break;
+            }
+        }
+        const aa_anchor_params *gp = (kind & 4) ? NULL : &given;
+        m = oracle_anchor_params(gp, &eff);
+        levels = eff.num_levels, strides = eff.strides;
+        per = m ? 1 : eff.num_ratios * (eff.num_scales > 0 ? eff.num_scales : eff.scales_per_octave);
+        x.anchor_params = gp;
+    } else { /* ---- points */
+        levels = ival(in, 1, 6);
+        for (int l = 0; l < AA_MAX_LEVELS; ++l) pstrides[l] = (float)(8 << (l % 8));
+        unsigned patches = u8(in) % 3;
+        for (unsigned k = 0; k < patches; ++k) {
+            unsigned l = u8(in) % AA_MAX_LEVELS;
+            pstrides[l] = fval(in, 1, 256);
+        }
+        x.point_levels = levels;
+        x.point_strides = (kind & 4) && u8(in) < 40 ? NULL : pstrides;
+        x.point_offset = (kind & 8) ? fval(in, 0, 1) : 0.5f;
+        strides = pstrides, per = 1;
+        m = 0;
+        if (levels < 1 || levels > AA_MAX_LEVELS) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+        else if (!x.point_strides) m |= BIT(AA_ERR_NULL_POINTER);
+        else
+            for (int32_t l = 0; l < levels; ++l)
+                if (!finite_pos(pstrides[l])) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+        if (!(x.point_offset >= 0.0f && x.point_offset <= 1.0f)) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    }
+    if (x.height < 1 || x.width < 1) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    int fits = m == 0 ? oracle_grid(levels, strides, per, x.height, x.width, exp_counts, &exp_total) : 0;
+    if (m == 0 && !fits) m |= BIT(AA_ERR_LIMIT_EXCEEDED);
+    if (verbose) {
+        fprintf(stderr, "generator: %s, %d x %d, %d levels, %d per location, strides", kind % 2 ? "points" : "anchors",
+                (int)x.height, (int)x.width, (int)levels, (int)per);
+        for (int32_t l = 0; l < levels && l < AA_MAX_LEVELS; ++l) fprintf(stderr, " %g", (double)strides[l]);
+        fprintf(stderr, "; expected: mask 0x%x, %lld\n", m, (long long)exp_total);
+    }
+
+    /* the count (points: the size query) */
+    unsigned nulls = u8(in);
+    x.level_counts = (nulls & 0x0f) == 1 ? NULL : counts;
+    x.num = (nulls & 0x0f) == 2 ? NULL : &num;
+    mask mc = m | (x.level_counts && x.num ? 0 : BIT(AA_ERR_NULL_POINTER));
+    int levels_ok = levels >= 1 && levels <= AA_MAX_LEVELS;
+    outs o = {0};
+    outs_add(&o, x.level_counts, sizeof counts, levels_ok ? (size_t)levels * sizeof(int64_t) : 0);
+    outs_add(&o, x.num, sizeof num, sizeof num);
+    aa_status st = checked(kind % 2 == 0 ? "aa_anchor_count" : "aa_point_generate(size query)", ctx,
+                           kind % 2 == 0 ? call_anchor_count : call_point_generate, &x, &o, mc);
+    outs_free(&o);
+    if (st == AA_SUCCESS) {
+        CHECK(num == exp_total, "%lld anchors, expected %lld", (long long)num, (long long)exp_total);
+        for (int32_t l = 0; l < levels; ++l)
+            CHECK(counts[l] == exp_counts[l], "level %d: %lld, expected %lld", (int)l,
+                  (long long)counts[l], (long long)exp_counts[l]);
+    }
+
+    /* generation, when small enough: exact capacity, one more, one less, NULL */
+    if (m != 0 && (nulls & 0x30) != 0) {
+        /* invalid parameters: generation must fail too, whatever the buffer */
+        float dummy[4 * 4];
+        x.boxes = dummy, x.capacity = 4;
+        x.level_counts = counts, x.num = &num;
+        outs_add(&o, dummy, sizeof dummy, 0);
+        if (kind % 2) {
+            outs_add(&o, counts, sizeof counts, 0);
+            outs_add(&o, &num, sizeof num, 0);
+        }
+        checked(kind % 2 == 0 ? "aa_anchor_generate(invalid)" : "aa_point_generate(invalid)", ctx,
+                kind % 2 == 0 ? call_anchor_generate : call_point_generate, &x, &o, m);
+        outs_free(&o);
+        return;
+    }
+    if (m != 0 || exp_total > MAX_GENERATED) return;
+    unsigned cap_sel = (nulls >> 4) % 4;
+    int64_t extra = cap_sel == 1 ? 1 + (int64_t)(u8(in) % 3) : 0;
+    int64_t capacity = cap_sel == 2 ? exp_total - 1 : exp_total + extra;
+    size_t alloc = (size_t)(capacity > 0 ? capacity : 0) * 4 * sizeof(float);
+    float *boxes = cap_sel == 3 && kind % 2 == 0 ? NULL : xmalloc(alloc);
+    x.boxes = boxes, x.capacity = capacity;
+    x.level_counts = counts, x.num = &num;
+    mask mg = 0;
+    if (!boxes) mg |= BIT(AA_ERR_NULL_POINTER);
+    if (capacity < exp_total) mg |= BIT(AA_ERR_INVALID_ARGUMENT);
+    outs_add(&o, boxes, alloc, mg ? 0 : (size_t)exp_total * 4 * sizeof(float));
+    if (kind % 2) {
+        outs_add(&o, counts, sizeof counts, mg ? 0 : (size_t)levels * sizeof(int64_t));
+        outs_add(&o, &num, sizeof num, mg ? 0 : sizeof num);
+    }
+    st = checked(kind % 2 == 0 ? "aa_anchor_generate" : "aa_point_generate", ctx,
+                 kind % 2 == 0 ? call_anchor_generate : call_point_generate, &x, &o, mg);
+    outs_free(&o);
+    if (st == AA_SUCCESS && kind % 2) {
+        CHECK(num == exp_total, "%lld points, expected %lld", (long long)num, (long long)exp_total);
+        for (int64_t i = 0; i < exp_total; ++i)
+            CHECK(boxes[4 * i] == boxes[4 * i + 2] && boxes[4 * i + 1] == boxes[4 * i + 3],
+                  "point %lld is not a zero-size box", (long long)i);
+    }
+    if (st == AA_SUCCESS && exp_total <= MAX_ANCHORS) {
+        *gen_boxes = boxes, *gen_n = exp_total, *gen_levels = levels;
+        memcpy(gen_counts, exp_counts, (size_t)levels * sizeof *exp_counts);
+        memcpy(gen_strides, strides, (size_t)levels * sizeof *strides);
+        return;
+    }
+    free(boxes);
+}
+
+/* Checks of a successful assignment against the documented rules. */
+enum { ASSIGN_MAX_IOU, ASSIGN_ATSS, ASSIGN_FCOS };
+static void check_assignment(int which, const batch *b, const aa_assignment *out, float ignore_iof_thr)
+{
+    const aa_gts *g = b->gp;
+    int64_t n = b->ap->num_anchors;
+    for (int32_t i = 0; i < g->num_images; ++i) {
+        int64_t first = g->offsets[i], count = g->offsets[i + 1] - first;
+        int has_crowd = 0;
+        int64_t kept = count; /* non-crowd GTs */
+        for (int64_t k = first; k < first + count && g->ignore_flags; ++k)
+            if (g->ignore_flags[k]) has_crowd = 1, --kept;
+        for (int64_t a = 0; a < n; ++a) {
+            int64_t e = (int64_t)i * n + a;
+            int32_t v = out->gt_index[e];
+            CHECK(v >= AA_IGNORED && v < count, "gt_index[%d][%lld] = %d with %lld GTs", (int)i,
+                  (long long)a, (int)v, (long long)count);
+            if (v >= 0 && g->ignore_flags)
+                CHECK(g->ignore_flags[first + v] == 0, "image %d: crowd GT %d assigned", (int)i, (int)v);
+            if (out->labels)
+                CHECK(out->labels[e] == (v >= 0 ? g->labels[first + v] : -1),
+                      "labels[%d][%lld] = %d for gt_index %d", (int)i, (long long)a,
+                      (int)out->labels[e], (int)v);
+            if (which == ASSIGN_FCOS) CHECK(v != AA_IGNORED, "FCOS ignored an anchor");
+            if (which == ASSIGN_ATSS && v == AA_IGNORED)
+                CHECK(ignore_iof_thr > 0 && has_crowd, "ATSS ignored an anchor without ignore regions");
+            if (!out->overlap) continue;
+            float ov = out->overlap[e];
+            CHECK(!isnan(ov), "overlap[%d][%lld] is NaN", (int)i, (long long)a);
+            /* "0 when the image has no GTs": crowd GTs do not count (docs/semantics.md) */
+            if (kept == 0) CHECK(ov == 0.0f, "overlap %g in an image without (non-crowd) GTs", (double)ov);
+            else if (which == ASSIGN_ATSS && v < 0)
+                CHECK(ov == AA_ATSS_NO_OVERLAP, "ATSS: overlap %g of a non-positive", (double)ov);
+            else if (which == ASSIGN_FCOS && v < 0)
+                CHECK(ov == 0.0f, "FCOS: overlap %g of a negative", (double)ov);
+        }
+    }
+}
+
+/* Nearest-centre candidates: each (GT, level) lists min(topk, level size) distinct
+ * anchors of that level, then -1. */
+static void check_candidates(const batch *b, int32_t topk, const int32_t *cand, int64_t total_gts)
+{
+    const aa_anchors *a = b->ap;
+    for (int64_t g = 0; g < total_gts; ++g) {
+        int64_t start = 0;
+        for (int32_t l = 0; l < a->num_levels; ++l) {
+            const int32_t *c = cand + (g * a->num_levels + l) * topk;
+            int64_t count = a->level_counts[l], k = count < topk ? count : topk;
+            for (int32_t j = 0; j < topk; ++j) {
+                if (j >= k) {
+                    CHECK(c[j] == -1, "candidate %d of GT %lld level %d: %d, expected -1", (int)j,
+                          (long long)g, (int)l, (int)c[j]);
+                    continue;
+                }
+                CHECK(c[j] >= start && c[j] < start + count, "candidate %d of GT %lld level %d: %d outside the level",
+                      (int)j, (long long)g, (int)l, (int)c[j]);
+                for (int32_t i = 0; i < j; ++i) CHECK(c[i] != c[j], "candidate %d repeated", (int)c[j]);
+            }
+            start += count;
+        }
+    }
+}
+
+/* ---------------------------------------------------------------- entry */
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    input in = {data, size};
+    current_call = "(setup)";
+    if (verbose < 0) {
+        const char *v = getenv("AA_FUZZ_VERBOSE");
+        verbose = v != NULL && v[0] == '1';
+    }
+    aa_context *ctx = cpu_context();
+
+    /* statics and NULL context */
+    CHECK(aa_status_string((aa_status)(int)(int8_t)u8(&in)) != NULL, "aa_status_string NULL");
+    CHECK(aa_backend_name((aa_backend)(int)(int8_t)u8(&in)) != NULL, "aa_backend_name NULL");
+
+    /* version, names, stream and workspace of the context */
+    {
+        current_call = "context accessors";
+        CHECK(aa_version_number() == AA_VERSION_NUMBER, "aa_version_number");
+        CHECK(aa_version_string() && aa_version_string()[0], "aa_version_string");
+        CHECK(strlen(aa_context_device_name(ctx)) > 0, "aa_context_device_name");
+        void *stream = (void *)(uintptr_t)0x1;
+        CHECK(aa_context_get_stream(ctx, &stream) == AA_SUCCESS && stream == NULL, "aa_context_get_stream");
+        CHECK(aa_context_get_stream(ctx, NULL) == AA_ERR_NULL_POINTER, "aa_context_get_stream(NULL)");
+        CHECK(aa_context_set_stream(ctx, NULL) == AA_SUCCESS, "aa_context_set_stream(NULL)");
+        unsigned r = u8(&in);
+        if (r & 1) {
+            CHECK(aa_context_set_stream(ctx, (void *)(uintptr_t)0x10) == AA_ERR_INVALID_ARGUMENT,
+                  "aa_context_set_stream(non-NULL) on the CPU");
+            check_message(aa_context_last_error(ctx));
+        }
+        CHECK(aa_context_reserve(ctx, (size_t)(r >> 1) << 12) == AA_SUCCESS, "aa_context_reserve");
+        CHECK(aa_context_reserve(NULL, 1) == AA_ERR_NULL_POINTER, "aa_context_reserve(NULL)");
+    }
+
+    /* context options */
+    {
+        current_call = "aa_context_create";
+        aa_context_options o;
+        aa_context_options_init(&o);
+        unsigned sel = u8(&in);
+        if (sel & 1) o.backend = (aa_backend)ival(&in, 0, 5);
+        if (sel & 2) o.memory = (aa_memory)ival(&in, 0, 3);
+        if (sel & 4) o.device = ival(&in, 0, 2);
+        if (sel & 8) o.platform = ival(&in, 0, 2);
+        if (sel & 16) o.struct_size = struct_size_val(&in, sizeof o);
+        aa_context *c2 = (aa_context *)(uintptr_t)0x1;
+        aa_status st = aa_context_create(&c2, &o);
+        aa_context_options eff;
+        const aa_context_options *given = &o;
+        EFFECTIVE(aa_context_options, aa_context_options_init, given, eff);
+        int valid = o.struct_size >= 1 && o.struct_size <= sizeof o &&
+                    (eff.backend == AA_BACKEND_AUTO || eff.backend == AA_BACKEND_CPU ||
+                     eff.backend == AA_BACKEND_CUDA || eff.backend == AA_BACKEND_OPENCL) &&
+                    (eff.memory == AA_MEMORY_NATIVE || eff.memory == AA_MEMORY_HOST) &&
+                    eff.device >= 0 && eff.platform >= 0;
+        if (st == AA_SUCCESS) {
+            CHECK(valid && c2 != NULL, "context created from invalid options");
+            CHECK(aa_context_backend(c2) == AA_BACKEND_CPU, "a non-CPU context in a CPU-only build");
+            aa_context_destroy(c2);
+        } else {
+            CHECK(c2 == NULL, "failed aa_context_create left *ctx set");
+            CHECK(BIT(st) & documented, "aa_context_create: undocumented status %d", (int)st);
+            CHECK(!valid || st == AA_ERR_NOT_SUPPORTED || st == AA_ERR_NO_DEVICE,
+                  "valid options rejected: %s", aa_context_create_error());
+            CHECK(aa_context_create_error()[0] != '\0', "aa_context_create failed without a message");
+        }
+    }
+
+    /* generators */
+    float *gen_boxes = NULL, gen_strides[AA_MAX_LEVELS];
+    int64_t gen_n = 0, gen_counts[AA_MAX_LEVELS];
+    int32_t gen_levels = 0;
+    fuzz_generators(&in, ctx, &gen_boxes, &gen_n, gen_counts, gen_strides, &gen_levels);
+    unsigned use_gen = u8(&in);
+
+    /* the batch */
+    batch b;
+    build_batch(&in, &b, (use_gen & 1) ? gen_boxes : NULL, gen_n, gen_counts, gen_strides, gen_levels);
+    free(gen_boxes);
+    const int32_t levels_built = b.a.num_levels;
+    if (verbose)
+        fprintf(stderr, "batch: %lld anchors, %d levels, %d images, %lld GTs%s%s\n",
+                (long long)b.honest_anchors, (int)levels_built, (int)b.honest_images,
+                (long long)b.e.gt_boxes, b.crowd ? ", crowd flags" : "", b.labels ? ", labels" : "");
+
+    /* parameters */
+    aa_max_iou_params mp;
+    aa_atss_params ap;
+    aa_fcos_params fp;
+    aa_max_iou_params_init(&mp);
+    aa_atss_params_init(&ap);
+    regress_defaults(&fp, levels_built);
+    unsigned patches = u8(&in) % 6;
+    for (unsigned k = 0; k < patches; ++k) {
+        unsigned f = u8(&in) % 21, l = u8(&in) % AA_MAX_LEVELS;
+        switch (f) {
+        case 0: mp.pos_iou_thr = fval(&in, 0, 1); break;
+        case 1: mp.neg_iou_thr_lo = fval(&in, -0.5f, 0.5f); break;
+        case 2: mp.neg_iou_thr_hi = fval(&in, 0, 1); break;
+        case 3: mp.min_pos_iou = fval(&in, 0, 1); break;
+        case 4: mp.gt_max_assign_all = ival(&in, 0, 2); break;
+        case 5: mp.match_low_quality = ival(&in, 0, 2); break;
+        case 6: mp.ignore_iof_thr = fval(&in, -1, 1); break;
+        case 7: mp.ignore_wrt_candidates = ival(&in, 0, 2); break;
+        case 8: mp.eps = fval(&in, 0, 1e-3f); break;
+        case 9: mp.struct_size = struct_size_val(&in, sizeof mp); break;
+        case 10: ap.topk = ival(&in, 1, 16); break;
+        case 11: ap.ignore_iof_thr = fval(&in, -1, 1); break;
+        case 12: ap.inside_margin = fval(&in, -1, 10); break;
+        case 13: ap.eps = fval(&in, 0, 1e-3f); break;
+        case 14: ap.struct_size = struct_size_val(&in, sizeof ap); break;
+        case 15: fp.center_sampling = ival(&in, 0, 2); break;
+        case 16: fp.center_sample_radius = fval(&in, 0, 4); break;
+        case 17: fp.num_regress_ranges = ival(&in, 1, 6); break;
+        case 18: fp.regress_lo[l] = fval(&in, -1, 600); break;
+        case 19: fp.regress_hi[l] = fval(&in, 0, 1e3f); break;
+        default: fp.struct_size = struct_size_val(&in, sizeof fp); break;
+        }
+    }
+    unsigned pnull = u8(&in);
+    const aa_max_iou_params *mpp = (pnull & 1) ? NULL : &mp;
+    const aa_atss_params *app = (pnull & 2) ? NULL : &ap;
+    const aa_fcos_params *fpp = (pnull & 4) ? NULL : &fp;
+
+    const aa_anchors *A = b.ap;
+    const aa_gts *G = b.gp;
+    const int64_t nA = b.honest_anchors;
+    const int32_t nI = b.honest_images;
+    const int64_t nG = b.e.gt_boxes;
+    const int32_t nL = levels_built >= 1 && levels_built <= AA_MAX_LEVELS ? levels_built : 1;
+    mask batch_m = oracle_anchors(A, &b.e, 0) | oracle_gts(G, &b.e, 0);
+    /* valid: the declared shape is what was built (or fewer images / levels) */
+    int64_t dA = batch_m ? 0 : A->num_anchors;
+    int32_t dI = batch_m ? 0 : G->num_images;
+    int64_t dG = batch_m ? 0 : G->offsets[G->num_images];
+    int32_t dL = batch_m ? 0 : A->num_levels;
+    if (!batch_m && (dA > nA || dI > nI || dG > nG || dL > AA_MAX_LEVELS))
+        die("harness: a valid batch larger than built");
+
+    args x;
+    memset(&x, 0, sizeof x);
+    x.a = A, x.g = G;
+    unsigned sel = u8(&in);
+    x.mode = sel < 240 ? (aa_overlap_mode)(sel % 3) : (aa_overlap_mode)ival(&in, -1, 5);
+    x.eps = (sel & 0x30) == 0x30 ? fval(&in, 0, 1e-3f) : 1e-6f;
+    sel = u8(&in);
+    x.topk = sel < 232 ? 1 + (int32_t)(sel % 12) : ival(&in, 0, 20);
+    unsigned nulls = u8(&in);
+
+    /* ---- overlaps */
+    {
+        size_t alloc = (size_t)(nG * nA) * sizeof(float);
+        x.overlaps = (nulls & 1) ? NULL : xmalloc(alloc);
+        mask m = batch_m | oracle_eps(x.eps);
+        if (x.mode != AA_IOU && x.mode != AA_IOF && x.mode != AA_GIOU) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+        if (!x.overlaps && dG * dA > 0) m |= BIT(AA_ERR_NULL_POINTER);
+        outs o = {0};
+        outs_add(&o, x.overlaps, alloc, m ? 0 : (size_t)(dG * dA) * sizeof(float));
+        if (checked("aa_overlaps", ctx, call_overlaps, &x, &o, m) == AA_SUCCESS)
+            for (int64_t k = 0; k < dG * dA; ++k)
+                CHECK(isfinite(x.overlaps[k]), "overlap %lld is %g", (long long)k, (double)x.overlaps[k]);
+        outs_free(&o);
+        free(x.overlaps);
+        x.overlaps = NULL;
+    }
+
+    /* ---- ATSS primitives */
+    {
+        int32_t k = x.topk >= 1 && x.topk <= AA_MAX_TOPK ? x.topk : 1;
+        size_t n_cand = (size_t)nG * (size_t)(batch_m ? nL : (dL > nL ? dL : nL)) * (size_t)k;
+        int32_t *cand = (nulls & 2) ? NULL : xmalloc(n_cand * sizeof(int32_t));
+        x.candidates = cand;
+        mask m = batch_m | oracle_topk(x.topk);
+        if (!cand && dG > 0) m |= BIT(AA_ERR_NULL_POINTER);
+        outs o = {0};
+        size_t owned = m ? 0 : (size_t)dG * (size_t)dL * (size_t)k * sizeof(int32_t);
+        outs_add(&o, cand, n_cand * sizeof(int32_t), owned);
+        aa_status st = checked("aa_topk_nearest", ctx, call_topk, &x, &o, m);
+        outs_free(&o);
+        if (st == AA_SUCCESS && cand) check_candidates(&b, k, cand, dG);
+
+        /* statistics over these candidates, or over patched ones */
+        if (st == AA_SUCCESS && cand) {
+            unsigned bad = u8(&in);
+            size_t owned_n = owned / sizeof(int32_t);
+            int corrupted = 0;
+            if (bad >= 200 && owned_n > 0) {
+                int64_t v = (int64_t)ival(&in, -3, 8) + (bad & 1 ? dA : 0);
+                size_t at = u16(&in) % owned_n;
+                cand[at] = v > INT32_MAX ? INT32_MAX : (int32_t)v;
+                corrupted = cand[at] < -1 || cand[at] >= dA;
+            }
+            double *mean = (nulls & 4) ? NULL : xmalloc((size_t)nG * sizeof(double));
+            double *sd = (nulls & 8) ? NULL : xmalloc((size_t)nG * sizeof(double));
+            x.mean = mean, x.std = sd;
+            mask ms = oracle_eps(x.eps);
+            if (dG > 0 && (!mean || !sd)) ms |= BIT(AA_ERR_NULL_POINTER);
+            if (corrupted) ms |= BIT(AA_ERR_INVALID_ARGUMENT);
+            outs_add(&o, mean, (size_t)nG * sizeof(double), ms ? 0 : (size_t)dG * sizeof(double));
+            outs_add(&o, sd, (size_t)nG * sizeof(double), ms ? 0 : (size_t)dG * sizeof(double));
+            checked("aa_candidate_iou_stats", ctx, call_stats, &x, &o, ms);
+            outs_free(&o);
+            free(mean), free(sd);
+        }
+        free(cand);
+        x.candidates = NULL;
+    }
+
+    /* ---- assigners: workspace size, the context's workspace, the caller's */
+    {
+        size_t n_out = (size_t)nI * (size_t)nA;
+        int32_t *gt_index = xmalloc(n_out * sizeof(int32_t));
+        float *overlap = xmalloc(n_out * sizeof(float));
+        int32_t *labels = xmalloc(n_out * sizeof(int32_t));
+        aa_assignment out = {(nulls & 0x10) ? NULL : gt_index, (nulls & 0x20) ? NULL : overlap,
+                             (nulls & 0x40) ? labels : NULL};
+        x.out = (nulls & 0x80) && (nulls & 0x10) ? NULL : &out;
+        mask out_m = 0;
+        if (!x.out || !x.out->gt_index) out_m |= BIT(AA_ERR_NULL_POINTER);
+        else if (x.out->labels && G && !G->labels) out_m |= BIT(AA_ERR_NULL_POINTER);
+        size_t owned = (size_t)dI * (size_t)dA;
+        unsigned misalign = u8(&in) >= 224 ? u8(&in) : 0;
+
+        for (int w = 0; w < 3; ++w) {
+            static const char *const names[3][4] = {
+                {"aa_max_iou_workspace_size", "aa_assign_max_iou", "aa_assign_max_iou(caller workspace)", "aa_assign_max_iou(short workspace)"},
+                {"aa_atss_workspace_size", "aa_assign_atss", "aa_assign_atss(caller workspace)", "aa_assign_atss(short workspace)"},
+                {"aa_fcos_workspace_size", "aa_assign_fcos", "aa_assign_fcos(caller workspace)", "aa_assign_fcos(short workspace)"}};
+            mask pm, bm;
+            call_fn ws_fn, fn;
+            float ignore_thr;
+            if (w == ASSIGN_MAX_IOU) {
+                aa_max_iou_params e;
+                EFFECTIVE(aa_max_iou_params, aa_max_iou_params_init, mpp, e);
+                pm = oracle_max_iou_params(mpp), bm = batch_m, ws_fn = call_max_iou_ws, fn = call_max_iou;
+                ignore_thr = e.ignore_iof_thr;
+            } else if (w == ASSIGN_ATSS) {
+                aa_atss_params e;
+                EFFECTIVE(aa_atss_params, aa_atss_params_init, app, e);
+                pm = oracle_atss_params(app), bm = batch_m, ws_fn = call_atss_ws, fn = call_atss;
+                ignore_thr = e.ignore_iof_thr;
+            } else {
+                pm = oracle_fcos_params(fpp, A), ws_fn = call_fcos_ws, fn = call_fcos, ignore_thr = -1;
+                bm = oracle_anchors(A, &b.e, fcos_center_sampling(fpp)) | oracle_gts(G, &b.e, 0);
+            }
+            x.max_iou = mpp, x.atss = app, x.fcos = fpp;
+
+            /* the size query */
+            size_t bytes = 0;
+            x.bytes = (nulls & 0x80) && !(nulls & 0x10) && w == 1 ? NULL : &bytes;
+            mask mw = pm | bm | (x.bytes ? 0 : BIT(AA_ERR_NULL_POINTER));
+            outs o = {0};
+            outs_add(&o, x.bytes, sizeof bytes, sizeof bytes);
+            aa_status st = checked(names[w][0], ctx, ws_fn, &x, &o, mw);
+            outs_free(&o);
+            int have_size = st == AA_SUCCESS;
+
+            /* the context's workspace */
+            mask m = pm | bm | out_m;
+            x.ws = NULL, x.ws_bytes = (size_t)u8(&in) << 20; /* ignored without a workspace */
+            size_t own = m ? 0 : owned;
+            outs_add(&o, out.gt_index, n_out * sizeof(int32_t), own * sizeof(int32_t));
+            outs_add(&o, out.overlap, n_out * sizeof(float), own * sizeof(float));
+            outs_add(&o, out.labels, n_out * sizeof(int32_t), own * sizeof(int32_t));
+            st = checked(names[w][1], ctx, fn, &x, &o, m);
+            if (st == AA_SUCCESS && x.out) {
+                check_assignment(w, &b, x.out, ignore_thr);
+            }
+            /* the caller's workspace of exactly the queried size: the same result */
+            if (have_size) {
+                int32_t *first = NULL;
+                if (st == AA_SUCCESS) {
+                    first = xmalloc(own * sizeof(int32_t));
+                    memcpy(first, out.gt_index, own * sizeof(int32_t));
+                }
+                /* sometimes at an odd address: the header states no alignment, so
+                 * the library must either cope or reject it (AA_ERR_INVALID_ARGUMENT) */
+                size_t shift = (misalign >> w) & 1;
+                unsigned char *ws = xmalloc(bytes + shift);
+                x.ws = ws + shift, x.ws_bytes = bytes;
+                st = checked_may(names[w][2], ctx, fn, &x, &o, m,
+                                 shift ? BIT(AA_ERR_INVALID_ARGUMENT) : 0);
+                if (st == AA_SUCCESS && first)
+                    CHECK(memcmp(first, out.gt_index, own * sizeof(int32_t)) == 0,
+                          "caller workspace: another result than the context's");
+                free(first);
+                free(ws);
+                if (bytes > 0) { /* one byte short */
+                    ws = xmalloc(bytes - 1);
+                    x.ws = ws, x.ws_bytes = bytes - 1;
+                    checked(names[w][3], ctx, fn, &x, &o, m | BIT(AA_ERR_WORKSPACE_TOO_SMALL));
+                    free(ws);
+                }
+                x.ws = NULL, x.ws_bytes = 0;
+            }
+            outs_free(&o);
+        }
+        free(gt_index), free(overlap), free(labels);
+    }
+
+    /* ---- NULL context: every call says so and writes nothing */
+    if (nulls == 0xff) {
+        current_call = "NULL context";
+        CHECK(aa_overlaps(NULL, AA_IOU, 1e-6f, A, G, NULL) == AA_ERR_NULL_POINTER, "aa_overlaps");
+        CHECK(aa_topk_nearest(NULL, 9, A, G, NULL) == AA_ERR_NULL_POINTER, "aa_topk_nearest");
+        CHECK(aa_assign_atss(NULL, NULL, A, G, NULL, NULL, 0) == AA_ERR_NULL_POINTER, "aa_assign_atss");
+        CHECK(aa_anchor_count(NULL, NULL, 8, 8, NULL, NULL) == AA_ERR_NULL_POINTER, "aa_anchor_count");
+        CHECK(aa_point_generate(NULL, 1, NULL, 0.5f, 8, 8, NULL, 0, NULL, NULL) == AA_ERR_NULL_POINTER,
+              "aa_point_generate");
+        CHECK(strlen(aa_context_last_error(NULL)) > 0, "aa_context_last_error(NULL) empty");
+    }
+
+    free_batch(&b);
+    aa_context_destroy(ctx);
+    current_call = "(done)";
+    return 0;
+}

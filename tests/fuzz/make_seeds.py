@@ -1,0 +1,296 @@
+#!/usr/bin/env python3
+"""Writes the seed corpora of the fuzz targets from the shipped data (deterministic).
+
+    python3 tests/fuzz/make_seeds.py   # rewrites corpus_api/seed-*, corpus_readers/ and the
+                                       # hand-made reproducers of regressions/api/
+
+corpus_readers/: slices of data/coco2017_subset_boxes.csv (crowd rows included, one
+with CRLF line ends and a UTF-8 byte-order mark), the same images as COCO JSON, and
+the CLI tests' fixtures (tests/cli/).
+
+corpus_api/seed-*: inputs in fuzz_api.c's format that describe real batches: the
+GT boxes of shipped COCO images (scaled to the canvas) against generated RetinaNet
+anchors, ATSS anchors or FCOS points, with every output requested; and one input per
+corruption case of build_batch(). The byte layout follows LLVMFuzzerTestOneInput()
+in fuzz_api.c: keep the two in step (a seed that no longer decodes as meant is
+still a valid input, only a less useful one). Files in corpus_api/ not named seed-*
+(inputs found by fuzzing, if any are added) are left alone.
+
+regressions/api/: hand-made reproducers of what the first fuzzing runs found
+(docs/robustness.md, "Found by fuzzing").
+"""
+import csv
+import json
+import os
+import random
+import shutil
+import struct
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+DATA = os.path.join(ROOT, "data", "coco2017_subset_boxes.csv")
+CLI = os.path.join(ROOT, "tests", "cli")
+
+
+def read_rows():
+    with open(DATA, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def images_of(rows):
+    order, by_image = [], {}
+    for r in rows:
+        if r["image_id"] not in by_image:
+            order.append(r["image_id"])
+            by_image[r["image_id"]] = []
+        by_image[r["image_id"]].append(r)
+    return order, by_image
+
+
+# ---------------------------------------------------------------- readers
+
+
+def write(path, data):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+
+
+def readers_corpus(rows, header):
+    out = os.path.join(HERE, "corpus_readers")
+    if os.path.isdir(out):
+        shutil.rmtree(out)
+    order, by_image = images_of(rows)
+
+    def csv_text(images, eol="\n"):
+        lines = [",".join(header)]
+        for im in images:
+            for r in by_image[im]:
+                lines.append(",".join(r[h] for h in header))
+        return (eol.join(lines) + eol).encode()
+
+    def coco_text(images):
+        doc = {"images": [], "annotations": [], "categories": []}
+        cats = set()
+        for im in images:
+            r0 = by_image[im][0]
+            doc["images"].append({"id": int(im), "width": int(r0["width"]),
+                                  "height": int(r0["height"]), "file_name": im + ".jpg"})
+            for r in by_image[im]:
+                box = [float(r[k]) for k in ("x", "y", "w", "h")]
+                doc["annotations"].append({
+                    "id": int(r["annotation_id"]), "image_id": int(im), "bbox": box,
+                    "area": box[2] * box[3], "category_id": int(r["category_id"]),
+                    "iscrowd": int(r["iscrowd"])})
+                cats.add(int(r["category_id"]))
+        doc["categories"] = [{"id": c, "name": "c%d" % c} for c in sorted(cats)]
+        return json.dumps(doc, indent=1).encode()
+
+    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
+    write(os.path.join(out, "shipped_first_4_images.csv"), csv_text(order[:4]))
+    write(os.path.join(out, "shipped_images_100_to_103.csv"), csv_text(order[100:104]))
+    write(os.path.join(out, "shipped_last_3_images.csv"), csv_text(order[-3:]))
+    write(os.path.join(out, "shipped_crowd_images.csv"), csv_text(crowd[:3]))
+    write(os.path.join(out, "shipped_crlf_bom.csv"), b"\xef\xbb\xbf" + csv_text(order[4:6], "\r\n"))
+    biggest = max(order, key=lambda im: len(by_image[im]))
+    write(os.path.join(out, "shipped_most_boxes.csv"), csv_text([biggest]))
+    write(os.path.join(out, "shipped_first_4_images.json"), coco_text(order[:4]))
+    write(os.path.join(out, "shipped_crowd_images.json"), coco_text(crowd[:3]))
+    write(os.path.join(out, "shipped_images_200_to_202.json"), coco_text(order[200:203]))
+    # accepted by the loader, but beyond AA_MAX_COORD once a 1x1 image is resized
+    # (the assigners say AA_ERR_INVALID_BOX)
+    big = ",".join(header) + "\nval2017,1,1,1,7,240000000000000,0,10,10,1,0\n"
+    write(os.path.join(out, "resized_beyond_max_coord.csv"), big.encode())
+    for name in sorted(os.listdir(CLI)):
+        if name.endswith((".csv", ".json")):
+            shutil.copy(os.path.join(CLI, name), os.path.join(out, "cli_" + name))
+
+
+# ---------------------------------------------------------------- api
+
+
+class Enc:
+    """Bytes in the order fuzz_api.c reads them."""
+
+    def __init__(self):
+        self.b = bytearray()
+
+    def u8(self, v):
+        self.b.append(v & 0xFF)
+
+    def u16(self, v):
+        self.b += struct.pack("<H", v & 0xFFFF)
+
+    def u32(self, v):
+        self.b += struct.pack("<I", v & 0xFFFFFFFF)
+
+    def fval(self, v, lo, hi):  # selector < 150: lo + (hi - lo) * u16 / 65535
+        v = min(max(v, lo), hi)
+        self.u8(0)
+        self.u16(round((v - lo) / (hi - lo) * 65535))
+
+    def side(self, n):  # selector < 220: 1 + u16 % 700
+        self.u8(0)
+        self.u16(n - 1)
+
+
+def generator(e, kind, canvas, anchor_patches=b"", raw_sides=None):
+    """The generator section: kind 0 RetinaNet anchors, 2 ATSS anchors, 1 FCOS points
+    (5 levels). anchor_patches: (count byte + patches) of the anchor parameters."""
+    e.u8(kind)
+    if raw_sides:
+        e.b += raw_sides
+    else:
+        e.side(canvas[0]), e.side(canvas[1])
+    if kind % 2 == 0:
+        e.b += anchor_patches or b"\0"  # no anchor parameter patches
+    else:
+        e.u8(4)                    # ival: 1 + 4 % 6 = 5 levels
+        e.u8(0)                    # no stride patches
+    e.u8(0)                        # generator nulls: exact capacity
+
+
+def api_seed(images, by_image, kind, canvas, topk_sel=8, mode_sel=0, nulls=0x40,
+             anchor_c=0, gt_c=0, extra_anchor=(), extra_gt=(), params=(), misalign=0,
+             gen=None, per_image=8):
+    """A batch of real GTs against a generated anchor set (see generator()); gen: the
+    generator section's bytes instead, with a harness-built anchor set (1 level, 50
+    random anchors) for the batch."""
+    e = Enc()
+    e.u8(0), e.u8(0)               # status string, backend name
+    e.u8(0)                        # context accessors
+    e.u8(0)                        # context options: defaults
+    h, w = canvas
+    if gen is None:
+        generator(e, kind, canvas)
+        e.u8(1)                    # use the generated set
+        e.u8(0)                    # levels selector (unused with a generated set)
+    else:
+        e.b += gen
+        e.u8(0)                    # the harness's anchor set
+        e.u8(0)                    # 1 level
+        e.u8(50)                   # of 50 anchors
+        e.u8(0), e.u32(7), e.u8(0)  # random boxes, seed 7, no patches
+    e.u8(0)                        # stride patch: none
+    e.u8(anchor_c)                 # anchor corruption
+    for v in extra_anchor:
+        e.u8(v)
+    e.u8(len(images))              # images
+    boxes = []
+    for im in images:
+        rs = by_image[im][:per_image]
+        e.u8(len(rs))
+        sx = w / float(rs[0]["width"]) if rs else 1.0
+        sy = h / float(rs[0]["height"]) if rs else 1.0
+        s = min(sx, sy)
+        for r in rs:
+            boxes.append([float(r["x"]) * s, float(r["y"]) * s, float(r["w"]) * s, float(r["h"]) * s])
+    e.u8(3)                        # explicit boxes
+    e.u32(0x1234567 + len(boxes))  # seed of crowd flags and labels
+    for x, y, bw, bh in boxes[:64]:
+        e.fval(x, -50, 1400), e.fval(y, -50, 1400), e.fval(bw, 0, 600), e.fval(bh, 0, 600)
+    e.u8(0)                        # no box patches
+    e.u8(3)                        # crowd flags and labels
+    e.u8(gt_c)                     # GT corruption
+    for v in extra_gt:
+        e.u8(v)
+    e.u8(len(params))              # parameter patches
+    for f, l, value in params:
+        e.u8(f), e.u8(l)
+        e.b += value
+    e.u8(0)                        # pnull
+    e.u8(mode_sel)                 # overlap mode (IoU, IoF, GIoU)
+    e.u8(topk_sel)                 # topk = 1 + sel % 12
+    e.u8(nulls)                    # 0x40: labels output
+    e.u8(0)                        # candidate corruption: none
+    if misalign:
+        e.u8(224), e.u8(misalign)  # caller workspaces at an odd address (bit per assigner)
+    else:
+        e.u8(0)
+    e.u8(0), e.u8(0), e.u8(0)      # workspace_bytes without a workspace
+    return bytes(e.b)
+
+
+def api_corpus(rows):
+    out = os.path.join(HERE, "corpus_api")
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(out):
+        if name.startswith("seed-"):
+            os.remove(os.path.join(out, name))
+    order, by_image = images_of(rows)
+    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
+
+    def put(name, data):
+        write(os.path.join(out, "seed-" + name), data)
+
+    # 400-600 anchors or points per set, 5 levels, <= 8 GTs per image: an input runs in
+    # well under 0.1 s under the fuzzer's instrumentation
+    retina, atss, fcos = (0, (48, 64)), (2, (128, 160)), (1, (128, 160))
+    for k, (kind, canvas) in enumerate((retina, atss, fcos)):
+        label = ("retina", "atss", "fcos")[k]
+        put("%s-coco-4-images" % label, api_seed(order[4 * k:4 * k + 4], by_image, kind, canvas))
+        put("%s-coco-crowd" % label, api_seed(crowd[:3], by_image, kind, canvas, mode_sel=k))
+        put("%s-coco-8-images" % label, api_seed(order[40:48], by_image, kind, canvas, topk_sel=k + 2))
+    # ignore regions on (max-IoU and ATSS ignore_iof_thr 0.5), FCOS centre sampling
+    half = bytes([0]) + struct.pack("<H", round(1.5 / 2 * 65535))  # fval(-1, 1) = 0.5
+    put("atss-coco-crowd-ignore", api_seed(crowd[3:6], by_image, 2, (160, 256),
+                                           params=[(6, 0, half), (11, 0, half)]))
+    put("fcos-coco-center-sampling", api_seed(order[60:63], by_image, 1, (256, 320),
+                                              params=[(15, 0, bytes([1]))]))
+    # every corruption of build_batch(), on a small real batch
+    for c in range(1, 15):
+        put("corrupt-anchors-%02d" % c, api_seed(order[8:10], by_image, 2, (64, 64),
+                                                 anchor_c=235 + c, extra_anchor=(1, 3)))
+    for c in range(1, 12):
+        put("corrupt-gts-%02d" % c, api_seed(order[8:10], by_image, 2, (64, 64), gt_c=235 + c,
+                                             extra_gt=(1, 3)))
+    # random inputs of a few sizes
+    rnd = random.Random(20240801)
+    for n in (16, 64, 256, 1024):
+        put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
+
+
+def regressions(rows):
+    """Hand-made reproducers of the findings of the first fuzzing runs (docs/robustness.md),
+    each independent of the others; raw crash files found later sit beside them."""
+    out = os.path.join(HERE, "regressions", "api")
+    order, by_image = images_of(rows)
+    batch = order[8:10]
+
+    def put(name, data):
+        write(os.path.join(out, name), data)
+
+    # a stride of 1e-30 (special value 14): ceil(100 / 1e-30) does not fit an int64
+    tiny = bytes([1, 1, 0, 214])  # 1 patch: field 1 (strides), level 0, special 14
+    e = Enc()
+    generator(e, 0, (100, 100), anchor_patches=tiny)
+    put("anchor-count-stride-1e-30", api_seed(batch, by_image, 2, (64, 64), gen=bytes(e.b)))
+    # a stride of 1e-4 (special 23) on a 2147483647 x 2147483647 canvas (side special 2):
+    # each side fits an int64, their product does not
+    e = Enc()
+    generator(e, 0, None, anchor_patches=bytes([1, 1, 0, 223]), raw_sides=bytes([226, 226]))
+    put("anchor-count-product-overflow", api_seed(batch, by_image, 2, (64, 64), gen=bytes(e.b)))
+    # the same through aa_point_generate: 1 level (ival 0 -> 1), stride patch 1e-30
+    e = Enc()
+    e.u8(1), e.side(100), e.side(100)
+    e.u8(0)                        # ival: 1 level
+    e.u8(1), e.u8(0), e.u8(214)    # 1 stride patch: level 0 = 1e-30
+    e.u8(0)                        # nulls
+    put("point-generate-stride-1e-30", api_seed(batch, by_image, 2, (64, 64), gen=bytes(e.b)))
+    # an empty batch (1 level of 0 anchors, no images): workspace size 0
+    put("empty-batch-null-workspace", b"")
+    # every caller workspace one byte past a malloc'd address
+    put("misaligned-caller-workspace", api_seed(batch, by_image, 2, (160, 256), misalign=7))
+
+
+def main():
+    rows = read_rows()
+    with open(DATA, newline="") as f:
+        header = next(csv.reader(f))
+    readers_corpus(rows, header)
+    api_corpus(rows)
+    regressions(rows)
+
+
+if __name__ == "__main__":
+    main()
