@@ -1010,3 +1010,157 @@ int32_t aa_wl_anchor_level(const aa_wl_anchor_set *set, int64_t index)
     }
     return -1;
 }
+
+/* ---------------------------------------------------------------- synthetic workloads */
+
+const char *aa_wl_synthetic_name(aa_wl_synthetic kind)
+{
+    switch (kind) {
+    case AA_WL_SYNTH_DENSE: return "dense";
+    case AA_WL_SYNTH_EXTREME: return "extreme";
+    default: return NULL;
+    }
+}
+
+/* splitmix64 (Steele, Lea, Flood 2014): one 64-bit state, every output a bijection. */
+typedef struct synth_rng {
+    uint64_t state;
+} synth_rng;
+
+static uint64_t synth_next(synth_rng *r)
+{
+    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform in [0, 1) from the top 53 bits: exact in double. */
+static double synth_uniform(synth_rng *r)
+{
+    return (double)(synth_next(r) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+static double synth_range(synth_rng *r, double lo, double hi)
+{
+    return lo + (hi - lo) * synth_uniform(r);
+}
+
+/* Approximately N(0, 1): the Irwin-Hall sum of 4 uniforms, centred and scaled to unit
+ * variance (sqrt(3)), hence within +-2 sqrt(3); no libm call. */
+static double synth_normal(synth_rng *r)
+{
+    double s = synth_uniform(r) + synth_uniform(r) + synth_uniform(r) + synth_uniform(r);
+    return (s - 2.0) * 1.7320508075688772;
+}
+
+/* Clamps a box of size w x h centred at (cx, cy) into [0, W] x [0, H] by shifting it. */
+static void synth_put(float *b, double cx, double cy, double w, double h, double W, double H)
+{
+    double x1 = cx - 0.5 * w, y1 = cy - 0.5 * h;
+    if (x1 < 0.0)
+        x1 = 0.0;
+    if (y1 < 0.0)
+        y1 = 0.0;
+    if (x1 + w > W)
+        x1 = W - w;
+    if (y1 + h > H)
+        y1 = H - h;
+    b[0] = (float)x1;
+    b[1] = (float)y1;
+    b[2] = (float)(x1 + w);
+    b[3] = (float)(y1 + h);
+}
+
+#define SYNTH_MAX_REGIONS 5
+
+static void synth_dense_image(synth_rng *r, int32_t n, float *boxes, int32_t *categories)
+{
+    const double W = AA_WL_RESIZE_W, H = AA_WL_RESIZE_H;
+    double rx[SYNTH_MAX_REGIONS], ry[SYNTH_MAX_REGIONS], sx[SYNTH_MAX_REGIONS],
+        sy[SYNTH_MAX_REGIONS];
+    /* 3..5 crowd regions, always SYNTH_MAX_REGIONS draws so the box draws that follow
+     * do not depend on the count. */
+    int regions = 3 + (int)(synth_uniform(r) * 3.0);
+    for (int c = 0; c < SYNTH_MAX_REGIONS; ++c) {
+        rx[c] = synth_range(r, 0.1 * W, 0.9 * W);
+        ry[c] = synth_range(r, 0.25 * H, 0.85 * H);
+        sx[c] = synth_range(r, 40.0, 160.0);
+        sy[c] = synth_range(r, 20.0, 80.0);
+    }
+    for (int32_t k = 0; k < n; ++k) {
+        int c = (int)(synth_uniform(r) * regions);
+        double u = synth_uniform(r);
+        double h = 30.0 + 270.0 * u * u;
+        double z = synth_normal(r);
+        if (z < -2.0)
+            z = -2.0;
+        if (z > 2.0)
+            z = 2.0;
+        double w = h / (2.5 + 0.5 * z);
+        double cx = rx[c] + sx[c] * synth_normal(r);
+        double cy = ry[c] + sy[c] * synth_normal(r);
+        synth_put(&boxes[4 * (size_t)k], cx, cy, w, h, W, H);
+        categories[k] = 1;
+    }
+}
+
+static void synth_extreme_image(synth_rng *r, int32_t n, float *boxes, int32_t *categories)
+{
+    const double W = AA_WL_RESIZE_W, H = AA_WL_RESIZE_H;
+    for (int32_t k = 0; k < n; ++k) {
+        double w = synth_range(r, 8.0, 40.0), h = synth_range(r, 8.0, 40.0);
+        double x1 = synth_range(r, 0.0, W - w), y1 = synth_range(r, 0.0, H - h);
+        synth_put(&boxes[4 * (size_t)k], x1 + 0.5 * w, y1 + 0.5 * h, w, h, W, H);
+        categories[k] = 1 + (int32_t)(synth_uniform(r) * 10.0);
+    }
+}
+
+aa_wl_status aa_wl_synthetic_make(aa_wl_synthetic kind, int32_t num_images,
+                                  int32_t boxes_per_image, uint64_t seed, aa_wl_dataset *ds,
+                                  aa_wl_error *err)
+{
+    if (ds == NULL)
+        return fail(err, AA_WL_ERR_ARGUMENT, "aa_wl_synthetic_make: NULL dataset");
+    memset(ds, 0, sizeof *ds);
+    const char *name = aa_wl_synthetic_name(kind);
+    if (name == NULL)
+        return fail(err, AA_WL_ERR_ARGUMENT, "aa_wl_synthetic_make: unknown kind %d", (int)kind);
+    if (num_images < 1 || num_images > AA_MAX_IMAGES)
+        return fail(err, AA_WL_ERR_ARGUMENT, "%s: num_images %d: must be 1..%d", name,
+                    (int)num_images, AA_MAX_IMAGES);
+    if (boxes_per_image < 0 || boxes_per_image > 1000000)
+        return fail(err, AA_WL_ERR_ARGUMENT, "%s: boxes_per_image %d: must be 0..1000000", name,
+                    (int)boxes_per_image);
+    if (boxes_per_image == 0)
+        boxes_per_image = kind == AA_WL_SYNTH_DENSE ? AA_WL_DENSE_BOXES : AA_WL_EXTREME_BOXES;
+    size_t total = (size_t)num_images * (size_t)boxes_per_image;
+    if (dataset_alloc(ds, (size_t)num_images, total) != AA_WL_OK)
+        return fail_nomem(err, name);
+    ds->num_images = num_images;
+    ds->num_boxes = (int64_t)total;
+    for (int32_t i = 0; i < num_images; ++i) {
+        aa_wl_image *im = &ds->images[i];
+        im->image_id = (int64_t)i + 1;
+        im->width = im->resized_w = AA_WL_RESIZE_W;
+        im->height = im->resized_h = AA_WL_RESIZE_H;
+        im->scale_x = im->scale_y = 1.0f;
+        im->first_box = (int64_t)i * boxes_per_image;
+        im->num_boxes = boxes_per_image;
+        /* One independent stream per (seed, kind, image). */
+        synth_rng r = {seed ^ ((uint64_t)kind << 56) ^ ((uint64_t)i * 0xd1b54a32d192ed03ull)};
+        (void)synth_next(&r);
+        size_t first = (size_t)im->first_box;
+        if (kind == AA_WL_SYNTH_DENSE)
+            synth_dense_image(&r, boxes_per_image, &ds->boxes[4 * first], &ds->category_ids[first]);
+        else
+            synth_extreme_image(&r, boxes_per_image, &ds->boxes[4 * first],
+                                &ds->category_ids[first]);
+        for (int32_t k = 0; k < boxes_per_image; ++k) {
+            ds->annotation_ids[first + (size_t)k] = im->image_id * 1000000 + k + 1;
+            ds->iscrowd[first + (size_t)k] = 0;
+        }
+    }
+    memcpy(ds->orig_boxes, ds->boxes, total * 4 * sizeof *ds->boxes);
+    return AA_WL_OK;
+}

@@ -126,6 +126,49 @@ void aa_wl_anchor_set_free(aa_wl_anchor_set *set);
 /* Pyramid level of anchor `index` (0-based), -1 if out of range. */
 int32_t aa_wl_anchor_level(const aa_wl_anchor_set *set, int64_t index);
 
+/* ---------------------------------------------------------------- synthetic workloads
+ *
+ * Two synthetic datasets for the benchmarks (DESIGN.md "Workloads everyone measures"),
+ * run on the coco-atss anchors (22,400) and the FCOS points. Every image is a
+ * 1333 x 800 picture (the resized image of the 800 x 1344 canvas, so width, height,
+ * resized_w/h = 1333, 800 and scale 1: boxes == orig_boxes), boxes wholly inside it,
+ * no crowd boxes.
+ *
+ *   dense    500 boxes per image, pedestrian-like: height 30 + 270 u^2 px (30..300,
+ *            more small than large), aspect h/w = 2.5 + 0.5 n (n ~ N(0,1) clamped to
+ *            +-2, so 1.5..3.5), centres in 3..5 crowd regions per image (region centre
+ *            uniform in [0.1, 0.9] x [0.25, 0.85] of the image, spread sigma_x 40..160 px,
+ *            sigma_y 20..80 px), then shifted so the box lies inside the image;
+ *            category 1 (COCO's person).
+ *   extreme  5,000 boxes per image, small aerial-like: width and height independently
+ *            uniform in [8, 40] px, top-left corner uniform so the box lies inside the
+ *            image; categories 1..10 uniform.
+ *
+ * Deterministic everywhere: splitmix64 from (seed, kind, image index), uniforms from
+ * the top 53 bits, normals as Irwin-Hall sums of 4 uniforms; only +, -, *, / and sqrt
+ * (IEEE correctly rounded), so no libm function decides a bit. Image i's boxes depend
+ * on (seed, kind, i) only, and box k's on the draws before it: a smaller num_images or
+ * boxes_per_image gives a prefix of the larger dataset (scaling runs).
+ * Image ids are 1..num_images, annotation ids image_id * 1,000,000 + k + 1.
+ */
+typedef enum aa_wl_synthetic {
+    AA_WL_SYNTH_DENSE = 0,  /* "dense"   */
+    AA_WL_SYNTH_EXTREME = 1 /* "extreme" */
+} aa_wl_synthetic;
+
+#define AA_WL_SYNTH_SEED 20261125u     /* the seed every benchmark uses */
+#define AA_WL_DENSE_BOXES 500          /* default boxes per image       */
+#define AA_WL_EXTREME_BOXES 5000
+
+/* "dense", "extreme", or NULL for an unknown kind. */
+const char *aa_wl_synthetic_name(aa_wl_synthetic kind);
+
+/* Generates num_images (1 .. AA_MAX_IMAGES) images of boxes_per_image boxes each
+ * (0: the kind's default; at most 1,000,000). On failure *ds is empty (safe to free). */
+aa_wl_status aa_wl_synthetic_make(aa_wl_synthetic kind, int32_t num_images,
+                                  int32_t boxes_per_image, uint64_t seed, aa_wl_dataset *ds,
+                                  aa_wl_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,635 @@
+// bench_assign - Google Benchmark suite of anchorassign's calls on the standard
+// workloads (bench_cases.h), on every backend: the CPU reference, OpenCL (host arrays,
+// AA_MEMORY_HOST: times include the copies in and out) and CUDA (device buffers,
+// AA_MEMORY_NATIVE, CUDA-event timing, L2 flushed before every call).
+//
+// Before a backend's case is timed its outputs are compared with the CPU reference's,
+// bit for bit (gt_index and overlap); a mismatch skips the case with an error, as does
+// a backend that is not built or has no device. Benchmark names are
+// ASSIGNER/WORKLOAD/BACKEND, e.g. atss/dense/opencl.
+//
+// Defaults (overridable on the command line): 5 repetitions, aggregates only (mean,
+// median, stddev, cv; the report uses the median), real time. Quick run:
+//   bench_assign --benchmark_filter='coco-atss/cpu'
+// Counters per case: anchors, gts, images, bytes_written (the outputs, the least any
+// implementation must write), bytes_min (outputs + inputs read once), bytes_per_second
+// (bytes_min / time); on CUDA also copy_bw_fraction: bytes_min / time over the device's
+// copy bandwidth, measured once per process with a 2 x 512 MiB cudaMemcpy D2D (reported
+// in the context as cuda_copy_bandwidth_GBps).
+//
+// Environment: ANCHORASSIGN_DATA (the COCO CSV; default the source tree's),
+// AA_BENCH_COMMIT (recorded in the JSON context), AA_OPENCL_DEVICE / AA_OPENCL_PLATFORM.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "anchorassign.h"
+#include "bench_cases.h"
+#include "workload.h"
+
+#if AA_BENCH_CUDA
+#include <cuda_runtime.h>
+#endif
+
+namespace {
+
+// ------------------------------------------------------------------ inputs
+
+struct Workload {
+    aa_wl_dataset ds{};
+    aa_wl_batch batch{};
+    bool loaded = false;
+    std::string error;
+};
+
+struct Inputs {
+    Workload workloads[BENCH_NUM_WORKLOADS];
+    aa_wl_anchor_set sets[3]{}; // indexed by aa_wl_anchor_kind
+    std::string set_error;
+};
+
+Inputs &inputs()
+{
+    static Inputs in;
+    return in;
+}
+
+const Workload &workload(int w)
+{
+    Workload &wl = inputs().workloads[w];
+    if (!wl.loaded && wl.error.empty()) {
+        aa_wl_error err{};
+        if (bench_load(w, &wl.ds, &wl.batch, &err) != AA_WL_OK)
+            wl.error = std::string(bench_workloads[w].name) + ": " + err.message;
+        else
+            wl.loaded = true;
+        wl.batch.gts.labels = nullptr; // not needed: no labels output
+    }
+    return wl;
+}
+
+std::string make_anchor_sets()
+{
+    for (int k = 0; k < 3; ++k) {
+        aa_wl_error err{};
+        if (aa_wl_anchor_set_make(static_cast<aa_wl_anchor_kind>(k), AA_WL_CANVAS_H,
+                                  AA_WL_CANVAS_W, &inputs().sets[k], &err) != AA_WL_OK)
+            return err.message;
+    }
+    return "";
+}
+
+int64_t num_gts(const aa_gts &g) { return g.offsets[g.num_images]; }
+
+// Output elements of a case: gt_index and overlap per (image, anchor), or the overlaps
+// matrix per (GT, anchor).
+struct Shape {
+    size_t index_elems;   // int32 gt_index elements (0 for overlaps)
+    size_t overlap_elems; // float elements
+};
+
+Shape shape_of(const bench_case &c, const aa_gts &g, const aa_anchors &a)
+{
+    size_t A = static_cast<size_t>(a.num_anchors);
+    if (c.assigner == BENCH_OVERLAPS)
+        return {0, static_cast<size_t>(num_gts(g)) * A};
+    size_t n = static_cast<size_t>(g.num_images) * A;
+    return {n, n};
+}
+
+aa_status call_case(aa_context *ctx, const bench_case &c, const aa_anchors *a, const aa_gts *g,
+                    int32_t *gt_index, float *overlap)
+{
+    aa_assignment out{gt_index, overlap, nullptr};
+    switch (c.assigner) {
+    case BENCH_ATSS: return aa_assign_atss(ctx, nullptr, a, g, &out, nullptr, 0);
+    case BENCH_FCOS: return aa_assign_fcos(ctx, nullptr, a, g, &out, nullptr, 0);
+    case BENCH_MAX_IOU: return aa_assign_max_iou(ctx, nullptr, a, g, &out, nullptr, 0);
+    case BENCH_OVERLAPS: return aa_overlaps(ctx, AA_IOU, 1e-6f, a, g, overlap);
+    }
+    return AA_ERR_INTERNAL;
+}
+
+std::string status_text(aa_context *ctx, aa_status st)
+{
+    std::string s = aa_status_string(st);
+    const char *m = ctx ? aa_context_last_error(ctx) : aa_context_create_error();
+    if (m && *m)
+        s += std::string(": ") + m;
+    return s;
+}
+
+// Cases that failed (a call error or a mismatch), as opposed to skipped because their
+// backend is not available: main's exit status.
+int g_failures = 0;
+
+void fail_case(benchmark::State &state, const std::string &why)
+{
+    ++g_failures;
+    state.SkipWithError(why.c_str());
+}
+
+// ------------------------------------------------------------------ backends
+
+struct Backend {
+    const char *name;
+    aa_backend kind;
+    aa_memory memory;
+    aa_context *ctx = nullptr;
+    std::string why; // why it is not available
+    std::string device;
+};
+
+Backend backends[] = {
+    {"cpu", AA_BACKEND_CPU, AA_MEMORY_NATIVE, nullptr, "", ""},
+    {"opencl", AA_BACKEND_OPENCL, AA_MEMORY_HOST, nullptr, "", ""},
+    {"cuda", AA_BACKEND_CUDA, AA_MEMORY_NATIVE, nullptr, "", ""},
+};
+
+void open_backend(Backend &b)
+{
+#if !AA_BENCH_CUDA
+    if (b.kind == AA_BACKEND_CUDA) { // native memory needs the CUDA runtime here
+        b.why = "cuda: bench_assign built without the CUDA runtime (no CUDA toolkit)";
+        return;
+    }
+#endif
+    aa_context_options opt;
+    aa_context_options_init(&opt);
+    opt.backend = b.kind;
+    opt.memory = b.memory;
+    aa_status st = aa_context_create(&b.ctx, &opt);
+    if (st != AA_SUCCESS) {
+        b.why = std::string(b.name) + ": not available: " + status_text(nullptr, st);
+        b.ctx = nullptr;
+        return;
+    }
+    b.device = aa_context_device_name(b.ctx);
+}
+
+// The CPU reference's outputs of each case, computed once.
+struct Reference {
+    std::vector<int32_t> gt_index;
+    std::vector<float> overlap;
+    std::string error;
+    bool done = false;
+};
+
+Reference &reference(int case_index)
+{
+    static Reference refs[BENCH_NUM_CASES];
+    Reference &r = refs[case_index];
+    if (r.done)
+        return r;
+    r.done = true;
+    const bench_case &c = bench_cases[case_index];
+    const Workload &w = workload(c.workload);
+    if (!w.loaded) {
+        r.error = w.error;
+        return r;
+    }
+    const aa_anchors &a = inputs().sets[c.anchors].anchors;
+    Shape s = shape_of(c, w.batch.gts, a);
+    r.gt_index.assign(s.index_elems, 0);
+    r.overlap.assign(s.overlap_elems, 0.0f);
+    aa_status st = call_case(backends[0].ctx, c, &a, &w.batch.gts,
+                             s.index_elems ? r.gt_index.data() : nullptr, r.overlap.data());
+    if (st != AA_SUCCESS)
+        r.error = "cpu reference: " + status_text(backends[0].ctx, st);
+    return r;
+}
+
+// Compares a backend's outputs with the reference; "" when bit-identical.
+std::string compare(const Reference &ref, const int32_t *gi, const float *ov)
+{
+    size_t bad = 0, first = SIZE_MAX;
+    for (size_t k = 0; k < ref.gt_index.size(); ++k)
+        if (gi[k] != ref.gt_index[k]) {
+            bad++;
+            first = std::min(first, k);
+        }
+    for (size_t k = 0; k < ref.overlap.size(); ++k)
+        if (std::memcmp(&ov[k], &ref.overlap[k], sizeof(float)) != 0) {
+            bad++;
+            first = std::min(first, k);
+        }
+    if (bad == 0)
+        return "";
+    char msg[160];
+    std::snprintf(msg, sizeof msg,
+                  "differs from the CPU reference in %zu output elements (first at element %zu)",
+                  bad, first);
+    return msg;
+}
+
+void set_counters(benchmark::State &state, const bench_case &c, const aa_gts &g,
+                  const aa_anchors &a, double *bytes_min_out)
+{
+    Shape s = shape_of(c, g, a);
+    double written = 4.0 * static_cast<double>(s.index_elems + s.overlap_elems);
+    double G = static_cast<double>(num_gts(g));
+    // Inputs read at least once: anchors, GT boxes, crowd flags, offsets.
+    double read = 16.0 * static_cast<double>(a.num_anchors) + 17.0 * G +
+                  8.0 * (g.num_images + 1);
+    double bytes_min = written + read;
+    state.counters["anchors"] = static_cast<double>(a.num_anchors);
+    state.counters["gts"] = G;
+    state.counters["images"] = g.num_images;
+    state.counters["bytes_written"] = written;
+    state.counters["bytes_min"] = bytes_min;
+    state.SetBytesProcessed(static_cast<int64_t>(bytes_min) *
+                            static_cast<int64_t>(state.iterations()));
+    *bytes_min_out = bytes_min;
+}
+
+// ------------------------------------------------------------------ host backends
+
+// CPU (native = host) and OpenCL with AA_MEMORY_HOST: host arrays in and out.
+void bench_host(benchmark::State &state, int case_index, Backend *b)
+{
+    const bench_case &c = bench_cases[case_index];
+    if (!b->ctx) {
+        state.SkipWithError(b->why.c_str());
+        return;
+    }
+    const Workload &w = workload(c.workload);
+    Reference &ref = reference(case_index);
+    if (!ref.error.empty()) {
+        fail_case(state, ref.error);
+        return;
+    }
+    const aa_anchors &a = inputs().sets[c.anchors].anchors;
+    Shape s = shape_of(c, w.batch.gts, a);
+    std::vector<int32_t> gi(std::max<size_t>(s.index_elems, 1));
+    std::vector<float> ov(s.overlap_elems);
+    int32_t *gip = s.index_elems ? gi.data() : nullptr;
+    aa_status st = AA_SUCCESS;
+    if (b->kind != AA_BACKEND_CPU) {
+        // The check call is also the warm-up (grows the context's workspace). On the CPU
+        // the reference call was the warm-up, and the check is the one after timing.
+        st = call_case(b->ctx, c, &a, &w.batch.gts, gip, ov.data());
+        if (st != AA_SUCCESS) {
+            fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
+            return;
+        }
+        std::string diff = compare(ref, gi.data(), ov.data());
+        if (!diff.empty()) {
+            fail_case(state, std::string(b->name) + ": " + diff);
+            return;
+        }
+    }
+    for (auto _ : state) {
+        st = call_case(b->ctx, c, &a, &w.batch.gts, gip, ov.data());
+        if (st != AA_SUCCESS)
+            break;
+        benchmark::DoNotOptimize(ov.data());
+        benchmark::ClobberMemory();
+    }
+    if (st != AA_SUCCESS) {
+        fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
+        return;
+    }
+    // The last timed call's outputs too (determinism, and the CPU's own check).
+    std::string diff = compare(ref, gi.data(), ov.data());
+    if (!diff.empty()) {
+        fail_case(state, std::string(b->name) + " (timed call): " + diff);
+        return;
+    }
+    double bytes_min;
+    set_counters(state, c, w.batch.gts, a, &bytes_min);
+}
+
+// ------------------------------------------------------------------ CUDA
+
+#if AA_BENCH_CUDA
+double g_copy_bw = 0.0; // bytes/s, measured once
+void *g_flush = nullptr;
+size_t g_flush_bytes = 0;
+
+std::string cuda_text(cudaError_t e) { return std::string(cudaGetErrorString(e)); }
+
+// Device-to-device copy bandwidth (read + write bytes per second) with CUDA events.
+std::string measure_copy_bandwidth()
+{
+    for (size_t bytes = size_t(512) << 20; bytes >= (size_t(32) << 20); bytes /= 2) {
+        void *src = nullptr, *dst = nullptr;
+        if (cudaMalloc(&src, bytes) != cudaSuccess) {
+            cudaGetLastError();
+            continue;
+        }
+        if (cudaMalloc(&dst, bytes) != cudaSuccess) {
+            cudaGetLastError();
+            cudaFree(src);
+            continue;
+        }
+        cudaMemset(src, 1, bytes);
+        cudaEvent_t e0, e1;
+        cudaEventCreate(&e0);
+        cudaEventCreate(&e1);
+        for (int i = 0; i < 3; ++i)
+            cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
+        std::vector<float> t;
+        for (int i = 0; i < 10; ++i) {
+            cudaEventRecord(e0);
+            cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice);
+            cudaEventRecord(e1);
+            cudaEventSynchronize(e1);
+            float ms = 0;
+            cudaEventElapsedTime(&ms, e0, e1);
+            t.push_back(ms);
+        }
+        std::sort(t.begin(), t.end());
+        double ms = 0.5 * (t[4] + t[5]);
+        g_copy_bw = 2.0 * static_cast<double>(bytes) / (ms * 1e-3);
+        cudaEventDestroy(e0);
+        cudaEventDestroy(e1);
+        cudaFree(src);
+        cudaFree(dst);
+        cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess)
+            return "copy bandwidth: " + cuda_text(e);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.1f", g_copy_bw * 1e-9);
+        benchmark::AddCustomContext("cuda_copy_bandwidth_GBps", buf);
+        benchmark::AddCustomContext("cuda_copy_bandwidth_method",
+                                    "median of 10 cudaMemcpy D2D of " +
+                                        std::to_string(bytes >> 20) +
+                                        " MiB, (read + write bytes) / time, CUDA events");
+        int dev = 0, l2 = 0;
+        cudaGetDevice(&dev);
+        cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev);
+        g_flush_bytes = std::max<size_t>(2 * static_cast<size_t>(l2), size_t(8) << 20);
+        if (cudaMalloc(&g_flush, g_flush_bytes) != cudaSuccess)
+            return "L2 flush buffer: " + cuda_text(cudaGetLastError());
+        return "";
+    }
+    return "copy bandwidth: cannot allocate 2 x 32 MiB";
+}
+
+struct DeviceBuffers {
+    std::vector<void *> all;
+    ~DeviceBuffers()
+    {
+        for (void *p : all)
+            cudaFree(p);
+    }
+    void *alloc(size_t bytes, std::string &err)
+    {
+        void *p = nullptr;
+        cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
+        if (e != cudaSuccess) {
+            err = "cudaMalloc: " + cuda_text(e);
+            return nullptr;
+        }
+        all.push_back(p);
+        return p;
+    }
+    void *upload(const void *src, size_t bytes, std::string &err)
+    {
+        void *p = alloc(bytes, err);
+        if (p && bytes && cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
+            err = "cudaMemcpy: " + cuda_text(cudaGetLastError());
+            return nullptr;
+        }
+        return p;
+    }
+};
+
+void bench_cuda(benchmark::State &state, int case_index, Backend *b)
+{
+    const bench_case &c = bench_cases[case_index];
+    if (!b->ctx) {
+        state.SkipWithError(b->why.c_str());
+        return;
+    }
+    if (g_copy_bw == 0.0) {
+        state.SkipWithError(b->why.empty() ? "cuda: copy bandwidth not measured" : b->why.c_str());
+        return;
+    }
+    const Workload &w = workload(c.workload);
+    Reference &ref = reference(case_index);
+    if (!ref.error.empty()) {
+        fail_case(state, ref.error);
+        return;
+    }
+    const aa_gts &hg = w.batch.gts;
+    const aa_anchors &ha = inputs().sets[c.anchors].anchors;
+    Shape s = shape_of(c, hg, ha);
+    size_t G = static_cast<size_t>(num_gts(hg));
+    std::string err;
+    DeviceBuffers d;
+    aa_anchors a = ha;
+    aa_gts g = hg;
+    a.boxes = static_cast<const float *>(d.upload(ha.boxes, ha.num_anchors * 16, err));
+    g.boxes = static_cast<const float *>(d.upload(hg.boxes, G * 16, err));
+    g.ignore_flags = static_cast<const uint8_t *>(d.upload(hg.ignore_flags, G, err));
+    g.device_offsets = static_cast<const int64_t *>(
+        d.upload(hg.offsets, (hg.num_images + 1) * sizeof(int64_t), err));
+    g.labels = nullptr;
+    auto *gi = static_cast<int32_t *>(d.alloc(s.index_elems * 4, err));
+    auto *ov = static_cast<float *>(d.alloc(s.overlap_elems * 4, err));
+    if (!err.empty()) {
+        fail_case(state, "cuda: " + err);
+        return;
+    }
+    int32_t *gip = s.index_elems ? gi : nullptr;
+    aa_status st = call_case(b->ctx, c, &a, &g, gip, ov);
+    cudaError_t ce = cudaDeviceSynchronize();
+    if (st != AA_SUCCESS || ce != cudaSuccess) {
+        fail_case(state, "cuda: " + (st != AA_SUCCESS ? status_text(b->ctx, st) : cuda_text(ce)));
+        return;
+    }
+    std::vector<int32_t> hgi(std::max<size_t>(s.index_elems, 1));
+    std::vector<float> hov(s.overlap_elems);
+    if (s.index_elems)
+        cudaMemcpy(hgi.data(), gi, s.index_elems * 4, cudaMemcpyDeviceToHost);
+    cudaMemcpy(hov.data(), ov, s.overlap_elems * 4, cudaMemcpyDeviceToHost);
+    std::string diff = compare(ref, hgi.data(), hov.data());
+    if (!diff.empty()) {
+        fail_case(state, "cuda: " + diff);
+        return;
+    }
+    // The context's stream: the default one unless set; events go on the same.
+    void *stream_ptr = nullptr;
+    aa_context_get_stream(b->ctx, &stream_ptr);
+    cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
+    cudaEvent_t e0, e1;
+    cudaEventCreate(&e0);
+    cudaEventCreate(&e1);
+    for (auto _ : state) {
+        // Evict the inputs from L2 so that it does not flatter the result (untimed).
+        cudaMemsetAsync(g_flush, 0, g_flush_bytes, stream);
+        cudaEventRecord(e0, stream);
+        st = call_case(b->ctx, c, &a, &g, gip, ov);
+        cudaEventRecord(e1, stream);
+        cudaEventSynchronize(e1);
+        float ms = 0;
+        cudaEventElapsedTime(&ms, e0, e1);
+        if (st != AA_SUCCESS) {
+            fail_case(state, status_text(b->ctx, st));
+            break;
+        }
+        state.SetIterationTime(ms * 1e-3);
+    }
+    cudaEventDestroy(e0);
+    cudaEventDestroy(e1);
+    double bytes_min;
+    set_counters(state, c, g, a, &bytes_min);
+    // (bytes_min / copy bandwidth) per iteration, divided by the time per iteration:
+    // the achieved fraction of the measured copy bandwidth.
+    state.counters["copy_bw_fraction"] =
+        benchmark::Counter(bytes_min / g_copy_bw, benchmark::Counter::kIsIterationInvariantRate);
+}
+#endif
+
+void bench_dispatch(benchmark::State &state, int case_index, Backend *b)
+{
+#if AA_BENCH_CUDA
+    if (b->kind == AA_BACKEND_CUDA) {
+        bench_cuda(state, case_index, b);
+        return;
+    }
+#endif
+    if (b->kind == AA_BACKEND_CUDA) {
+        state.SkipWithError(b->why.c_str());
+        return;
+    }
+    bench_host(state, case_index, b);
+}
+
+std::string cpu_model()
+{
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) {
+            size_t p = line.find(':');
+            if (p != std::string::npos)
+                return line.substr(p + 2);
+        }
+    return "unknown";
+}
+
+bool has_flag(int argc, char **argv, const char *flag)
+{
+    size_t n = std::strlen(flag);
+    for (int i = 1; i < argc; ++i)
+        if (std::strncmp(argv[i], flag, n) == 0 && (argv[i][n] == '=' || argv[i][n] == '\0'))
+            return true;
+    return false;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    // --aa_extreme: also the extreme workload on the host backends (CPU, OpenCL).
+    bool extreme = false;
+    std::vector<char *> args;
+    args.reserve(static_cast<size_t>(argc) + 3); // argv stays valid as defaults are added
+    for (int i = 0; i < argc; ++i) {
+        if (i > 0 && std::strcmp(argv[i], "--aa_extreme") == 0)
+            extreme = true;
+        else
+            args.push_back(argv[i]);
+    }
+    argc = static_cast<int>(args.size());
+    argv = args.data();
+    // Defaults the command line may override.
+    static char reps[] = "--benchmark_repetitions=5";
+    static char aggr[] = "--benchmark_report_aggregates_only=true";
+    if (!has_flag(argc, argv, "--benchmark_repetitions"))
+        args.push_back(reps);
+    if (!has_flag(argc, argv, "--benchmark_report_aggregates_only") &&
+        !has_flag(argc, argv, "--benchmark_display_aggregates_only"))
+        args.push_back(aggr);
+    int nargs = static_cast<int>(args.size());
+    args.push_back(nullptr);
+    benchmark::Initialize(&nargs, args.data());
+    if (benchmark::ReportUnrecognizedArguments(nargs, args.data()))
+        return 1;
+
+    std::string err = make_anchor_sets();
+    if (!err.empty()) {
+        std::fprintf(stderr, "bench_assign: anchor sets: %s\n", err.c_str());
+        return 1;
+    }
+    for (Backend &b : backends)
+        open_backend(b);
+    if (!backends[0].ctx) {
+        std::fprintf(stderr, "bench_assign: %s\n", backends[0].why.c_str());
+        return 1;
+    }
+#if AA_BENCH_CUDA
+    if (backends[2].ctx) {
+        std::string e = measure_copy_bandwidth();
+        if (!e.empty())
+            backends[2].why = "cuda: " + e;
+    }
+#endif
+
+    benchmark::AddCustomContext("anchorassign_version", aa_version_string());
+    benchmark::AddCustomContext("cpu_model", cpu_model());
+    const char *commit = std::getenv("AA_BENCH_COMMIT");
+    benchmark::AddCustomContext("commit", commit && *commit ? commit : "unknown");
+    benchmark::AddCustomContext("synthetic_seed", std::to_string(AA_WL_SYNTH_SEED));
+    for (Backend &b : backends)
+        benchmark::AddCustomContext(std::string("backend_") + b.name,
+                                    b.ctx ? b.device : b.why);
+    for (int w = 0; w < BENCH_NUM_WORKLOADS; ++w)
+        benchmark::AddCustomContext(std::string("workload_") + bench_workloads[w].name,
+                                    bench_workloads[w].what);
+
+    for (int c = 0; c < BENCH_NUM_CASES; ++c)
+        for (Backend &b : backends) {
+            std::string name = std::string(bench_assigner_names[bench_cases[c].assigner]) + "/" +
+                               bench_workloads[bench_cases[c].workload].name + "/" + b.name;
+            bool heavy = bench_cases[c].workload == BENCH_EXTREME && b.kind != AA_BACKEND_CUDA;
+            // Cases that will not run: one skipped entry (not one per repetition) that
+            // says why.
+            std::string skip;
+            if (!b.ctx || (b.kind == AA_BACKEND_CUDA && !b.why.empty()))
+                skip = b.why;
+            else if (heavy && !extreme)
+                skip = "not run by default: seconds to minutes per call on a host backend; "
+                       "add --aa_extreme";
+            if (!skip.empty()) {
+                benchmark::RegisterBenchmark(name.c_str(),
+                                             [skip](benchmark::State &state) {
+                                                 state.SkipWithError(skip.c_str());
+                                             })
+                    ->Repetitions(1)
+                    ->Iterations(1);
+                continue;
+            }
+            auto *bm = benchmark::RegisterBenchmark(name.c_str(), bench_dispatch, c, &b);
+            bm->Unit(benchmark::kMillisecond);
+            if (b.kind == AA_BACKEND_CUDA)
+                bm->UseManualTime();
+            else
+                bm->UseRealTime(); // PoCL computes on worker threads
+            if (heavy) // 3 single calls, whatever the command line says
+                bm->Repetitions(3)->Iterations(1);
+        }
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    for (Backend &b : backends)
+        aa_context_destroy(b.ctx);
+    if (g_failures)
+        std::fprintf(stderr, "bench_assign: %d case(s) failed (see error_message)\n", g_failures);
+    for (aa_wl_anchor_set &s : inputs().sets)
+        aa_wl_anchor_set_free(&s);
+    for (Workload &w : inputs().workloads) {
+        aa_wl_batch_free(&w.batch);
+        aa_wl_dataset_free(&w.ds);
+    }
+    return g_failures ? 1 : 0;
+}

@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Turns recorded benchmark runs into bench/RESULTS.md.
+
+  python3 bench/report.py bench/results/DATE-cpu [more run folders] --out bench/RESULTS.md
+
+Each run folder holds the raw files of one run on one machine:
+  bench_assign.json  Google Benchmark JSON (--benchmark_out_format=json) of bench_assign
+  peers.json         bench/peers.py's JSON (the PyTorch mmdetection peer), optional
+  env.txt            free text about the machine (CPU model, commit, date), optional
+
+Every number in the output names the file and entry it comes from: the bench_assign
+columns are the `median` aggregate (or the single run when there was one repetition)
+of the entry named ASSIGNER/WORKLOAD/BACKEND; the peer columns are the peers.json
+result with the same assigner and workload. Ratios are computed here, from those numbers.
+Standard library only (no plots: matplotlib is not required).
+"""
+import argparse
+import json
+import os
+import sys
+
+BACKENDS = ('cpu', 'opencl', 'cuda')
+BACKEND_TITLES = {'cpu': 'CPU reference', 'opencl': 'OpenCL', 'cuda': 'CUDA'}
+ORDER = ('coco-atss', 'coco-retina', 'dense', 'extreme')
+ASSIGNER_ORDER = ('atss', 'fcos', 'max_iou', 'overlaps')
+UNIT_MS = {'ns': 1e-6, 'us': 1e-3, 'ms': 1.0, 's': 1e3}
+
+
+# --------------------------------------------------------------------------- reading
+
+def case_key(name):
+    """'atss/dense/opencl/real_time_median' -> ('atss', 'dense', 'opencl')."""
+    parts = name.split('/')
+    if len(parts) < 3:
+        return None
+    return tuple(parts[:3])
+
+
+def read_bench(path):
+    """{(assigner, workload, backend): entry} from a Google Benchmark JSON, where entry
+    is dict(ms=..., counters..., source=..., n=...) or dict(error=..., source=...)."""
+    with open(path) as f:
+        doc = json.load(f)
+    cases = {}
+    singles = {}
+    for b in doc.get('benchmarks', []):
+        key = case_key(b.get('name', ''))
+        if key is None:
+            continue
+        if b.get('error_occurred'):
+            cases.setdefault(key, dict(error=b.get('error_message', 'error'), source=b['name']))
+            continue
+        if b.get('run_type') == 'aggregate':
+            if b.get('aggregate_name') != 'median':
+                continue
+            n = b.get('repetitions')
+        else:
+            # a single repetition: no aggregates are written for it
+            singles.setdefault(key, []).append(b)
+            continue
+        cases[key] = entry_from(b, n)
+    for key, runs in singles.items():
+        if key in cases and 'ms' in cases[key]:
+            continue
+        if len(runs) == 1:
+            cases[key] = entry_from(runs[0], 1)
+        else:  # repetitions without aggregates: take the median ourselves
+            runs = sorted(runs, key=lambda r: r['real_time'] * UNIT_MS[r.get('time_unit', 'ns')])
+            mid = runs[len(runs) // 2]
+            cases[key] = entry_from(mid, len(runs))
+            cases[key]['source'] += ' (median of %d repetitions)' % len(runs)
+    return doc.get('context', {}), cases
+
+
+def entry_from(b, n):
+    e = dict(ms=b['real_time'] * UNIT_MS[b.get('time_unit', 'ns')], n=n, source=b['name'])
+    for k in ('anchors', 'gts', 'images', 'bytes_written', 'bytes_min', 'bytes_per_second',
+              'copy_bw_fraction'):
+        if k in b:
+            e[k] = b[k]
+    return e
+
+
+def read_peers(path):
+    with open(path) as f:
+        doc = json.load(f)
+    results = {}
+    for i, r in enumerate(doc.get('results', [])):
+        r = dict(r)
+        r['source'] = 'results[%d]' % i
+        results[(r['assigner'], r['workload'])] = r
+    return doc, results
+
+
+# --------------------------------------------------------------------------- formatting
+
+def fmt_ms(ms):
+    if ms is None:
+        return '-'
+    if ms >= 100:
+        return '%.0f' % ms
+    if ms >= 10:
+        return '%.1f' % ms
+    if ms >= 1:
+        return '%.2f' % ms
+    return '%.3f' % ms
+
+
+def fmt_ratio(num, den):
+    """num / den as 'x12.3', or '-' when either is missing."""
+    if num is None or den is None or den <= 0:
+        return '-'
+    r = num / den
+    if r >= 100:
+        return 'x%.0f' % r
+    if r >= 10:
+        return 'x%.1f' % r
+    return 'x%.2f' % r
+
+
+def fmt_count(v):
+    return '{:,}'.format(int(v)) if v is not None else '-'
+
+
+def sort_key(key):
+    a, w = key[0], key[1]
+    return (ORDER.index(w) if w in ORDER else 99, ASSIGNER_ORDER.index(a)
+            if a in ASSIGNER_ORDER else 99, a, w)
+
+
+# --------------------------------------------------------------------------- one run
+
+def run_section(folder, display):
+    """Markdown lines for one run folder; `display` is how the folder is named."""
+    bench_path = os.path.join(folder, 'bench_assign.json')
+    peers_path = os.path.join(folder, 'peers.json')
+    env_path = os.path.join(folder, 'env.txt')
+    ctx, cases = read_bench(bench_path) if os.path.exists(bench_path) else ({}, {})
+    pdoc, peers = read_peers(peers_path) if os.path.exists(peers_path) else ({}, {})
+    have = {b: any(k[2] == b and 'ms' in e for k, e in cases.items()) for b in BACKENDS}
+    gpu = have['cuda']
+    out = []
+    device = pdoc.get('device') or ('cpu: %s' % ctx.get('cpu_model', 'unknown'))
+    commit = ctx.get('commit', 'unknown')
+    if commit == 'unknown':
+        commit = pdoc.get('commit', 'unknown')
+    elif pdoc.get('commit', commit) != commit:  # the two scripts ran at different commits
+        commit = 'bench_assign: %s; peers.py: %s' % (commit, pdoc['commit'])
+    date = ctx.get('date') or pdoc.get('date', 'unknown')
+    kind = 'GPU figures' if gpu else 'CPU figures'
+    out.append('## %s: `%s`' % (kind, display))
+    out.append('')
+    out.append('| | |')
+    out.append('|---|---|')
+    out.append('| device | %s |' % device)
+    if ctx:
+        out.append('| bench_assign | %s, %s logical CPUs, load average at start %s |' % (
+            ctx.get('date', '?'), ctx.get('num_cpus', '?'),
+            ', '.join('%.2f' % x for x in ctx.get('load_avg', []))))
+        for b in BACKENDS:
+            if 'backend_' + b in ctx:
+                out.append('| %s | %s |' % (b, ctx['backend_' + b]))
+        if 'cuda_copy_bandwidth_GBps' in ctx:
+            out.append('| CUDA copy bandwidth | %s GB/s (%s) |' % (
+                ctx['cuda_copy_bandwidth_GBps'], ctx.get('cuda_copy_bandwidth_method', '')))
+    if pdoc:
+        out.append('| peers.py | %s, torch %s (%s threads), numpy %s, Python %s, load average '
+                   'at start %s |' % (pdoc.get('date', '?'), pdoc.get('torch', '?'),
+                                      pdoc.get('torch_threads', '?'), pdoc.get('numpy', '?'),
+                                      pdoc.get('python', '?'),
+                                      ', '.join('%.2f' % x for x in pdoc.get('load_avg', []))))
+    out.append('| commit | %s |' % commit)
+    out.append('| date | %s |' % date)
+    raw = [os.path.basename(p) for p in (bench_path, peers_path, env_path) if os.path.exists(p)]
+    out.append('| raw files | %s |' % ', '.join('`%s/%s`' % (display, r) for r in raw))
+    out.append('')
+    if not gpu:
+        out.append('No GPU in this run. The CPU reference is single-threaded; OpenCL ran on '
+                   'PoCL, i.e. the GPU kernels executed on this CPU (with the host copies of '
+                   '`AA_MEMORY_HOST`), so its column tests the kernels and their launch plans, '
+                   'it does not predict GPU speed. The PyTorch peer used %s intra-op '
+                   'threads.' % pdoc.get('torch_threads', '?'))
+        loads = list(ctx.get('load_avg', [])) + list(pdoc.get('load_avg', []))
+        cpus = ctx.get('num_cpus') or pdoc.get('logical_cpus') or 1
+        if loads and max(loads) > 0.5 * cpus:
+            out.append('The machine was shared while this ran (load average up to %.1f on %d '
+                       'logical CPUs at the start of a script): expect noise of tens of '
+                       'per cent; compare ratios, not absolute times.' % (max(loads), cpus))
+        out.append('')
+
+    keys = sorted({k[:2] for k in cases} | set(peers), key=sort_key)
+    shown = [b for b in BACKENDS if have[b]]
+    head = ['assigner', 'workload', 'anchors', 'GTs']
+    for b in shown:
+        head.append('%s ms' % BACKEND_TITLES[b])
+        if b != 'cpu':
+            head.append('%s vs CPU ref' % b)
+        if b == 'cuda':
+            head.append('CUDA % of copy BW')
+    if peers:
+        head += ['PyTorch peer ms', 'peer / CPU ref']
+        if have['cuda']:
+            head.append('peer / CUDA')
+        head += ['peer peak MiB', 'check']
+    out.append('### Time per call (16 images), median')
+    out.append('')
+    out.append('| ' + ' | '.join(head) + ' |')
+    out.append('|' + '---|' * len(head))
+    skipped = []
+    for a, w in keys:
+        row = [a, w]
+        anyb = next((cases[(a, w, b)] for b in BACKENDS if 'ms' in cases.get((a, w, b), {})),
+                    None)
+        p = peers.get((a, w))
+        anchors = anyb.get('anchors') if anyb else (p.get('num_anchors') if p else None)
+        gts = anyb.get('gts') if anyb else (p.get('gts') if p else None)
+        row += [fmt_count(anchors), fmt_count(gts)]
+        cpu_ms = cases.get((a, w, 'cpu'), {}).get('ms')
+        for b in shown:
+            e = cases.get((a, w, b), {})
+            ms = e.get('ms')
+            cell = fmt_ms(ms)
+            if ms is not None and e.get('n', 5) < 5:
+                cell += ' (n=%d)' % e['n']
+            row.append(cell)
+            if b != 'cpu':
+                row.append(fmt_ratio(cpu_ms, ms))  # how many times faster than the reference
+            if b == 'cuda':
+                f = e.get('copy_bw_fraction')
+                row.append('%.1f%%' % (100 * f) if f is not None else '-')
+        for b in BACKENDS:
+            e = cases.get((a, w, b))
+            if e is not None and 'error' in e and have[b]:
+                skipped.append((a, w, b, e['error']))
+        if peers:
+            pm = p.get('peer', {}).get('median_ms') if p else None
+            cell = fmt_ms(pm)
+            if pm is not None and len(p['peer'].get('times_ms', [])) < 5:
+                cell += ' (n=%d)' % len(p['peer']['times_ms'])
+            row += [cell, fmt_ratio(pm, cpu_ms)]
+            if have['cuda']:
+                row.append(fmt_ratio(pm, cases.get((a, w, 'cuda'), {}).get('ms')))
+            peak = p.get('peer', {}).get('peak_mib') if p else None
+            row.append('%.0f' % peak if peak is not None else '-')
+            if p is None:
+                row.append('-')
+            elif 'skipped' in p:
+                row.append('not run')
+                skipped.append((a, w, 'PyTorch peer', p['skipped']))
+            else:
+                par = p.get('parity', {})
+                row.append(par.get('status', '?') + (' (%d)' % par['explained']
+                                                     if par.get('explained') else ''))
+        out.append('| ' + ' | '.join(row) + ' |')
+    out.append('')
+    out.append('Columns `X vs CPU ref` = CPU reference time / X time and `peer / X` = PyTorch '
+               'peer time / X time: above 1, X is that many times faster. `(n=K)`: median of '
+               'K timed calls (5 otherwise). `check`: the peer against anchorassign\'s CPU '
+               'reference on every (image, anchor), gt_index and overlap bit for bit; '
+               '`explained (K)`: K values differ only as docs/semantics.md documents. Every '
+               'backend column was checked bit for bit against the CPU reference before it '
+               'was timed (bench_assign skips a case that differs).')
+    out.append('')
+    out.append('Sources: the backend columns are `%s/bench_assign.json`, entry '
+               '`ASSIGNER/WORKLOAD/BACKEND/..._median` (Google Benchmark\'s median aggregate; '
+               'counters `anchors`, `gts`, `bytes_written`%s); the peer columns are '
+               '`%s/peers.json`, the `results` item with that assigner and workload '
+               '(`peer.median_ms`, `peer.peak_mib`, `parity`).' % (
+                   display, ', `copy_bw_fraction`' if gpu else '', display))
+    out.append('')
+
+    if peers and any('anchorassign_cpu' in p for p in peers.values()):
+        out.append('### Same process: PyTorch peer and anchorassign through its Python binding')
+        out.append('')
+        out.append('| assigner | workload | anchorassign-cpu ms | PyTorch peer ms | ratio | '
+                   'anchorassign peak MiB | peer peak MiB | check notes |')
+        out.append('|---|---|---|---|---|---|---|---|')
+        for a, w in sorted(peers, key=sort_key):
+            p = peers[(a, w)]
+            if 'anchorassign_cpu' not in p:
+                continue
+            lm = p['anchorassign_cpu']['median_ms']
+            pm = p.get('peer', {}).get('median_ms')
+            notes = '; '.join(p.get('parity', {}).get('notes', [])) or '-'
+            if p.get('parity', {}).get('status') == 'FAILED':
+                notes = 'FAILED: %d unexplained (%s)' % (p['parity']['unexplained'],
+                                                          p['parity'].get('first', ''))
+            lp = p['anchorassign_cpu'].get('peak_mib')
+            pp = p.get('peer', {}).get('peak_mib')
+            out.append('| %s | %s | %s | %s | %s | %s | %s | %s |' % (
+                a, w, fmt_ms(lm), fmt_ms(pm), fmt_ratio(pm, lm),
+                '%.0f' % lp if lp is not None else '-', '%.0f' % pp if pp is not None else '-',
+                notes))
+        out.append('')
+        out.append('Source: `%s/peers.json` (`anchorassign_cpu` and `peer` of each result). '
+                   'Peak MiB: resident-set high-water mark above the starting resident set '
+                   'during the checked call (outputs included).' % display)
+        out.append('')
+
+    # A backend with no result at all is listed once, with its reason.
+    for b in BACKENDS:
+        reasons = sorted({e['error'] for k, e in cases.items() if k[2] == b and 'error' in e})
+        if not have[b] and reasons:
+            skipped.append(('*', '*', b, ' / '.join(reasons)))
+    if skipped:
+        out.append('### Not measured in this run')
+        out.append('')
+        out.append('| case | why |')
+        out.append('|---|---|')
+        for a, w, b, why in sorted(skipped, key=lambda s: (s[0] != '*', sort_key(s[:2]), s[2])):
+            out.append('| %s/%s/%s | %s |' % (a, w, b, why.replace('|', '/')))
+        out.append('')
+    return out
+
+
+def render(folders, root):
+    lines = ['# Benchmark results', '',
+             'Generated by `bench/report.py` from the raw files named in each section; do not '
+             'edit by hand. Workloads: DESIGN.md "Workloads everyone measures" and '
+             '`bench/bench_cases.h` (16 images on an 800 x 1344 canvas; coco-atss 22,400 '
+             'anchors, coco-retina 201,600, FCOS 22,400 points; dense: 500 synthetic '
+             'pedestrians per image; extreme: 5,000 small boxes per image). Default '
+             'parameters (mmdetection\'s) throughout.', '']
+    for folder in folders:
+        display = os.path.relpath(os.path.abspath(folder), root) if root else folder
+        lines += run_section(folder, display)
+    return '\n'.join(lines).rstrip() + '\n'
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description='bench/RESULTS.md from recorded run folders')
+    ap.add_argument('folders', nargs='+', help='run folders (bench_assign.json, peers.json)')
+    ap.add_argument('--out', default='-', help='output file (default: stdout)')
+    ap.add_argument('--pending', default=None,
+                    help='a Markdown file appended as is (what is not measured yet)')
+    ap.add_argument('--root', default=None,
+                    help='paths are shown relative to this (default: the repository root)')
+    args = ap.parse_args(argv)
+    for f in args.folders:
+        if not (os.path.exists(os.path.join(f, 'bench_assign.json'))
+                or os.path.exists(os.path.join(f, 'peers.json'))):
+            print('report.py: %s has neither bench_assign.json nor peers.json' % f,
+                  file=sys.stderr)
+            return 2
+    root = args.root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = render(args.folders, root)
+    if args.pending:
+        with open(args.pending) as f:
+            text += '\n' + f.read().rstrip() + '\n'
+    if args.out == '-':
+        sys.stdout.write(text)
+    else:
+        with open(args.out, 'w') as f:
+            f.write(text)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

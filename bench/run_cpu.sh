@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# The CPU part of the benchmark report in one command (no GPU needed):
+#
+#   bash bench/run_cpu.sh            # everything, extreme workload included (~40 min on 2 cores)
+#   QUICK=1 bash bench/run_cpu.sh    # without the extreme workload on the CPU backends (~8 min)
+#
+# Builds the library and the benchmarks with CUDA off (BUILD_DIR, default /tmp/aa-bench),
+# dumps the workloads (bench_workloads), runs bench_assign (CPU reference and OpenCL on
+# whatever OpenCL device there is: PoCL here) and bench/peers.py (the PyTorch mmdetection
+# peer, /usr/bin/python3 with python3-torch), records everything in
+# bench/results/<date>-cpu/ (OUT_DIR overrides) and regenerates bench/RESULTS.md from
+# every folder under bench/results/ that holds bench_assign.json or peers.json.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$PWD
+build=${BUILD_DIR:-/tmp/aa-bench}
+out=${OUT_DIR:-$root/bench/results/$(date -u +%Y%m%d)-cpu}
+python=${PEER_PYTHON:-/usr/bin/python3}
+quick=${QUICK:-0}
+mkdir -p "$out"
+
+commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
+git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
+
+echo "== build ($build)"
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAA_ENABLE_CUDA=OFF -DAA_BUILD_BENCH=ON \
+  > "$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+cmake --build "$build" -j "$(nproc)" --target anchorassign bench_workloads bench_assign \
+  > "$build.build.log" 2>&1 || { tail -n 40 "$build.build.log"; exit 1; }
+
+{
+  echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "commit: $commit"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')"
+  echo "logical cpus: $(nproc)"
+  echo "memory: $(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+  echo "kernel: $(uname -sr)"
+  echo "compiler: $(cc --version | head -n 1); $(c++ --version | head -n 1)"
+  echo "google benchmark: $(dpkg-query -W -f '${Version}' libbenchmark-dev 2>/dev/null \
+    || echo unknown)"
+  echo "pocl: $(dpkg-query -W -f '${Version}' pocl-opencl-icd 2>/dev/null || echo unknown)"
+  echo "python peer: $python, torch $("$python" -c 'import torch; print(torch.__version__)' 2>&1)"
+  echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "quick: $quick (1: extreme workload not run on the CPU backends nor by the peer)"
+  echo "note: a 2-core VM shared with other jobs; OpenCL runs on PoCL (the CPU), not a GPU"
+} > "$out/env.txt"
+cat "$out/env.txt"
+
+wl="$build/bench-workloads"
+mkdir -p "$wl"
+echo "== workloads ($wl)"
+"$build/bench/bench_workloads" "$wl" | tee "$out/workloads.txt"
+cp "$wl/manifest.json" "$out/workloads_manifest.json"
+
+extreme=()
+pextreme=()
+if [ "$quick" != 1 ]; then
+  extreme=(--aa_extreme)
+  pextreme=(--extreme)
+fi
+
+echo "== bench_assign"
+status=0
+AA_BENCH_COMMIT="$commit" "$build/bench/bench_assign" "${extreme[@]}" \
+  --benchmark_out="$out/bench_assign.json" --benchmark_out_format=json \
+  2>&1 | tee "$out/bench_assign.txt" || status=1
+
+echo "== peers.py"
+PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
+  "$python" bench/peers.py --workloads "$wl" --out "$out/peers.json" "${pextreme[@]}" \
+  2>&1 | tee "$out/peers.txt" || status=1
+
+echo "== report"
+folders=()
+for d in $(ls -d bench/results/*/ 2>/dev/null | sort -r); do
+  if [ -f "$d/bench_assign.json" ] || [ -f "$d/peers.json" ]; then
+    folders+=("${d%/}")
+  fi
+done
+python3 bench/report.py "${folders[@]}" --pending bench/pending.md --out bench/RESULTS.md
+echo "== wrote bench/RESULTS.md from ${folders[*]}"
+exit $status

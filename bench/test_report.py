@@ -1,0 +1,191 @@
+"""Tests of bench/report.py on tiny fixtures (no timing involved).
+
+  cd bench && python3 -m unittest -v test_report      (CTest: bench.report)
+"""
+import io
+import json
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+from contextlib import redirect_stderr
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import report  # noqa: E402
+
+
+def gb_aggregates(name, times_ms, counters, unit='ms'):
+    """Google Benchmark's aggregate entries (mean, median, stddev) for one case."""
+    scale = {'ms': 1.0, 'ns': 1e6}[unit]
+    n = len(times_ms)
+    med = sorted(times_ms)[n // 2]
+    mean = sum(times_ms) / n
+    out = []
+    for agg, v in (('mean', mean), ('median', med), ('stddev', 0.1)):
+        e = dict(name='%s/real_time_%s' % (name, agg), run_name=name + '/real_time',
+                 run_type='aggregate', repetitions=n, aggregate_name=agg, iterations=n,
+                 real_time=v * scale, cpu_time=v * scale, time_unit=unit)
+        e.update(counters)
+        out.append(e)
+    return out
+
+
+COUNTERS = dict(anchors=22400.0, gts=120.0, images=16.0, bytes_written=2867200.0,
+                bytes_min=3227776.0, bytes_per_second=3e8)
+
+
+def bench_doc(with_cuda=False):
+    b = []
+    b += gb_aggregates('atss/coco-atss/cpu', [10.0, 11.0, 9.0, 10.0, 30.0], COUNTERS)
+    b += gb_aggregates('atss/coco-atss/opencl', [20.0, 20.0, 20.0, 21.0, 19.0], COUNTERS,
+                       unit='ns')
+    b += gb_aggregates('max_iou/dense/cpu', [2000.0, 2100.0, 1900.0], dict(COUNTERS, gts=8000.0))
+    b.append(dict(name='max_iou/dense/opencl/iterations:1/repeats:1', run_type='iteration',
+                  error_occurred=True, error_message='opencl: differs from the CPU reference '
+                  'in 3 output elements (first at element 7)', iterations=0, real_time=0,
+                  cpu_time=0, time_unit='ns'))
+    # a single repetition: no aggregate entries
+    b.append(dict(name='fcos/dense/cpu/real_time', run_name='fcos/dense/cpu/real_time',
+                  run_type='iteration', repetitions=1, repetition_index=0, iterations=3,
+                  real_time=500.0, cpu_time=500.0, time_unit='ms', **dict(COUNTERS, gts=8000.0)))
+    ctx = dict(date='2026-11-25T00:00:00+00:00', num_cpus=2, load_avg=[0.1, 0.2, 0.3],
+               cpu_model='Test CPU', commit='abc123', backend_cpu='CPU reference',
+               backend_opencl='pthread-test')
+    if with_cuda:
+        b += gb_aggregates('atss/coco-atss/cuda', [0.5] * 5,
+                           dict(COUNTERS, copy_bw_fraction=0.25))
+        ctx['backend_cuda'] = 'NVIDIA H100'
+        ctx['cuda_copy_bandwidth_GBps'] = '2900.0'
+    else:
+        for case in ('atss/coco-atss', 'max_iou/dense', 'fcos/dense'):
+            b.append(dict(name=case + '/cuda/iterations:1/repeats:1', run_type='iteration',
+                          error_occurred=True, error_message='cuda: not built', iterations=0,
+                          real_time=0, cpu_time=0, time_unit='ns'))
+    return dict(context=ctx, benchmarks=b)
+
+
+def peers_doc():
+    return dict(
+        device='cpu: Test CPU', commit='abc123', date='2026-11-25T00:10:00Z', torch='1.13',
+        torch_threads=2, numpy='1.24', python='3.11', load_avg=[3.5, 1.0, 1.0], logical_cpus=2,
+        results=[
+            dict(workload='coco-atss', assigner='atss', anchors='coco-atss', images=16, gts=120,
+                 num_anchors=22400,
+                 anchorassign_cpu=dict(median_ms=12.0, times_ms=[12.0] * 5, peak_mib=3.0),
+                 parity=dict(compared=358400, unexplained=0, explained=2,
+                             notes=['2 anchors at an IoU within float rounding of the threshold'],
+                             status='explained'),
+                 peer=dict(name='mmdet-port', median_ms=400.0, times_ms=[400.0] * 5,
+                           peak_mib=39.4)),
+            dict(workload='dense', assigner='max_iou', anchors='coco-atss', images=16,
+                 gts=8000, num_anchors=22400,
+                 anchorassign_cpu=dict(median_ms=2500.0, times_ms=[2500.0] * 3, peak_mib=1.0),
+                 parity=dict(compared=358400, unexplained=4, explained=0, notes=[],
+                             status='FAILED', first='element 9: anchorassign (1, 0.5), peer '
+                             '(2, 0.5)')),
+            dict(workload='extreme', assigner='atss', anchors='coco-atss',
+                 skipped='not run by default (minutes); --extreme'),
+        ])
+
+
+class ReportTest(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp()
+        self.run = os.path.join(self.tmp, 'results', '20261125-cpu')
+        os.makedirs(self.run)
+        self.write('bench_assign.json', bench_doc())
+        self.write('peers.json', peers_doc())
+        with open(os.path.join(self.run, 'env.txt'), 'w') as f:
+            f.write('cpu: Test CPU\n')
+
+    def tearDown(self):
+        shutil.rmtree(self.tmp)
+
+    def write(self, name, doc, folder=None):
+        with open(os.path.join(folder or self.run, name), 'w') as f:
+            json.dump(doc, f)
+
+    def render(self, folders=None):
+        return report.render(folders or [self.run], self.tmp)
+
+    def row(self, text, start):
+        rows = [l for l in text.splitlines() if l.startswith(start)]
+        self.assertEqual(len(rows), 1, '%r: %r' % (start, rows))
+        return [c.strip() for c in rows[0].strip('|').split('|')]
+
+    def test_medians_and_ratios(self):
+        text = self.render()
+        r = self.row(text, '| atss | coco-atss | 22,400')
+        # CPU median 10 (not the mean 14), OpenCL 20 ms written in ns, ratio cpu/opencl
+        self.assertEqual(r[4:7], ['10.0', '20.0', 'x0.50'])
+        # peer 400 ms: 40 times the CPU reference; parity explained (2)
+        self.assertEqual(r[7:11], ['400', 'x40.0', '39', 'explained (2)'])
+
+    def test_single_repetition_and_failed_peer(self):
+        text = self.render()
+        r = self.row(text, '| fcos | dense | 22,400')
+        self.assertEqual(r[4], '500 (n=1)')
+        r = self.row(text, '| max_iou | dense | 22,400')
+        self.assertEqual(r[4], '2000 (n=3)')
+        self.assertEqual(r[7], '-')           # a peer that failed its check has no time
+        self.assertEqual(r[10], 'FAILED')
+        self.assertIn('FAILED: 4 unexplained (element 9', text)
+
+    def test_not_measured(self):
+        text = self.render()
+        self.assertIn('| max_iou/dense/opencl | opencl: differs from the CPU reference', text)
+        # a backend without any result is listed once
+        self.assertEqual(text.count('cuda: not built'), 1)
+        self.assertIn('| */*/cuda | cuda: not built |', text)
+        self.assertIn('| atss/extreme/PyTorch peer | not run by default', text)
+
+    def test_cpu_labels_and_sources(self):
+        text = self.render()
+        self.assertIn('## CPU figures: `results/20261125-cpu`', text)
+        self.assertIn('No GPU in this run', text)
+        self.assertIn('PoCL', text)
+        self.assertIn('load average up to 3.5', text)  # the peers' start load
+        for raw in ('bench_assign.json', 'peers.json', 'env.txt'):
+            self.assertIn('`results/20261125-cpu/%s`' % raw, text)
+        self.assertIn('| commit | abc123 |', text)
+        self.assertNotIn('copy BW', text)
+
+    def test_commits_differ(self):
+        doc = peers_doc()
+        doc['commit'] = 'def456'
+        self.write('peers.json', doc)
+        self.assertIn('| commit | bench_assign: abc123; peers.py: def456 |', self.render())
+
+    def test_gpu_columns(self):
+        self.write('bench_assign.json', bench_doc(with_cuda=True))
+        text = self.render()
+        self.assertIn('## GPU figures', text)
+        self.assertNotIn('No GPU in this run', text)
+        self.assertIn('2900.0 GB/s', text)
+        r = self.row(text, '| atss | coco-atss | 22,400')
+        head = self.row(text, '| assigner | workload | anchors |')
+        self.assertEqual(r[head.index('CUDA ms')], '0.500')
+        self.assertEqual(r[head.index('cuda vs CPU ref')], 'x20.0')
+        self.assertEqual(r[head.index('CUDA % of copy BW')], '25.0%')
+        self.assertEqual(r[head.index('peer / CUDA')], 'x800')
+
+    def test_main_writes_file_and_rejects_empty_folder(self):
+        out = os.path.join(self.tmp, 'RESULTS.md')
+        pending = os.path.join(self.tmp, 'pending.md')
+        with open(pending, 'w') as f:
+            f.write('## Pending\n\n- GPU columns\n')
+        self.assertEqual(report.main([self.run, '--out', out, '--pending', pending,
+                                      '--root', self.tmp]), 0)
+        with open(out) as f:
+            text = f.read()
+        self.assertTrue(text.startswith('# Benchmark results'))
+        self.assertTrue(text.endswith('- GPU columns\n'))
+        empty = os.path.join(self.tmp, 'empty')
+        os.makedirs(empty)
+        with redirect_stderr(io.StringIO()):
+            self.assertEqual(report.main([empty, '--out', out]), 2)
+
+
+if __name__ == '__main__':
+    unittest.main()
