@@ -158,7 +158,8 @@ void open_backend(Backend &b)
 {
 #if !AA_BENCH_CUDA
     if (b.kind == AA_BACKEND_CUDA) { // native memory needs the CUDA runtime here
-        b.why = "cuda: bench_assign built without the CUDA runtime (no CUDA toolkit)";
+        b.why = "cuda: not built (this build has no CUDA backend: AA_ENABLE_CUDA=OFF or no "
+                "CUDA toolkit)";
         return;
     }
 #endif

@@ -2,8 +2,9 @@
 # The one-command GPU check: on a machine with an NVIDIA GPU, builds everything
 # with CUDA (and OpenCL where an ICD is present), runs the whole test suite (the
 # CUDA parity test included, which skips on machines without a GPU), the four
-# compute-sanitizer tools over the CUDA parity test, and the CLI profile on every
-# backend; writes each log and a summary (device, driver, commit, date) into one
+# compute-sanitizer tools over the CUDA parity test, the CLI profile on every
+# backend and the benchmark suite (bench_assign: CUDA on device buffers beside the
+# CPU reference, with the copy-bandwidth fraction); writes each log and a summary (device, driver, commit, date) into one
 # folder: $OUT when the device tool runs it, else bench/results/<date>-<device>/.
 #
 #   bash bench/gpu_deps.sh                   # here, once: packages the GPU machine lacks
@@ -57,6 +58,8 @@ for tool in memcheck racecheck initcheck synccheck; do
     "$build/tests/test_cuda_parity"
 done
 step profile "$build/tools/anchorassign" profile --backend all --repeat 20
+step bench "$build/bench/bench_assign" --benchmark_out="$out/bench_assign.json" \
+  --benchmark_out_format=json
 grep -E "parity:" "$out"/ctest.log "$out"/sanitizer-*.log >> "$out/summary.txt" 2>/dev/null || true
 echo "== results in $out"
 cat "$out/summary.txt"

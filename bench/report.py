@@ -174,6 +174,11 @@ def run_section(folder, display):
     raw = [os.path.basename(p) for p in (bench_path, peers_path, env_path) if os.path.exists(p)]
     out.append('| raw files | %s |' % ', '.join('`%s/%s`' % (display, r) for r in raw))
     out.append('')
+    if ctx.get('library_build_type') == 'debug':
+        out.append('Google Benchmark reports its own library as a debug build (Debian\'s '
+                   'package); it only runs the timing loop around calls of milliseconds or '
+                   'more, and anchorassign itself is a Release build.')
+        out.append('')
     if not gpu:
         out.append('No GPU in this run. The CPU reference is single-threaded; OpenCL ran on '
                    'PoCL, i.e. the GPU kernels executed on this CPU (with the host copies of '
