@@ -64,7 +64,7 @@ AA_KERNEL aa_atss_prepare_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anch
     AA_GLOBAL aa_u64 *best = (AA_GLOBAL aa_u64 *)(ws + lay.best);
     AA_GLOBAL aa_u8 *state = (AA_GLOBAL aa_u8 *)(ws + lay.state);
     AA_SHARED(aa_box, tile, AA_ATSS_TILE);
-    AA_SHARED(aa_u8, tile_crowd, AA_ATSS_TILE);
+    AA_SHARED(aa_i32, tile_id, AA_ATSS_TILE);
     aa_i32 lid = AA_LOCAL_ID, size = AA_LOCAL_SIZE;
     for (aa_i64 image = AA_GROUP_ID_Y; image < num_images; image += AA_NUM_GROUPS_Y) {
         aa_i64 first = offsets[image], count = offsets[image + 1] - first;
@@ -75,15 +75,10 @@ AA_KERNEL aa_atss_prepare_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anch
             if (active) ab = aa_box_load(anchors, a);
             int ignored = 0, has_gt = 0;
             for (aa_i64 t0 = 0; t0 < count; t0 += size) {
-                AA_BARRIER();
-                if (t0 + lid < count) {
-                    tile[lid] = aa_box_load(gts, first + t0 + lid);
-                    tile_crowd[lid] = flags ? flags[first + t0 + lid] : 0;
-                }
-                AA_BARRIER();
+                aa_load_gt_tile(gts, flags, first, count, t0, tile, tile_id);
                 aa_i64 n = count - t0 < size ? count - t0 : size;
                 for (aa_i64 k = 0; active && k < n; ++k) {
-                    if (!tile_crowd[k]) {
+                    if (tile_id[k] >= 0) {
                         has_gt = 1;
                     } else if (args.ignore_iof_thr > 0.0f &&
                                aa_box_overlap(AA_MODE_IOF, ab, tile[k], args.eps) > args.ignore_iof_thr) {

@@ -68,4 +68,23 @@ AA_DEVICE int aa_nearer(float d1, aa_i64 i1, float d2, aa_i64 i2)
     return d1 < d2 || (d1 == d2 && i1 < i2);
 }
 
+#ifdef AA_KERNEL
+/* The GT-tile loader of the per-(image, anchor) kernels: every work-item of the
+ * group calls it (it has barriers). Local ids are indices within the image; a
+ * crowd GT gets -1 - its index, so `id < 0` means crowd. */
+AA_DEVICE_ONLY void aa_load_gt_tile(AA_GLOBAL const float *gts, AA_GLOBAL const aa_u8 *flags,
+                                    aa_i64 first, aa_i64 count, aa_i64 t0, AA_LOCAL aa_box *tile,
+                                    AA_LOCAL aa_i32 *tile_id)
+{
+    aa_i32 lid = AA_LOCAL_ID;
+    AA_BARRIER(); /* the previous tile is no longer read */
+    if (t0 + lid < count) {
+        aa_i64 g = first + t0 + lid;
+        tile[lid] = aa_box_load(gts, g);
+        tile_id[lid] = (flags && flags[g]) ? -1 - (aa_i32)(t0 + lid) : (aa_i32)(t0 + lid);
+    }
+    AA_BARRIER();
+}
+#endif
+
 #endif /* AA_BOX_MATH_H */

@@ -83,13 +83,7 @@ AA_KERNEL aa_fcos_kernel(AA_GLOBAL const float *points, aa_i64 num_points,
             aa_i32 best = -1;
             aa_box best_box = {0.0f, 0.0f, 0.0f, 0.0f};
             for (aa_i64 t0 = 0; t0 < count; t0 += size) {
-                AA_BARRIER(); /* the previous tile is no longer read */
-                if (t0 + lid < count) {
-                    aa_i64 g = first + t0 + lid;
-                    tile[lid] = aa_box_load(gts, g);
-                    tile_id[lid] = (ignore_flags && ignore_flags[g]) ? -1 : (aa_i32)(t0 + lid);
-                }
-                AA_BARRIER();
+                aa_load_gt_tile(gts, ignore_flags, first, count, t0, tile, tile_id);
                 aa_i64 n = count - t0 < size ? count - t0 : size;
                 for (aa_i64 k = 0; active && k < n; ++k) {
                     if (tile_id[k] < 0) continue; /* crowd: takes no part */

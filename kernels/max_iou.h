@@ -29,21 +29,6 @@ typedef struct aa_max_iou_ws {
 } aa_max_iou_ws;
 
 #ifdef AA_KERNEL
-/* Loads tile [t0, t0 + size) of an image's GTs; crowd GTs get id -1 - local index. */
-AA_DEVICE_ONLY void aa_load_gt_tile(AA_GLOBAL const float *gts, AA_GLOBAL const aa_u8 *flags,
-                                    aa_i64 first, aa_i64 count, aa_i64 t0, AA_LOCAL aa_box *tile,
-                                    AA_LOCAL aa_i32 *tile_id)
-{
-    aa_i32 lid = AA_LOCAL_ID;
-    AA_BARRIER(); /* the previous tile is no longer read */
-    if (t0 + lid < count) {
-        aa_i64 g = first + t0 + lid;
-        tile[lid] = aa_box_load(gts, g);
-        tile_id[lid] = (flags && flags[g]) ? -1 - (aa_i32)(t0 + lid) : (aa_i32)(t0 + lid);
-    }
-    AA_BARRIER();
-}
-
 AA_KERNEL aa_max_iou_anchor_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors,
                                    AA_GLOBAL const float *gts, AA_GLOBAL const aa_i64 *offsets,
                                    aa_i32 num_images, AA_GLOBAL const aa_u8 *flags,
