@@ -319,3 +319,468 @@ aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params, const aa
     aa__ref_fcos(&p, &b, out, ws);
     return AA_SUCCESS;
 }
+
+/* ---------------------------------------------------------------- Gaussian mixtures */
+
+void aa_gmm_params_init(aa_gmm_params *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->num_components = 2;
+    p->max_iter = 100;
+    p->tol = 1e-3;
+    p->reg_covar = 1e-6;
+    p->covariance = AA_GMM_DIAG;
+    p->init = AA_GMM_INIT_PAA;
+}
+
+static aa_status check_gmm_params(aa_context *ctx, const aa_gmm_params *p)
+{
+    if (p->num_components < 1 || p->num_components > AA_GMM_MAX_COMPONENTS)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.num_components: %d is outside 1..%d",
+                        (int)p->num_components, AA_GMM_MAX_COMPONENTS);
+    if (p->max_iter < 0 || p->max_iter > AA_GMM_MAX_ITER)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.max_iter: %d is outside 0..%d",
+                        (int)p->max_iter, AA_GMM_MAX_ITER);
+    if (!(p->tol >= 0.0) || !isfinite(p->tol))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.tol: %g is not a finite number >= 0",
+                        p->tol);
+    if (!(p->reg_covar >= 0.0) || !isfinite(p->reg_covar))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "params.reg_covar: %g is not a finite number >= 0", p->reg_covar);
+    if (p->covariance != AA_GMM_DIAG && p->covariance != AA_GMM_FULL)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.covariance: %d is not an aa_gmm_covariance",
+                        (int)p->covariance);
+    if (p->init != AA_GMM_INIT_PAA && p->init != AA_GMM_INIT_GIVEN)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.init: %d is not an aa_gmm_init",
+                        (int)p->init);
+    if (p->float32_input != 0 && p->float32_input != 1)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.float32_input: %d is not 0 or 1",
+                        (int)p->float32_input);
+    return AA_SUCCESS;
+}
+
+/* The given initial parameters, where the host can read them (scikit-learn's checks). */
+static aa_status check_gmm_init(aa_context *ctx, const aa_gmm_params *p, int64_t num_segments)
+{
+    if (p->init != AA_GMM_INIT_GIVEN || num_segments == 0) return AA_SUCCESS;
+    if (!p->init_weights) return aa__fail(ctx, AA_ERR_NULL_POINTER, "params.init_weights: NULL");
+    if (!p->init_means) return aa__fail(ctx, AA_ERR_NULL_POINTER, "params.init_means: NULL");
+    if (!p->init_precisions) return aa__fail(ctx, AA_ERR_NULL_POINTER, "params.init_precisions: NULL");
+    if (!aa__host_readable(ctx)) return AA_SUCCESS;
+    int32_t K = p->num_components;
+    for (int64_t s = 0; s < num_segments; ++s) {
+        double total = 0.0;
+        for (int32_t k = 0; k < K; ++k) {
+            int64_t j = s * K + k;
+            double w = p->init_weights[j], mu = p->init_means[j], pr = p->init_precisions[j];
+            if (!(w >= 0.0 && w <= 1.0))
+                return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                                "params.init_weights[%lld]: %g is outside [0, 1]", (long long)j, w);
+            if (!isfinite(mu))
+                return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                                "params.init_means[%lld]: %g is not finite", (long long)j, mu);
+            if (!(pr > 0.0) || !isfinite(pr))
+                return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                                "params.init_precisions[%lld]: %g is not a positive finite number",
+                                (long long)j, pr);
+            total += w;
+        }
+        if (!(fabs(1.0 - total) <= 1e-8))
+            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                            "params.init_weights[%lld..%lld]: sum to %.17g, not 1",
+                            (long long)(s * K), (long long)(s * K + K - 1), total);
+    }
+    return AA_SUCCESS;
+}
+
+static aa_status check_gmm_segments(aa_context *ctx, const aa_gmm_segments *sg, aa_gmm_batch *g)
+{
+    if (!sg) return aa__fail(ctx, AA_ERR_NULL_POINTER, "segments: NULL");
+    if (sg->num_segments < 0 || sg->num_segments > AA_MAX_SEGMENTS)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "segments.num_segments: %lld is outside 0..%lld",
+                        (long long)sg->num_segments, (long long)AA_MAX_SEGMENTS);
+    if (!sg->offsets) return aa__fail(ctx, AA_ERR_NULL_POINTER, "segments.offsets: NULL");
+    if (sg->offsets[0] != 0)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "segments.offsets[0]: %lld, must be 0",
+                        (long long)sg->offsets[0]);
+    int64_t max_points = 0;
+    for (int64_t s = 0; s < sg->num_segments; ++s) {
+        int64_t n = sg->offsets[s + 1] - sg->offsets[s];
+        if (sg->offsets[s + 1] < sg->offsets[s])
+            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                            "segments.offsets[%lld]: %lld is less than offsets[%lld] = %lld",
+                            (long long)(s + 1), (long long)sg->offsets[s + 1], (long long)s,
+                            (long long)sg->offsets[s]);
+        if (sg->offsets[s + 1] > AA_MAX_POINTS)
+            return aa__fail(ctx, AA_ERR_LIMIT_EXCEEDED,
+                            "segments.offsets[%lld]: %lld points exceed AA_MAX_POINTS (%lld)",
+                            (long long)(s + 1), (long long)sg->offsets[s + 1],
+                            (long long)AA_MAX_POINTS);
+        if (n > max_points) max_points = n;
+    }
+    int64_t total = sg->offsets[sg->num_segments];
+    if (total > 0 && !sg->points) return aa__fail(ctx, AA_ERR_NULL_POINTER, "segments.points: NULL");
+    if (total > 0 && ctx->gpu && ctx->memory == AA_MEMORY_NATIVE && !sg->device_offsets)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER,
+                        "segments.device_offsets: NULL (GPU backends read the offsets from "
+                        "device memory with AA_MEMORY_NATIVE)");
+    for (int64_t i = 0; aa__host_readable(ctx) && i < total; ++i)
+        if (!isfinite(sg->points[i]))
+            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "segments.points[%lld]: %g is not finite",
+                            (long long)i, (double)sg->points[i]);
+    g->segments = sg;
+    g->num_segments = sg->num_segments;
+    g->total_points = total;
+    g->max_points = max_points;
+    return AA_SUCCESS;
+}
+
+static aa_status begin_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_gmm_segments *sg,
+                           aa_gmm_batch *g)
+{
+    aa_status st = check_gmm_params(ctx, p);
+    if (st == AA_SUCCESS) st = check_gmm_segments(ctx, sg, g);
+    if (st == AA_SUCCESS) st = check_gmm_init(ctx, p, g->num_segments);
+    if (st == AA_SUCCESS && ctx->gpu && p->float32_input)
+        st = aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
+                      "params.float32_input: the GPU kernels fit in double only (so far)");
+    return st;
+}
+
+aa_status aa_gmm_workspace_size(aa_context *ctx, const aa_gmm_params *params,
+                                const aa_gmm_segments *segments, size_t *bytes)
+{
+    aa_gmm_params p;
+    aa_gmm_batch g;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_gmm_params_init);
+    aa_status st = begin_gmm(ctx, &p, segments, &g);
+    if (st != AA_SUCCESS) return st;
+    if (ctx->gpu) return sized(ctx, bytes, ctx->gpu->gmm_ws_bytes(&p, &g));
+    return sized(ctx, bytes, aa__ref_gmm_ws_bytes(&p, &g));
+}
+
+aa_status aa_gmm_fit(aa_context *ctx, const aa_gmm_params *params, const aa_gmm_segments *segments,
+                     const aa_gmm_result *result, void *workspace, size_t workspace_bytes)
+{
+    aa_gmm_params p;
+    aa_gmm_batch g;
+    void *ws;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_gmm_params_init);
+    if (!result) return aa__fail(ctx, AA_ERR_NULL_POINTER, "result: NULL");
+    aa_status st = begin_gmm(ctx, &p, segments, &g);
+    if (st == AA_SUCCESS && ctx->gpu)
+        return ctx->gpu->gmm(ctx, &p, &g, result, workspace, workspace_bytes);
+    if (st == AA_SUCCESS)
+        st = aa__workspace_acquire(ctx, aa__ref_gmm_ws_bytes(&p, &g), workspace, workspace_bytes, &ws);
+    if (st != AA_SUCCESS) return st;
+    aa__ref_gmm_fit(&p, &g, result, ws);
+    return AA_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- PAA */
+
+void aa_paa_params_init(aa_paa_params *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    aa_max_iou_params_init(&p->pre);
+    p->pre.pos_iou_thr = 0.1f;
+    p->pre.neg_iou_thr_hi = 0.1f;
+    aa_gmm_params_init(&p->gmm);
+    p->gmm.float32_input = 1; /* mmdetection hands scikit-learn a float32 array */
+    p->topk = 9;
+    p->single_candidate_positive = 0;
+    p->focal_alpha = 0.25f;
+    p->focal_gamma = 2.0f;
+    p->giou_weight = 1.3f;
+    p->giou_eps = 1e-6f;
+    p->target_stds[0] = p->target_stds[1] = 0.1f;
+    p->target_stds[2] = p->target_stds[3] = 0.2f;
+    p->wh_ratio_clip = 16.0f / 1000.0f;
+}
+
+void aa_paa_params_init_original(aa_paa_params *p)
+{
+    if (!p) return;
+    aa_paa_params_init(p);
+    p->gmm.covariance = AA_GMM_FULL;
+    p->single_candidate_positive = 1;
+    p->separation = AA_PAA_SEPARATE_ORIGINAL;
+    p->giou_weight = 1.0f;
+}
+
+static aa_status check_paa_params(aa_context *ctx, const aa_paa_params *p)
+{
+    aa_status st = check_max_iou_params(ctx, &p->pre);
+    if (st == AA_SUCCESS) st = check_gmm_params(ctx, &p->gmm);
+    if (st != AA_SUCCESS) return st;
+    if (p->gmm.init != AA_GMM_INIT_PAA)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "params.gmm.init: PAA fits its mixtures from AA_GMM_INIT_PAA only");
+    if (p->gmm.num_components != 2)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "params.gmm.num_components: %d; PAA fits two components",
+                        (int)p->gmm.num_components);
+    if (p->separation != AA_PAA_SEPARATE_MMDET && p->separation != AA_PAA_SEPARATE_ORIGINAL)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "params.separation: %d is not an AA_PAA_SEPARATE_* value",
+                        (int)p->separation);
+    if (p->topk < 1 || p->topk > AA_MAX_TOPK)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.topk: %d is outside 1..%d",
+                        (int)p->topk, AA_MAX_TOPK);
+    if (!(p->focal_alpha >= 0.0f && p->focal_alpha <= 1.0f))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.focal_alpha: %g is outside [0, 1]",
+                        (double)p->focal_alpha);
+    if (!(p->focal_gamma >= 0.0f) || !isfinite(p->focal_gamma))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "params.focal_gamma: %g is not a finite number >= 0", (double)p->focal_gamma);
+    st = check_finite(ctx, "giou_weight", p->giou_weight);
+    if (st == AA_SUCCESS && (!(p->giou_eps > 0.0f) || !isfinite(p->giou_eps)))
+        st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.giou_eps: %g is not a positive finite number",
+                      (double)p->giou_eps);
+    for (int c = 0; st == AA_SUCCESS && c < 4; ++c) {
+        if (!isfinite(p->target_means[c]))
+            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.target_means[%d]: %g is not finite",
+                          c, (double)p->target_means[c]);
+        else if (!(p->target_stds[c] > 0.0f) || !isfinite(p->target_stds[c]))
+            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                          "params.target_stds[%d]: %g is not a positive finite number", c,
+                          (double)p->target_stds[c]);
+    }
+    if (st == AA_SUCCESS && (!(p->wh_ratio_clip > 0.0f) || !isfinite(p->wh_ratio_clip)))
+        st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                      "params.wh_ratio_clip: %g is not a positive finite number",
+                      (double)p->wh_ratio_clip);
+    return st;
+}
+
+/* A pre-assignment: AA_IGNORED, AA_NEGATIVE or a GT index of the anchor's image. */
+static aa_status check_pre(aa_context *ctx, const aa_batch *b, const int32_t *pre)
+{
+    int64_t n = (int64_t)b->num_images * b->num_anchors;
+    if (!pre && n > 0) return aa__fail(ctx, AA_ERR_NULL_POINTER, "pre_gt_index: NULL");
+    for (int32_t i = 0; aa__host_readable(ctx) && i < b->num_images; ++i) {
+        int64_t num_gts = b->gts->offsets[i + 1] - b->gts->offsets[i];
+        for (int64_t a = 0; a < b->num_anchors; ++a) {
+            int32_t g = pre[(int64_t)i * b->num_anchors + a];
+            if (g < AA_IGNORED || g >= num_gts)
+                return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                                "pre_gt_index[%lld] (image %d, anchor %lld): %d is not -2, -1 or "
+                                "a GT of the image (%lld GTs)",
+                                (long long)((int64_t)i * b->num_anchors + a), (int)i, (long long)a,
+                                (int)g, (long long)num_gts);
+            if (g >= 0 && b->gts->ignore_flags && b->gts->ignore_flags[b->gts->offsets[i] + g])
+                return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                                "pre_gt_index[%lld] (image %d, anchor %lld): GT %d is a crowd GT "
+                                "(ignore_flags), which is never assigned",
+                                (long long)((int64_t)i * b->num_anchors + a), (int)i, (long long)a,
+                                (int)g);
+        }
+    }
+    return AA_SUCCESS;
+}
+
+static aa_status check_costs(aa_context *ctx, const aa_batch *b, const int32_t *pre,
+                             const float *costs)
+{
+    int64_t n = (int64_t)b->num_images * b->num_anchors;
+    if (!costs && n > 0) return aa__fail(ctx, AA_ERR_NULL_POINTER, "costs: NULL");
+    for (int64_t j = 0; aa__host_readable(ctx) && j < n; ++j)
+        if (pre[j] >= 0 && !isfinite(costs[j]))
+            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                            "costs[%lld] (image %lld, anchor %lld): %g is not finite",
+                            (long long)j, (long long)(j / b->num_anchors),
+                            (long long)(j % b->num_anchors), (double)costs[j]);
+    return AA_SUCCESS;
+}
+
+/* The head outputs a cost will read: types, labels below num_classes and, where the
+ * host can read them, finite values for every pre-assigned anchor (pre may be NULL
+ * before the pre-assignment exists: then every anchor's). */
+static float head_at(const aa_head_outputs *h, const void *array, int64_t i)
+{
+    const uint16_t *half = array;
+    uint32_t bits;
+    float v;
+    switch (h->dtype) {
+    case AA_FLOAT16: {
+        int e = (half[i] >> 10) & 31; /* only finiteness matters here */
+        return e == 31 ? NAN : 0.0f;
+    }
+    case AA_BFLOAT16:
+        bits = (uint32_t)half[i] << 16;
+        memcpy(&v, &bits, sizeof v);
+        return v;
+    default: return ((const float *)array)[i];
+    }
+}
+
+static aa_status check_head(aa_context *ctx, const aa_batch *b, const aa_head_outputs *h,
+                            const int32_t *pre)
+{
+    int64_t rows = (int64_t)b->num_images * b->num_anchors;
+    if (!h) return aa__fail(ctx, AA_ERR_NULL_POINTER, "head: NULL");
+    if (h->dtype != AA_FLOAT32 && h->dtype != AA_FLOAT16 && h->dtype != AA_BFLOAT16)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "head.dtype: %d is not an aa_dtype", (int)h->dtype);
+    if (h->num_classes < 1)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "head.num_classes: %d is not positive",
+                        (int)h->num_classes);
+    if ((uint64_t)rows > SIZE_MAX / 4 / (uint64_t)h->num_classes)
+        return aa__fail(ctx, AA_ERR_LIMIT_EXCEEDED,
+                        "num_images x num_anchors x head.num_classes: too many logits");
+    if (rows > 0 && !h->cls_logits) return aa__fail(ctx, AA_ERR_NULL_POINTER, "head.cls_logits: NULL");
+    if (rows > 0 && !h->bbox_deltas) return aa__fail(ctx, AA_ERR_NULL_POINTER, "head.bbox_deltas: NULL");
+    if (b->total_gts > 0 && !b->gts->labels)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER, "gts.labels: NULL; PAA's cost needs each GT's class");
+    if (!aa__host_readable(ctx)) return AA_SUCCESS;
+    for (int64_t g = 0; g < b->total_gts; ++g)
+        if (b->gts->labels[g] >= h->num_classes)
+            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                            "gts.labels[%lld]: %d is not below head.num_classes (%d)", (long long)g,
+                            (int)b->gts->labels[g], (int)h->num_classes);
+    for (int64_t r = 0; r < rows; ++r) {
+        if (pre && pre[r] < 0) continue;
+        for (int32_t c = 0; c < h->num_classes; ++c)
+            if (!isfinite(head_at(h, h->cls_logits, r * h->num_classes + c)))
+                return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                                "head.cls_logits[%lld][%d] (image %lld, anchor %lld): not finite",
+                                (long long)r, (int)c, (long long)(r / b->num_anchors),
+                                (long long)(r % b->num_anchors));
+        for (int c = 0; c < 4; ++c)
+            if (!isfinite(head_at(h, h->bbox_deltas, r * 4 + c)))
+                return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                                "head.bbox_deltas[%lld][%d] (image %lld, anchor %lld): not finite",
+                                (long long)r, c, (long long)(r / b->num_anchors),
+                                (long long)(r % b->num_anchors));
+    }
+    return AA_SUCCESS;
+}
+
+static aa_status paa_not_on_gpu(aa_context *ctx)
+{
+    return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "PAA: not on the %s backend yet",
+                    aa_backend_name(ctx->backend));
+}
+
+aa_status aa_paa_costs(aa_context *ctx, const aa_paa_params *params, const aa_anchors *anchors,
+                       const aa_gts *gts, const aa_head_outputs *head, const int32_t *pre_gt_index,
+                       float *costs)
+{
+    aa_paa_params p;
+    aa_batch b;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_paa_params_init);
+    aa_status st = check_paa_params(ctx, &p);
+    if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
+    if (st == AA_SUCCESS) st = check_out_size(ctx, &b);
+    if (st == AA_SUCCESS) st = check_pre(ctx, &b, pre_gt_index);
+    if (st == AA_SUCCESS) st = check_head(ctx, &b, head, pre_gt_index);
+    if (st == AA_SUCCESS && !costs && (int64_t)b.num_images * b.num_anchors > 0)
+        st = aa__fail(ctx, AA_ERR_NULL_POINTER, "costs: NULL");
+    if (st != AA_SUCCESS) return st;
+    if (ctx->gpu) return paa_not_on_gpu(ctx);
+    aa__ref_paa_costs(&p, &b, head, pre_gt_index, costs);
+    return AA_SUCCESS;
+}
+
+aa_status aa_paa_select_workspace_size(aa_context *ctx, const aa_paa_params *params,
+                                       const aa_anchors *anchors, const aa_gts *gts, size_t *bytes)
+{
+    aa_paa_params p;
+    aa_batch b;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_paa_params_init);
+    aa_status st = check_paa_params(ctx, &p);
+    if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
+    if (st != AA_SUCCESS) return st;
+    if (ctx->gpu) return paa_not_on_gpu(ctx);
+    return sized(ctx, bytes, aa__ref_paa_select_ws_bytes(&p, &b));
+}
+
+aa_status aa_assign_paa_costs(aa_context *ctx, const aa_paa_params *params,
+                              const aa_anchors *anchors, const aa_gts *gts,
+                              const int32_t *pre_gt_index, const float *costs,
+                              const aa_assignment *out, void *workspace, size_t workspace_bytes)
+{
+    aa_paa_params p;
+    aa_batch b;
+    void *ws;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_paa_params_init);
+    aa_status st = check_paa_params(ctx, &p);
+    if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
+    if (st == AA_SUCCESS) st = check_pre(ctx, &b, pre_gt_index);
+    if (st == AA_SUCCESS) st = check_costs(ctx, &b, pre_gt_index, costs);
+    if (st == AA_SUCCESS && ctx->gpu) return paa_not_on_gpu(ctx);
+    if (st == AA_SUCCESS)
+        st = aa__workspace_acquire(ctx, aa__ref_paa_select_ws_bytes(&p, &b), workspace,
+                                   workspace_bytes, &ws);
+    if (st != AA_SUCCESS) return st;
+    aa__ref_paa_select(&p, &b, pre_gt_index, costs, out, ws);
+    return AA_SUCCESS;
+}
+
+/* CPU workspace of the whole of PAA: the pre-assignment, the costs, then the larger
+ * of the max-IoU and the selection workspaces (used one after the other). */
+static size_t paa_ws_bytes(const aa_paa_params *p, const aa_batch *b, size_t *rows_bytes)
+{
+    size_t rows = (size_t)b->num_images * (size_t)b->num_anchors;
+    size_t pre = (rows * sizeof(int32_t) + 15) / 16 * 16, cost = (rows * sizeof(float) + 15) / 16 * 16;
+    size_t max_iou = aa__ref_max_iou_ws_bytes(b), select = aa__ref_paa_select_ws_bytes(p, b);
+    *rows_bytes = pre;
+    return pre + cost + (max_iou > select ? max_iou : select);
+}
+
+aa_status aa_paa_workspace_size(aa_context *ctx, const aa_paa_params *params,
+                                const aa_anchors *anchors, const aa_gts *gts, size_t *bytes)
+{
+    aa_paa_params p;
+    aa_batch b;
+    size_t rows_bytes;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_paa_params_init);
+    aa_status st = check_paa_params(ctx, &p);
+    if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
+    if (st == AA_SUCCESS) st = check_out_size(ctx, &b);
+    if (st != AA_SUCCESS) return st;
+    if (ctx->gpu) return paa_not_on_gpu(ctx);
+    return sized(ctx, bytes, paa_ws_bytes(&p, &b, &rows_bytes));
+}
+
+aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params, const aa_anchors *anchors,
+                        const aa_gts *gts, const aa_head_outputs *head, const aa_assignment *out,
+                        void *workspace, size_t workspace_bytes)
+{
+    aa_paa_params p;
+    aa_batch b;
+    void *ws;
+    size_t rows_bytes;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_paa_params_init);
+    aa_status st = check_paa_params(ctx, &p);
+    if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
+    if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
+    if (st == AA_SUCCESS && ctx->gpu) return paa_not_on_gpu(ctx);
+    if (st == AA_SUCCESS)
+        st = aa__workspace_acquire(ctx, paa_ws_bytes(&p, &b, &rows_bytes), workspace,
+                                   workspace_bytes, &ws);
+    if (st != AA_SUCCESS) return st;
+    size_t rows = (size_t)b.num_images * (size_t)b.num_anchors;
+    int32_t *pre = ws;
+    float *costs = (float *)((char *)ws + rows_bytes);
+    void *rest = (char *)costs + (rows * sizeof(float) + 15) / 16 * 16;
+    aa_assignment pre_out = {pre, NULL, NULL};
+    aa__ref_max_iou(&p.pre, &b, &pre_out, rest);
+    aa__ref_paa_costs(&p, &b, head, pre, costs);
+    /* finite head outputs can still overflow a float32 cost: refuse them as
+     * aa_assign_paa_costs does (nothing is written yet) */
+    st = check_costs(ctx, &b, pre, costs);
+    if (st != AA_SUCCESS) return st;
+    aa__ref_paa_select(&p, &b, pre, costs, out, rest);
+    return AA_SUCCESS;
+}

@@ -14,6 +14,7 @@ extern "C" {
 #define AA_ERROR_CAPACITY 512
 
 struct aa_batch;
+struct aa_gmm_batch;
 
 /* What a GPU backend implements, one entry per call (arguments validated). Both
  * GPU backends provide every entry; the CPU context has none (gpu == NULL). */
@@ -33,6 +34,9 @@ typedef struct aa_gpu_ops {
                       const aa_assignment *out, void *workspace, size_t workspace_bytes);
     aa_status (*fcos)(aa_context *ctx, const aa_fcos_params *p, const struct aa_batch *b,
                       const aa_assignment *out);
+    size_t (*gmm_ws_bytes)(const aa_gmm_params *p, const struct aa_gmm_batch *g);
+    aa_status (*gmm)(aa_context *ctx, const aa_gmm_params *p, const struct aa_gmm_batch *g,
+                     const aa_gmm_result *out, void *workspace, size_t workspace_bytes);
 } aa_gpu_ops;
 
 struct aa_context {
@@ -66,6 +70,15 @@ struct aa_batch {
     int32_t num_images;
     int64_t total_gts;
     int64_t max_gts_per_image;
+};
+
+/* Segments of a Gaussian-mixture call after validation. */
+typedef struct aa_gmm_batch aa_gmm_batch;
+struct aa_gmm_batch {
+    const aa_gmm_segments *segments;
+    int64_t num_segments;
+    int64_t total_points;
+    int64_t max_points;     /* points of the largest segment */
 };
 
 /* Argument checking shared by every backend. Each returns AA_SUCCESS or records
@@ -117,6 +130,20 @@ void aa__ref_atss(const aa_atss_params *p, const aa_batch *batch, const aa_assig
 size_t aa__ref_fcos_ws_bytes(const aa_batch *batch);
 void aa__ref_fcos(const aa_fcos_params *p, const aa_batch *batch, const aa_assignment *out,
                   void *workspace);
+
+/* Batched 1-D Gaussian-mixture EM (host/cpu/gmm_ref.c), scikit-learn's arithmetic
+ * in double, one segment after another. */
+size_t aa__ref_gmm_ws_bytes(const aa_gmm_params *p, const aa_gmm_batch *g);
+void aa__ref_gmm_fit(const aa_gmm_params *p, const aa_gmm_batch *g, const aa_gmm_result *out,
+                     void *workspace);
+
+/* PAA (host/cpu/paa_ref.c): the cost of every pre-assigned anchor, and the selection
+ * of positives from a pre-assignment and costs. */
+void aa__ref_paa_costs(const aa_paa_params *p, const aa_batch *b, const aa_head_outputs *h,
+                       const int32_t *pre_gt_index, float *costs);
+size_t aa__ref_paa_select_ws_bytes(const aa_paa_params *p, const aa_batch *b);
+void aa__ref_paa_select(const aa_paa_params *p, const aa_batch *b, const int32_t *pre_gt_index,
+                        const float *costs, const aa_assignment *out, void *workspace);
 
 #ifdef __cplusplus
 }

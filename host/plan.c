@@ -4,7 +4,14 @@
 #include <string.h>
 
 #include "../kernels/atss.h"
+#include "../kernels/gmm.h"
 #include "../kernels/max_iou.h"
+
+/* The GMM kernel numbers components and outcomes as the public header does. */
+typedef char aa_gmm_kernel_matches_header[
+    (AA_GMM_K_MAX == AA_GMM_MAX_COMPONENTS && AA_GMM_ST_CONVERGED == AA_GMM_CONVERGED &&
+     AA_GMM_ST_NOT_CONVERGED == AA_GMM_NOT_CONVERGED && AA_GMM_ST_ILL_DEFINED == AA_GMM_ILL_DEFINED &&
+     AA_GMM_ST_TOO_FEW_POINTS == AA_GMM_TOO_FEW_POINTS) ? 1 : -1];
 
 aa_launch aa__plan_elementwise(int64_t elements)
 {
@@ -43,6 +50,14 @@ aa_launch aa__plan_per_gt(int64_t num_gts)
     return p;
 }
 
+aa_launch aa__plan_gmm(int64_t num_segments)
+{
+    aa_launch p = {0, 1, AA_PLAN_GMM_LOCAL_SIZE, 0};
+    if (num_segments <= 0) return p;
+    p.groups_x = num_segments < AA_PLAN_MAX_GROUPS ? num_segments : AA_PLAN_MAX_GROUPS;
+    return p;
+}
+
 /* Appends an array of `bytes` at the next aligned offset. */
 static int64_t ws_take(size_t *cursor, size_t bytes)
 {
@@ -70,6 +85,14 @@ size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts
     layout->state = ws_take(&cursor, pairs);
     layout->candidates = ws_take(&cursor, (size_t)num_gts * (size_t)num_levels * (size_t)topk *
                                               sizeof(int32_t));
+    return cursor;
+}
+
+size_t aa__plan_gmm_ws(int64_t total_points, int32_t num_components, struct aa_gmm_ws *layout)
+{
+    size_t cursor = 0, points = (size_t)total_points;
+    layout->resp = ws_take(&cursor, points * (size_t)num_components * sizeof(double));
+    layout->norm = ws_take(&cursor, points * sizeof(double));
     return cursor;
 }
 
@@ -104,5 +127,15 @@ struct aa_atss_args aa__plan_atss_args(const aa_atss_params *p, int skip_crowd)
     memset(&a, 0, sizeof a);
     a.ignore_iof_thr = p->ignore_iof_thr, a.inside_margin = p->inside_margin, a.eps = p->eps;
     a.topk = p->topk, a.skip_crowd = skip_crowd;
+    return a;
+}
+
+struct aa_gmm_args aa__plan_gmm_args(const aa_gmm_params *p)
+{
+    aa_gmm_args a;
+    memset(&a, 0, sizeof a);
+    a.tol = p->tol, a.reg_covar = p->reg_covar;
+    a.k = p->num_components, a.max_iter = p->max_iter;
+    a.full = p->covariance == AA_GMM_FULL, a.given = p->init == AA_GMM_INIT_GIVEN;
     return a;
 }

@@ -36,6 +36,12 @@ aa_launch aa__plan_per_image(int64_t num_anchors, int64_t num_images);
 /* One work-group per GT (grid-stride over GTs beyond AA_PLAN_MAX_GROUPS). */
 aa_launch aa__plan_per_gt(int64_t num_gts);
 
+/* Gaussian mixtures: one work-group of AA_PLAN_GMM_LOCAL_SIZE per segment
+ * (grid-stride over segments beyond AA_PLAN_MAX_GROUPS). 64 work-items take a PAA
+ * segment (<= 9 x levels points) in one pass of the E-step and its 13 sums at once. */
+#define AA_PLAN_GMM_LOCAL_SIZE 64
+aa_launch aa__plan_gmm(int64_t num_segments);
+
 /* Device workspace layouts: byte offsets of each array, each aligned to
  * AA_PLAN_WS_ALIGN; the return value is the total in bytes. */
 #define AA_PLAN_WS_ALIGN 256
@@ -45,6 +51,8 @@ size_t aa__plan_max_iou_ws(int64_t num_images, int64_t num_anchors, int64_t num_
 struct aa_atss_ws;
 size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
                         int32_t num_levels, int32_t topk, struct aa_atss_ws *layout);
+struct aa_gmm_ws;
+size_t aa__plan_gmm_ws(int64_t total_points, int32_t num_components, struct aa_gmm_ws *layout);
 
 /* The level table the assigner kernels take by value: level begins, strides, and
  * the regress ranges lo/hi (FCOS; NULL: zeros). */
@@ -53,6 +61,7 @@ aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi);
 /* The assigners' parameters as their kernels take them (by value). */
 struct aa_max_iou_args aa__plan_max_iou_args(const aa_max_iou_params *p);
 struct aa_atss_args aa__plan_atss_args(const aa_atss_params *p, int skip_crowd);
+struct aa_gmm_args aa__plan_gmm_args(const aa_gmm_params *p);
 
 /* Total work-items along x of a plan, as OpenCL's global size wants it. */
 int64_t aa__plan_global_x(const aa_launch *plan);

@@ -365,6 +365,198 @@ AA_API aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params,
                                 const aa_assignment *out, void *workspace,
                                 size_t workspace_bytes);
 
+
+/* ---------------------------------------------------------------- Gaussian mixtures
+ *
+ * Batched 1-D Gaussian-mixture EM: many independent segments of points (one per GT
+ * in PAA) fitted in one call, with scikit-learn's GaussianMixture semantics (see
+ * docs/semantics.md): E-step by log-sum-exp, M-step with nk + 10*eps (double eps)
+ * and reg_covar added to every variance, lower bound = mean log-likelihood of the
+ * E-step, stop when it changes by less than tol, at most max_iter iterations, then a
+ * final E-step for the labels. Arithmetic in double, on every backend. The kernels
+ * give one work-group to a segment: made for small segments (PAA: <= 9 x levels).
+ */
+#define AA_GMM_MAX_COMPONENTS 4
+#define AA_MAX_SEGMENTS (((int64_t)1 << 31) - 1)  /* segments per call              */
+#define AA_MAX_POINTS (((int64_t)1 << 31) - 1)    /* points per call (all segments) */
+#define AA_GMM_MAX_ITER 100000
+
+/* scikit-learn's covariance_type. In one dimension 'diag' and 'full' are the same
+ * model; they differ in the order of their arithmetic, hence in the last bits. */
+typedef enum aa_gmm_covariance {
+    AA_GMM_DIAG = 0, /* mmdetection's PAAHead default                           */
+    AA_GMM_FULL = 1  /* scikit-learn's default, used by the original PAA code    */
+} aa_gmm_covariance;
+
+typedef enum aa_gmm_init {
+    AA_GMM_INIT_PAA = 0,  /* weights 1/K; means evenly spaced from the segment's
+                             minimum to its maximum (K = 2: min, max); precisions 1 */
+    AA_GMM_INIT_GIVEN = 1 /* init_weights / init_means / init_precisions           */
+} aa_gmm_init;
+
+typedef struct aa_gmm_params {
+    size_t struct_size;
+    int32_t num_components;        /* K: 2; 1 .. AA_GMM_MAX_COMPONENTS                */
+    int32_t max_iter;              /* 100; 0 .. AA_GMM_MAX_ITER (0: only the labels)  */
+    double tol;                    /* 1e-3, >= 0, on the mean log-likelihood          */
+    double reg_covar;              /* 1e-6, >= 0                                      */
+    aa_gmm_covariance covariance;  /* AA_GMM_DIAG                                     */
+    aa_gmm_init init;              /* AA_GMM_INIT_PAA                                 */
+    const double *init_weights;    /* AA_GMM_INIT_GIVEN: [num_segments][K] each, in the
+                                      call's memory; weights in [0, 1] summing to 1
+                                      within 1e-8, finite means, precisions > 0 (as
+                                      scikit-learn checks them)                      */
+    const double *init_means;
+    const double *init_precisions;
+    int32_t float32_input;         /* 0: scikit-learn given the points as float64; 1: given
+                                      the float32 array itself, as mmdetection's PAAHead
+                                      does ('diag' squares in float32; 'full' keeps its
+                                      covariances, precisions and log-probabilities in
+                                      float32). aa_paa_params_init sets 1              */
+} aa_gmm_params;
+
+AA_API void aa_gmm_params_init(aa_gmm_params *params);
+
+/* Segment s owns points [offsets[s], offsets[s+1]). */
+typedef struct aa_gmm_segments {
+    const float *points;           /* [offsets[num_segments]] finite values             */
+    const int64_t *offsets;        /* HOST [num_segments+1], offsets[0] == 0, non-decreasing */
+    int64_t num_segments;          /* 0 .. AA_MAX_SEGMENTS                               */
+    const int64_t *device_offsets; /* GPU backends, AA_MEMORY_NATIVE: the same offsets in
+                                      backend memory (as aa_gts.device_offsets)         */
+} aa_gmm_segments;
+
+/* Per-segment outcome (aa_gmm_result.status). */
+#define AA_GMM_CONVERGED 1       /* the lower bound changed by less than tol          */
+#define AA_GMM_NOT_CONVERGED 0   /* max_iter iterations ran (scikit-learn warns)     */
+#define AA_GMM_ILL_DEFINED (-1)  /* a variance came out <= 0 (scikit-learn raises):
+                                    the parameters of that M-step, labels -1,
+                                    log_density NaN                                 */
+#define AA_GMM_TOO_FEW_POINTS (-2) /* fewer than two points, or fewer points than
+                                    components (scikit-learn raises); not fitted:
+                                    the initial parameters (PAA
+                                    init: NaN means for an empty segment), iterations
+                                    0, labels -1, log_density NaN                   */
+
+/* Every array is optional (NULL: not wanted), in the call's memory. */
+typedef struct aa_gmm_result {
+    double *weights;      /* [num_segments][K]  weights_                              */
+    double *means;        /* [num_segments][K]  means_                                */
+    double *variances;    /* [num_segments][K]  covariances_ (1/precision when no
+                             M-step ran)                                             */
+    double *lower_bound;  /* [num_segments]     lower_bound_ (-inf when max_iter = 0) */
+    int32_t *iterations;  /* [num_segments]     n_iter_                               */
+    int32_t *status;      /* [num_segments]     AA_GMM_CONVERGED, ...                 */
+    int32_t *labels;      /* [num_points]       predict(): most probable component,
+                             the lower index on ties                                 */
+    double *log_density;  /* [num_points]       score_samples()                       */
+} aa_gmm_result;
+
+AA_API aa_status aa_gmm_workspace_size(aa_context *ctx, const aa_gmm_params *params,
+                                       const aa_gmm_segments *segments, size_t *bytes);
+AA_API aa_status aa_gmm_fit(aa_context *ctx, const aa_gmm_params *params,
+                            const aa_gmm_segments *segments, const aa_gmm_result *result,
+                            void *workspace, size_t workspace_bytes);
+
+
+/* ---------------------------------------------------------------- PAA
+ *
+ * Probabilistic anchor assignment (Kim & Lee, ECCV 2020) as mmdetection's PAAHead
+ * runs it, per image:
+ *   1. pre-assignment by max-IoU (aa_paa_params.pre: 0.1 / 0.1, low-quality matches);
+ *   2. a cost per pre-assigned anchor against its GT (aa_paa_costs: sigmoid focal
+ *      loss summed over classes + giou_weight x GIoU loss of the decoded box);
+ *   3. per GT and level the topk lowest costs among its pre-assigned anchors (lower
+ *      anchor index first on ties), all levels' candidates sorted by cost (then
+ *      index), a two-component mixture fitted to them (aa_paa_params.gmm, PAA init);
+ *   4. positives: the candidates of component 0, in sorted order, up to and
+ *      including the one with the highest log-density among them. Every other
+ *      pre-assigned anchor becomes negative; pre-ignored anchors stay ignored.
+ * A GT with fewer than two candidates gets no positive (mmdetection), or, with
+ * single_candidate_positive, its single candidate is positive (the original code).
+ * A GT whose mixture is ill-defined (AA_GMM_ILL_DEFINED: scikit-learn raises) gets
+ * no positive. overlap output: the anchor's cost for anchors pre-assigned to a GT,
+ * +INFINITY otherwise. See docs/semantics.md.
+ */
+
+/* Step 4. MMDET (gmm_separation_scheme): the candidates of component 0, in sorted
+ * order, up to the most likely of them. ORIGINAL (kkhoot/PAA compute_paa): every
+ * sorted candidate up to that one, whatever its component, and all candidates when
+ * none is in component 0. */
+#define AA_PAA_SEPARATE_MMDET 0
+#define AA_PAA_SEPARATE_ORIGINAL 1
+
+/* Element type of head outputs; arithmetic is float32 or double whatever it is. */
+typedef enum aa_dtype {
+    AA_FLOAT32 = 0,
+    AA_FLOAT16 = 1,  /* IEEE binary16                        */
+    AA_BFLOAT16 = 2  /* the upper half of a float32          */
+} aa_dtype;
+
+/* Head outputs per image and anchor, in the order of the shared anchor set
+ * (mmdetection's levels_to_images layout). */
+typedef struct aa_head_outputs {
+    const void *cls_logits;   /* [num_images][num_anchors][num_classes], sigmoid logits */
+    const void *bbox_deltas;  /* [num_images][num_anchors][4] dx,dy,dw,dh (DeltaXYWH)    */
+    aa_dtype dtype;           /* of both arrays                                        */
+    int32_t num_classes;      /* >= 1; every GT label must be below it                 */
+} aa_head_outputs;
+
+typedef struct aa_paa_params {
+    size_t struct_size;
+    aa_max_iou_params pre;        /* the pre-assignment: pos 0.1, neg [0, 0.1), min_pos_iou
+                                     0, low-quality matches, ignore_iof_thr -1       */
+    aa_gmm_params gmm;            /* 2 components, PAA init (the only ones allowed),
+                                     tol 1e-3, reg_covar 1e-6, max_iter 100, covariance
+                                     DIAG (mmdetection) or FULL (original code)      */
+    int32_t topk;                 /* 9, 1 .. AA_MAX_TOPK: candidates per level and GT */
+    int32_t single_candidate_positive; /* 0 (mmdetection), 1 (original code)         */
+    int32_t separation;           /* AA_PAA_SEPARATE_MMDET (mmdetection), _ORIGINAL (the
+                                     original code): step 4, see above                */
+    /* the cost from head outputs (aa_paa_costs, aa_assign_paa) */
+    float focal_alpha;            /* 0.25                                             */
+    float focal_gamma;            /* 2                                                */
+    float giou_weight;            /* 1.3 (mmdetection), 1 (original code)             */
+    float giou_eps;               /* 1e-6 (GIoULoss)                                  */
+    float target_means[4];        /* 0,0,0,0    (DeltaXYWHBBoxCoder)                  */
+    float target_stds[4];         /* 0.1,0.1,0.2,0.2                                  */
+    float wh_ratio_clip;          /* 16/1000                                          */
+} aa_paa_params;
+
+AA_API void aa_paa_params_init(aa_paa_params *params);          /* mmdetection's PAAHead */
+AA_API void aa_paa_params_init_original(aa_paa_params *params); /* the original code's   */
+
+/* Step 2 alone: costs[i * num_anchors + a] for every anchor pre-assigned to a GT
+ * (pre_gt_index >= 0, the gt_index output of aa_assign_max_iou with params->pre),
+ * +INFINITY for the others. The box is decoded as mmdetection's delta2bbox (no
+ * clipping), its GIoU and the focal terms are taken in double, and the sum is
+ * rounded to float32 once. pre_gt_index must not name a crowd GT. */
+AA_API aa_status aa_paa_costs(aa_context *ctx, const aa_paa_params *params,
+                              const aa_anchors *anchors, const aa_gts *gts,
+                              const aa_head_outputs *head, const int32_t *pre_gt_index,
+                              float *costs);
+
+/* Steps 3-4 from a pre-assignment and the caller's own costs ([num_images]
+ * [num_anchors], read only where pre_gt_index >= 0; finite). gts.labels is needed
+ * only for out->labels. */
+AA_API aa_status aa_paa_select_workspace_size(aa_context *ctx, const aa_paa_params *params,
+                                              const aa_anchors *anchors, const aa_gts *gts,
+                                              size_t *bytes);
+AA_API aa_status aa_assign_paa_costs(aa_context *ctx, const aa_paa_params *params,
+                                     const aa_anchors *anchors, const aa_gts *gts,
+                                     const int32_t *pre_gt_index, const float *costs,
+                                     const aa_assignment *out, void *workspace,
+                                     size_t workspace_bytes);
+
+/* The whole of PAA from head outputs (steps 1-4); gts.labels required. */
+AA_API aa_status aa_paa_workspace_size(aa_context *ctx, const aa_paa_params *params,
+                                       const aa_anchors *anchors, const aa_gts *gts,
+                                       size_t *bytes);
+AA_API aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params,
+                               const aa_anchors *anchors, const aa_gts *gts,
+                               const aa_head_outputs *head, const aa_assignment *out,
+                               void *workspace, size_t workspace_bytes);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,10 +16,12 @@
  * | AA_GROUP_ID_X / _Y        | blockIdx.x / blockIdx.y       | get_group_id(0) / (1)     | -               |
  * | AA_NUM_GROUPS_X / _Y      | gridDim.x / gridDim.y         | get_num_groups(0) / (1)   | -               |
  * | AA_BARRIER()              | __syncthreads()               | barrier(CLK_LOCAL_MEM_FENCE) | -            |
+ * | AA_BARRIER_GLOBAL() (global memory shared in the group too) | __syncthreads() | barrier(LOCAL and GLOBAL fences) | - |
  * | aa_i32 aa_u32 aa_i64 aa_u64 aa_u8 | int unsigned long long .. unsigned char | int uint long ulong uchar | <stdint.h> |
  * | AA_ATOMIC_MAX_U64(p, v)   | atomicMax                     | atom_max (cl_khr_int64_extended_atomics) | - |
  * | AA_FLOAT_BITS(f) / AA_BITS_FLOAT(u) | __float_as_uint / __uint_as_float | as_uint / as_float | memcpy |
- * | AA_NAN (double, kernels)  | __longlong_as_double(..)      | as_double(..)             | -               |
+ * | AA_NAN, AA_NEG_INF (double, kernels) | __longlong_as_double(..) | as_double(..)     | -               |
+ * | AA_EXP AA_LOG AA_FABS AA_ISFINITE (double) | exp log fabs isfinite | the same         | <math.h>        |
  *
  * Floating point: no contraction anywhere (FP_CONTRACT OFF here, nvcc -fmad=false,
  * gcc -ffp-contract=off) and IEEE division and square root (OpenCL builds with
@@ -47,6 +49,7 @@
 #define AA_NUM_GROUPS_X ((aa_i64)get_num_groups(0))
 #define AA_NUM_GROUPS_Y ((aa_i64)get_num_groups(1))
 #define AA_BARRIER() barrier(CLK_LOCAL_MEM_FENCE)
+#define AA_BARRIER_GLOBAL() barrier(CLK_LOCAL_MEM_FENCE | CLK_GLOBAL_MEM_FENCE)
 typedef int aa_i32;
 typedef uint aa_u32;
 typedef long aa_i64;
@@ -58,6 +61,11 @@ typedef uchar aa_u8;
 #define AA_FLOAT_BITS(f) as_uint(f)
 #define AA_BITS_FLOAT(u) as_float(u)
 #define AA_NAN as_double(0x7ff8000000000000UL)
+#define AA_NEG_INF as_double(0xfff0000000000000UL)
+#define AA_EXP(x) exp(x)
+#define AA_LOG(x) log(x)
+#define AA_FABS(x) fabs(x)
+#define AA_ISFINITE(x) isfinite(x)
 
 #elif defined(__CUDACC__)
 
@@ -74,6 +82,7 @@ typedef uchar aa_u8;
 #define AA_NUM_GROUPS_X ((aa_i64)gridDim.x)
 #define AA_NUM_GROUPS_Y ((aa_i64)gridDim.y)
 #define AA_BARRIER() __syncthreads()
+#define AA_BARRIER_GLOBAL() __syncthreads()
 typedef int aa_i32;
 typedef unsigned int aa_u32;
 typedef long long aa_i64;
@@ -107,6 +116,11 @@ static __host__ __device__ inline float aa_cuda_bits_float(aa_u32 u)
 #define AA_FLOAT_BITS(f) aa_cuda_float_bits(f)
 #define AA_BITS_FLOAT(u) aa_cuda_bits_float(u)
 #define AA_NAN __longlong_as_double(0x7ff8000000000000LL)
+#define AA_NEG_INF __longlong_as_double((long long)0xfff0000000000000ULL)
+#define AA_EXP(x) exp(x)
+#define AA_LOG(x) log(x)
+#define AA_FABS(x) fabs(x)
+#define AA_ISFINITE(x) isfinite(x)
 
 #else /* host C: the device helpers only */
 
@@ -123,6 +137,10 @@ typedef uint64_t aa_u64;
 typedef uint8_t aa_u8;
 #define AA_SQRTF(x) sqrtf(x)
 #define AA_SQRT(x) sqrt(x)
+#define AA_EXP(x) exp(x)
+#define AA_LOG(x) log(x)
+#define AA_FABS(x) fabs(x)
+#define AA_ISFINITE(x) isfinite(x)
 static inline aa_u32 aa_host_float_bits(float f) { aa_u32 u; memcpy(&u, &f, 4); return u; }
 static inline float aa_host_bits_float(aa_u32 u) { float f; memcpy(&f, &u, 4); return f; }
 #define AA_FLOAT_BITS(f) aa_host_float_bits(f)

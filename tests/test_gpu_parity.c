@@ -3,7 +3,7 @@
  * TEST_OPENCL (on PoCL in CI: no OpenCL device is a failure, never a skip, as this
  * is the kernels' real test there; also cl_mem buffers with a sub-buffer offset
  * and a caller queue) and TEST_CUDA (skips, exit 77, where no GPU is present).
- * Outputs are poisoned and guarded. */
+ * Outputs are poisoned and guarded. The Gaussian mixtures: parity_gmm.h. */
 #include "common.h"
 
 #include <math.h>
@@ -593,11 +593,14 @@ static void cuda_native_stream_and_graph(void **state)
 }
 #endif
 
+#include "parity_gmm.h"
+
 static int summary(void **state)
 {
     (void)state;
     fprintf(stderr, "%s parity: %lld inputs, %lld elements compared bit for bit, 0 differences\n",
             aa_backend_name(TEST_BACKEND), (long long)inputs_compared, (long long)elements_compared);
+    gmm_summary();
     return 0;
 }
 
@@ -608,6 +611,10 @@ int main(void)
         cmocka_unit_test(random_batches),
         cmocka_unit_test(random_assigners),
         cmocka_unit_test(adversarial),
+        cmocka_unit_test(gmm_random_batches),
+        cmocka_unit_test(gmm_edges),
+        cmocka_unit_test(gmm_large),
+        cmocka_unit_test(gmm_native),
 #if AA_TEST_HAVE_WORKLOAD
         cmocka_unit_test(coco),
 #endif

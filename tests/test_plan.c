@@ -1,10 +1,12 @@
 /* test_plan.c - the launch planner shared by the CUDA and OpenCL backends:
- * geometry for small, exact-multiple and huge (past 2^31 elements) sizes. */
+ * geometry for small, exact-multiple and huge (past 2^31 elements) sizes, and
+ * the workspace layouts. */
 #include "common.h"
 
 #include "plan.h"
 
 #include "../kernels/atss.h"
+#include "../kernels/gmm.h"
 #include "../kernels/max_iou.h"
 
 /* A grid-stride plan covers every element: each index i < elements is visited by
@@ -93,6 +95,57 @@ static void workspace_layouts(void **state)
     assert_true(bytes > ((size_t)1 << 32));
 }
 
+/* Gaussian mixtures: one group of 64 per segment up to AA_PLAN_MAX_GROUPS, then
+ * groups stride over segments; the workspace holds responsibilities [points][K]
+ * and norms [points] in 64 bits. */
+static void gmm_plan(void **state)
+{
+    (void)state;
+    aa_launch p = aa__plan_gmm(0);
+    assert_int_equal(p.groups_x, 0); /* nothing to launch */
+    p = aa__plan_gmm(1);
+    assert_int_equal(p.groups_x, 1);
+    assert_int_equal(p.groups_y, 1);
+    assert_int_equal(p.local_size, AA_PLAN_GMM_LOCAL_SIZE);
+    assert_int_equal(aa__plan_gmm(AA_PLAN_MAX_GROUPS).groups_x, AA_PLAN_MAX_GROUPS);
+    p = aa__plan_gmm(AA_PLAN_MAX_GROUPS + 77); /* some groups take two segments */
+    assert_int_equal(p.groups_x, AA_PLAN_MAX_GROUPS);
+    p = aa__plan_gmm(AA_MAX_SEGMENTS);
+    assert_int_equal(p.groups_x, AA_PLAN_MAX_GROUPS);
+
+    aa_gmm_ws w;
+    size_t bytes = aa__plan_gmm_ws(0, 2, &w);
+    assert_int_equal(bytes, 0);
+    bytes = aa__plan_gmm_ws(45, 2, &w);
+    assert_int_equal(w.resp, 0);
+    assert_int_equal(w.norm % AA_PLAN_WS_ALIGN, 0);
+    assert_true(w.norm >= 45 * 2 * 8 && (size_t)w.norm + 45 * 8 <= bytes);
+    int64_t points = ((int64_t)1 << 31) + 12345; /* past 2^31 points, past 2^36 bytes */
+    bytes = aa__plan_gmm_ws(points, AA_GMM_MAX_COMPONENTS, &w);
+    assert_true((uint64_t)w.norm >= (uint64_t)points * AA_GMM_MAX_COMPONENTS * 8);
+    assert_int_equal(w.norm % AA_PLAN_WS_ALIGN, 0);
+    assert_true(bytes >= (size_t)w.norm + (size_t)points * 8 && bytes > ((size_t)1 << 36));
+    disjoint(w.resp, (size_t)points * AA_GMM_MAX_COMPONENTS * 8, w.norm, (size_t)points * 8);
+
+    aa_gmm_params gp;
+    aa_gmm_params_init(&gp);
+    gp.num_components = 3, gp.max_iter = 7, gp.tol = 0.25, gp.reg_covar = 0.5;
+    gp.covariance = AA_GMM_FULL, gp.init = AA_GMM_INIT_GIVEN;
+    aa_gmm_args a = aa__plan_gmm_args(&gp);
+    assert_true(a.k == 3 && a.max_iter == 7 && a.tol == 0.25 && a.reg_covar == 0.5 && a.full && a.given);
+    gp.covariance = AA_GMM_DIAG, gp.init = AA_GMM_INIT_PAA;
+    a = aa__plan_gmm_args(&gp);
+    assert_true(!a.full && !a.given);
+    /* the layouts the kernel expects, and the public numbering */
+    assert_int_equal(sizeof(aa_gmm_args), 32);
+    assert_int_equal(sizeof(aa_gmm_ws), 16);
+    assert_int_equal(AA_GMM_K_MAX, AA_GMM_MAX_COMPONENTS);
+    assert_int_equal(AA_GMM_ST_CONVERGED, AA_GMM_CONVERGED);
+    assert_int_equal(AA_GMM_ST_NOT_CONVERGED, AA_GMM_NOT_CONVERGED);
+    assert_int_equal(AA_GMM_ST_ILL_DEFINED, AA_GMM_ILL_DEFINED);
+    assert_int_equal(AA_GMM_ST_TOO_FEW_POINTS, AA_GMM_TOO_FEW_POINTS);
+}
+
 static void level_table(void **state)
 {
     (void)state;
@@ -119,6 +172,7 @@ int main(void)
         cmocka_unit_test(elementwise),
         cmocka_unit_test(per_image_and_per_gt),
         cmocka_unit_test(workspace_layouts),
+        cmocka_unit_test(gmm_plan),
         cmocka_unit_test(level_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "anchorassign.h"
+#include "synthetic_head.h"
 #include "workload.h"
 
 /* Exit statuses (documented in --help). */
@@ -63,22 +64,32 @@ typedef enum cli_assigner_id {
     CLI_ATSS = 1,
     CLI_FCOS = 2,
     CLI_FCOS_CS = 3,
-    CLI_NUM_ASSIGNERS = 4
+    CLI_PAA = 4,
+    CLI_NUM_ASSIGNERS = 5
 } cli_assigner_id;
 
 typedef struct cli_assigner {
     cli_assigner_id id;
     const char *name;           /* as printed and as --assigner takes it */
     aa_wl_anchor_kind anchors;  /* the anchor set it runs on            */
+    int needs_head;             /* loss-aware: takes head outputs (the
+                                   synthetic ones of synthetic_head.h)  */
 } cli_assigner;
 
 const cli_assigner *cli_assigner_get(cli_assigner_id id);
 const cli_assigner *cli_assigner_find(const char *name); /* NULL if unknown */
 
 /* Runs the assigner with default parameters (plus centre sampling for CLI_FCOS_CS)
- * on the context's own workspace. */
+ * on the context's own workspace; head: the head outputs of a loss-aware assigner
+ * (NULL otherwise). */
 aa_status cli_assigner_run(aa_context *ctx, const cli_assigner *as, const aa_anchors *anchors,
-                           const aa_gts *gts, const aa_assignment *out);
+                           const aa_gts *gts, const aa_head_outputs *head,
+                           const aa_assignment *out);
+
+/* Synthetic head outputs (float32, AA_WL_COCO_CLASSES classes) for a batch of COCO
+ * boxes, seeded by the batch's first image; 0 or -1 with the message printed. */
+int cli_head_make(const char *cmd, const aa_anchors *anchors, const aa_gts *gts,
+                  int32_t first_image, aa_wl_head *head);
 
 /* ---------------------------------------------------------------- backends */
 

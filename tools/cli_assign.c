@@ -36,7 +36,8 @@ void cli_assign_help(FILE *f)
             "options:\n"
             "  --assigner NAME  max-iou (RetinaNet anchors, 9 per location), atss (one\n"
             "                   8*stride anchor per location), fcos or fcos-center-sampling\n"
-            "                   (points, offset 0.5); mmdetection's default parameters\n"
+            "                   (points, offset 0.5), paa (atss's anchors, synthetic head\n"
+            "                   outputs: tools/synthetic_head.h); mmdetection's defaults\n"
             "  --input FILE     boxes: CSV with the columns of data/README.md, or a COCO\n"
             "                   annotation JSON (images, annotations)\n"
             "  --format F       csv or coco (default: coco for *.json, else csv)\n"
@@ -49,7 +50,7 @@ void cli_assign_help(FILE *f)
             "label,overlap. gt_index is the GT's index within its image (in file order),\n"
             "-2 for an ignored anchor (annotation_id empty); label is the GT's category_id\n"
             "(-1 when ignored); overlap is the assigner's value (IoU for max-iou and atss,\n"
-            "centre-ness for fcos). Negatives are not written.\n");
+            "centre-ness for fcos, the cost for paa). Negatives are not written.\n");
 }
 
 static int parse_assign_value(cli_args *a, assign_opts *o)
@@ -60,8 +61,8 @@ static int parse_assign_value(cli_args *a, assign_opts *o)
     if (cli_args_is(a, "--assigner")) {
         o->assigner = cli_assigner_find(v);
         if (o->assigner == NULL) {
-            cli_error(a->cmd, "--assigner: expected max-iou, atss, fcos or "
-                              "fcos-center-sampling, got '%s'", v);
+            cli_error(a->cmd, "--assigner: expected max-iou, atss, fcos, "
+                              "fcos-center-sampling or paa, got '%s'", v);
             return -1;
         }
     } else if (cli_args_is(a, "--format")) {
@@ -173,7 +174,16 @@ static int assign_chunk(aa_context *ctx, const assign_opts *o, const aa_wl_datas
         return -1;
     }
     aa_assignment out = {buf->gt_index, buf->overlap, buf->labels};
-    aa_status st = cli_assigner_run(ctx, o->assigner, &set->anchors, &batch.gts, &out);
+    aa_wl_head head;
+    memset(&head, 0, sizeof head);
+    if (o->assigner->needs_head &&
+        cli_head_make("assign", &set->anchors, &batch.gts, first, &head) != 0) {
+        aa_wl_batch_free(&batch);
+        return -1;
+    }
+    aa_status st = cli_assigner_run(ctx, o->assigner, &set->anchors, &batch.gts,
+                                    o->assigner->needs_head ? &head.head : NULL, &out);
+    aa_wl_head_free(&head);
     if (st != AA_SUCCESS) {
         cli_error("assign", "%s: images %d..%d: %s: %s", o->assigner->name, first,
                   first + count - 1, aa_status_string(st), aa_context_last_error(ctx));

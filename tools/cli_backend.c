@@ -10,10 +10,11 @@
 /* ---------------------------------------------------------------- assigners */
 
 static const cli_assigner assigners[CLI_NUM_ASSIGNERS] = {
-    {CLI_MAX_IOU, "max-iou", AA_WL_ANCHORS_RETINA},
-    {CLI_ATSS, "atss", AA_WL_ANCHORS_ATSS},
-    {CLI_FCOS, "fcos", AA_WL_POINTS_FCOS},
-    {CLI_FCOS_CS, "fcos-center-sampling", AA_WL_POINTS_FCOS},
+    {CLI_MAX_IOU, "max-iou", AA_WL_ANCHORS_RETINA, 0},
+    {CLI_ATSS, "atss", AA_WL_ANCHORS_ATSS, 0},
+    {CLI_FCOS, "fcos", AA_WL_POINTS_FCOS, 0},
+    {CLI_FCOS_CS, "fcos-center-sampling", AA_WL_POINTS_FCOS, 0},
+    {CLI_PAA, "paa", AA_WL_ANCHORS_ATSS, 1}, /* PAA's anchors are ATSS's */
 };
 
 const cli_assigner *cli_assigner_get(cli_assigner_id id)
@@ -30,7 +31,8 @@ const cli_assigner *cli_assigner_find(const char *name)
 }
 
 aa_status cli_assigner_run(aa_context *ctx, const cli_assigner *as, const aa_anchors *anchors,
-                           const aa_gts *gts, const aa_assignment *out)
+                           const aa_gts *gts, const aa_head_outputs *head,
+                           const aa_assignment *out)
 {
     switch (as->id) {
     case CLI_MAX_IOU:
@@ -44,9 +46,23 @@ aa_status cli_assigner_run(aa_context *ctx, const cli_assigner *as, const aa_anc
         p.center_sampling = as->id == CLI_FCOS_CS;
         return aa_assign_fcos(ctx, &p, anchors, gts, out, NULL, 0);
     }
+    case CLI_PAA:
+        return aa_assign_paa(ctx, NULL, anchors, gts, head, out, NULL, 0);
     default:
         return AA_ERR_INVALID_ARGUMENT;
     }
+}
+
+int cli_head_make(const char *cmd, const aa_anchors *anchors, const aa_gts *gts,
+                  int32_t first_image, aa_wl_head *head)
+{
+    aa_wl_error err;
+    if (aa_wl_head_make(anchors, gts, AA_WL_COCO_CLASSES, AA_FLOAT32,
+                        AA_WL_HEAD_SEED + (uint64_t)first_image, head, &err) != AA_WL_OK) {
+        cli_error(cmd, "%s", err.message);
+        return -1;
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------- devices */

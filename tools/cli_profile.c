@@ -32,7 +32,7 @@ typedef struct slot {
     char why[WHY_SIZE];
     aa_gts gts;                  /* backend memory, host offsets      */
     aa_anchors anchors[NUM_SETS];
-    void *mem[2 + NUM_SETS];     /* what the copies above point to    */
+    void *mem[3 + NUM_SETS];     /* what the copies above point to    */
 } slot;
 
 typedef struct result {
@@ -59,6 +59,8 @@ void cli_profile_help(FILE *f)
             "  atss                  ATSS on coco-atss anchors (1 per location)\n"
             "  fcos                  FCOS on points (stride 8..128, offset 0.5)\n"
             "  fcos-center-sampling  FCOS with centre sampling (radius 1.5)\n"
+            "  paa                   PAA (mmdetection's PAAHead) on coco-atss anchors with\n"
+            "                        synthetic head outputs (tools/synthetic_head.h)\n"
             "and prints one table per assigner: the median wall-clock time of R runs after\n"
             "one warm-up, positives per GT (mean, min, max over non-crowd GTs), negatives,\n"
             "ignored, and whether each backend agrees bit for bit with the CPU reference.\n"
@@ -147,7 +149,6 @@ static int slot_upload(slot *s, const aa_gts *gts, const aa_wl_anchor_set *sets)
 {
     int64_t total = gts->offsets[gts->num_images];
     s->gts = *gts;
-    s->gts.labels = NULL; /* not needed: the tables do not look at labels */
     const void *p;
     if (upload(s, 0, gts->boxes, (size_t)total * 4 * sizeof(float), &p) != 0)
         return -1;
@@ -155,10 +156,13 @@ static int slot_upload(slot *s, const aa_gts *gts, const aa_wl_anchor_set *sets)
     if (upload(s, 1, gts->ignore_flags, (size_t)total, &p) != 0)
         return -1;
     s->gts.ignore_flags = p;
+    if (upload(s, 2, gts->labels, (size_t)total * sizeof(int32_t), &p) != 0) /* PAA's cost */
+        return -1;
+    s->gts.labels = p;
     for (int k = 0; k < NUM_SETS; ++k) {
         s->anchors[k] = sets[k].anchors;
         size_t bytes = (size_t)sets[k].anchors.num_anchors * 4 * sizeof(float);
-        if (upload(s, 2 + k, sets[k].anchors.boxes, bytes, &p) != 0)
+        if (upload(s, 3 + k, sets[k].anchors.boxes, bytes, &p) != 0)
             return -1;
         s->anchors[k].boxes = p;
     }
@@ -167,7 +171,7 @@ static int slot_upload(slot *s, const aa_gts *gts, const aa_wl_anchor_set *sets)
 
 static void slot_close(slot *s)
 {
-    for (int k = 0; k < 2 + NUM_SETS; ++k)
+    for (int k = 0; k < 3 + NUM_SETS; ++k)
         if (s->mem[k] != NULL)
             cli_device_free(&s->dev, s->mem[k]);
     if (s->open)
@@ -230,7 +234,8 @@ static int call_failed(slot *s, const cli_assigner *as, aa_status st, result *r)
 
 /* One warm-up call (grows the workspace), then `repeat` timed calls. */
 static int time_runs(slot *s, const cli_assigner *as, const aa_anchors *anchors,
-                     const aa_assignment *out, long repeat, result *r)
+                     const aa_head_outputs *head, const aa_assignment *out, long repeat,
+                     result *r)
 {
     double *t = malloc((size_t)repeat * sizeof *t);
     if (t == NULL) {
@@ -240,7 +245,7 @@ static int time_runs(slot *s, const cli_assigner *as, const aa_anchors *anchors,
     }
     for (long i = -1; i < repeat; ++i) {
         double t0 = now_ms();
-        aa_status st = cli_assigner_run(s->dev.ctx, as, anchors, &s->gts, out);
+        aa_status st = cli_assigner_run(s->dev.ctx, as, anchors, &s->gts, head, out);
         if (st == AA_SUCCESS && cli_device_sync(&s->dev, r->why, sizeof r->why) != 0)
             st = AA_ERR_BACKEND;
         if (st != AA_SUCCESS) {
@@ -312,8 +317,8 @@ static int64_t count_differences(const outputs *x, const outputs *y, size_t n)
 }
 
 /* Runs one assigner on one backend and fetches its outputs into `host`. */
-static int run_on_slot(slot *s, const cli_assigner *as, int set, long repeat, outputs *host,
-                       result *r)
+static int run_on_slot(slot *s, const cli_assigner *as, int set, const aa_head_outputs *head,
+                       long repeat, outputs *host, result *r)
 {
     size_t n = (size_t)s->gts.num_images * (size_t)s->anchors[set].num_anchors;
     void *gi = NULL, *ov = NULL;
@@ -322,7 +327,7 @@ static int run_on_slot(slot *s, const cli_assigner *as, int set, long repeat, ou
     if (cli_device_alloc(&s->dev, &gi, n * sizeof(int32_t), r->why, sizeof r->why) == 0 &&
         cli_device_alloc(&s->dev, &ov, n * sizeof(float), r->why, sizeof r->why) == 0) {
         aa_assignment out = {gi, ov, NULL};
-        rc = time_runs(s, as, &s->anchors[set], &out, repeat, r);
+        rc = time_runs(s, as, &s->anchors[set], head, &out, repeat, r);
         if (rc == 0 &&
             (cli_device_download(&s->dev, host->gt_index, gi, n * sizeof(int32_t), r->why,
                                  sizeof r->why) != 0 ||
@@ -385,6 +390,7 @@ typedef struct profile_state {
     const profile_opts *o;
     const aa_gts *host_gts;
     const aa_wl_anchor_set *sets;
+    const aa_head_outputs *head; /* synthetic, host memory (every slot is AA_MEMORY_HOST) */
     slot slots[NUM_BACKENDS];
     int failures, disagreements;
 } profile_state;
@@ -414,7 +420,8 @@ static void profile_one(profile_state *ps, int b, const cli_assigner *as, output
     fprintf(stderr, "anchorassign profile: %s: %s on %s, 1 warm-up + %ld timed run%s\n",
             aa_backend_name(backend_order[b]), as->name, ps->sets[set].name, ps->o->repeat,
             ps->o->repeat == 1 ? "" : "s");
-    if (run_on_slot(&ps->slots[b], as, set, ps->o->repeat, cur, r) != 0 ||
+    if (run_on_slot(&ps->slots[b], as, set, as->needs_head ? ps->head : NULL, ps->o->repeat,
+                    cur, r) != 0 ||
         summarise(cur->gt_index, ps->host_gts, num_anchors, r) != 0) {
         if (r->unsupported) return; /* reported as not available */
         r->failed = 1;
@@ -495,11 +502,16 @@ static int profile_run(const profile_opts *o, const aa_wl_batch *batch,
     ps.o = o;
     ps.host_gts = &batch->gts;
     ps.sets = sets;
-    int rc = open_slots(&ps);
+    aa_wl_head head;
+    memset(&head, 0, sizeof head);
+    int rc = cli_head_make("profile", &sets[AA_WL_ANCHORS_ATSS].anchors, &batch->gts, 0, &head);
+    ps.head = &head.head;
+    if (rc == 0) rc = open_slots(&ps);
     for (int k = 0; rc == 0 && k < CLI_NUM_ASSIGNERS; ++k)
         rc = profile_assigner(&ps, cli_assigner_get((cli_assigner_id)k));
     for (int b = 0; b < NUM_BACKENDS; ++b)
         slot_close(&ps.slots[b]);
+    aa_wl_head_free(&head);
     if (rc != 0)
         return CLI_EXIT_ERROR;
     if (ps.failures) {

@@ -3,6 +3,7 @@
  * sets of the standard workloads. See workload.h.
  */
 #include "workload.h"
+#include "rng.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -1020,38 +1021,6 @@ const char *aa_wl_synthetic_name(aa_wl_synthetic kind)
     case AA_WL_SYNTH_EXTREME: return "extreme";
     default: return NULL;
     }
-}
-
-/* splitmix64 (Steele, Lea, Flood 2014): one 64-bit state, every output a bijection. */
-typedef struct synth_rng {
-    uint64_t state;
-} synth_rng;
-
-static uint64_t synth_next(synth_rng *r)
-{
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in [0, 1) from the top 53 bits: exact in double. */
-static double synth_uniform(synth_rng *r)
-{
-    return (double)(synth_next(r) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double synth_range(synth_rng *r, double lo, double hi)
-{
-    return lo + (hi - lo) * synth_uniform(r);
-}
-
-/* Approximately N(0, 1): the Irwin-Hall sum of 4 uniforms, centred and scaled to unit
- * variance (sqrt(3)), hence within +-2 sqrt(3); no libm call. */
-static double synth_normal(synth_rng *r)
-{
-    double s = synth_uniform(r) + synth_uniform(r) + synth_uniform(r) + synth_uniform(r);
-    return (s - 2.0) * 1.7320508075688772;
 }
 
 /* Clamps a box of size w x h centred at (cx, cy) into [0, W] x [0, H] by shifting it. */

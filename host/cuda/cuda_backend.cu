@@ -13,6 +13,7 @@ extern "C" {
 
 #include "../../kernels/atss.h"
 #include "../../kernels/fcos.h"
+#include "../../kernels/gmm.h"
 #include "../../kernels/max_iou.h"
 #include "../../kernels/overlaps.h"
 
@@ -25,7 +26,11 @@ extern "C" {
  * own workspace; grown, never shrunk, so the steady state allocates nothing. */
 enum {
     SLOT_ANCHORS, SLOT_GTS, SLOT_OFFSETS, SLOT_FLAGS, SLOT_LABELS, SLOT_CANDIDATES,
-    SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS, SLOT_WORKSPACE, NUM_SLOTS
+    SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS,
+    SLOT_POINTS, SLOT_INIT_WEIGHTS, SLOT_INIT_MEANS, SLOT_INIT_PRECISIONS, /* Gaussian mixtures */
+    SLOT_GMM_WEIGHTS, SLOT_GMM_MEANS, SLOT_GMM_VARIANCES, SLOT_GMM_BOUND, SLOT_GMM_ITERATIONS,
+    SLOT_GMM_STATUS, SLOT_GMM_LABELS, SLOT_GMM_DENSITY,
+    SLOT_WORKSPACE, NUM_SLOTS
 };
 
 struct aa_cuda {
@@ -461,8 +466,95 @@ static aa_status aa__cuda_candidate_stats(aa_context *ctx, int32_t topk, float e
     return st;
 }
 
+/* ---------------------------------------------------------------- Gaussian mixtures */
+
+static size_t aa__cuda_gmm_ws_bytes(const aa_gmm_params *p, const aa_gmm_batch *g)
+{
+    aa_gmm_ws lay;
+    return aa__plan_gmm_ws(g->total_points, p->num_components, &lay);
+}
+
+/* The eight optional outputs (NULL: not wanted) in device memory. */
+struct cuda_gmm_out {
+    double *w, *mu, *var, *bound, *density;
+    aa_i32 *iter, *status, *labels;
+};
+
+static aa_status gmm_outputs(aa_context *ctx, const aa_gmm_result *r, size_t per_k, size_t segs,
+                             size_t pts, cuda_gmm_out *m)
+{
+    void *q;
+    aa_status st = output(ctx, SLOT_GMM_WEIGHTS, r->weights, per_k * 8, &q);
+    m->w = (double *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_MEANS, r->means, per_k * 8, &q), m->mu = (double *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_VARIANCES, r->variances, per_k * 8, &q), m->var = (double *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_BOUND, r->lower_bound, segs * 8, &q), m->bound = (double *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_ITERATIONS, r->iterations, segs * 4, &q), m->iter = (aa_i32 *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_STATUS, r->status, segs * 4, &q), m->status = (aa_i32 *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_LABELS, r->labels, pts * 4, &q), m->labels = (aa_i32 *)q;
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_DENSITY, r->log_density, pts * 8, &q), m->density = (double *)q;
+    return st;
+}
+
+static aa_status gmm_finish(aa_context *ctx, const aa_gmm_result *r, size_t per_k, size_t segs,
+                            size_t pts, const cuda_gmm_out *m)
+{
+    aa_status st = finish_output(ctx, m->w, r->weights, per_k * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->mu, r->means, per_k * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->var, r->variances, per_k * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->bound, r->lower_bound, segs * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->iter, r->iterations, segs * 4);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->status, r->status, segs * 4);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->labels, r->labels, pts * 4);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->density, r->log_density, pts * 8);
+    if (st == AA_SUCCESS) st = finish_call(ctx);
+    return st;
+}
+
+static aa_status aa__cuda_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_gmm_batch *g,
+                              const aa_gmm_result *out, void *user_ws, size_t user_ws_bytes)
+{
+    GUARD(ctx);
+    const aa_gmm_segments *sg = g->segments;
+    aa_gmm_ws lay;
+    size_t ws_bytes = aa__plan_gmm_ws(g->total_points, p->num_components, &lay);
+    aa_launch plan = aa__plan_gmm(g->num_segments);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    size_t segs = (size_t)g->num_segments, pts = (size_t)g->total_points;
+    size_t per_k = segs * (size_t)p->num_components;
+    /* all segments empty: the kernel reads neither points nor offsets */
+    const int64_t *off = NULL;
+    if (pts > 0) off = ctx->memory == AA_MEMORY_HOST ? sg->offsets : sg->device_offsets;
+    if (pts > 0 && !off)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER,
+                        "segments.device_offsets: NULL; the CUDA kernels read the offsets from "
+                        "device memory (or use AA_MEMORY_HOST)");
+    int given = p->init == AA_GMM_INIT_GIVEN;
+    char *ws;
+    const void *points, *offsets, *iw, *imu, *iprec;
+    cuda_gmm_out m;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_POINTS, pts > 0 ? sg->points : NULL, pts * 4, &points);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_OFFSETS, off, (segs + 1) * 8, &offsets);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_INIT_WEIGHTS, given ? p->init_weights : NULL, per_k * 8, &iw);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_INIT_MEANS, given ? p->init_means : NULL, per_k * 8, &imu);
+    if (st == AA_SUCCESS)
+        st = input(ctx, SLOT_INIT_PRECISIONS, given ? p->init_precisions : NULL, per_k * 8, &iprec);
+    if (st == AA_SUCCESS) st = gmm_outputs(ctx, out, per_k, segs, pts, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_gmm_args args = aa__plan_gmm_args(p);
+    aa_gmm_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
+        (const float *)points, (const aa_i64 *)offsets, g->num_segments, args, (const double *)iw,
+        (const double *)imu, (const double *)iprec, ws, lay, m.w, m.mu, m.var, m.bound, m.iter,
+        m.status, m.labels, m.density);
+    st = launched(ctx, "aa_gmm_kernel");
+    if (st != AA_SUCCESS) return st;
+    return gmm_finish(ctx, out, per_k, segs, pts, &m);
+}
+
 extern "C" const aa_gpu_ops aa__cuda_ops = {
     aa__cuda_reserve,       aa__cuda_overlaps,          aa__cuda_topk_nearest,
     aa__cuda_candidate_stats, aa__cuda_max_iou_ws_bytes, aa__cuda_max_iou,
     aa__cuda_atss_ws_bytes, aa__cuda_atss,              aa__cuda_fcos,
+    aa__cuda_gmm_ws_bytes,  aa__cuda_gmm,
 };

@@ -8,6 +8,7 @@
 #include "plan.h"
 #include "../../kernels/levels.h"
 #include "../../kernels/atss.h"
+#include "../../kernels/gmm.h"
 #include "../../kernels/max_iou.h"
 
 #include <CL/cl.h>
@@ -23,6 +24,9 @@ extern const size_t aa__ocl_kernel_source_len;
 enum {
     SLOT_ANCHORS, SLOT_GTS, SLOT_OFFSETS, SLOT_FLAGS, SLOT_LABELS, SLOT_CANDIDATES,
     SLOT_OUT_INDEX, SLOT_OUT_OVERLAP, SLOT_OUT_LABELS,
+    SLOT_POINTS, SLOT_INIT_WEIGHTS, SLOT_INIT_MEANS, SLOT_INIT_PRECISIONS, /* Gaussian mixtures */
+    SLOT_GMM_WEIGHTS, SLOT_GMM_MEANS, SLOT_GMM_VARIANCES, SLOT_GMM_BOUND, SLOT_GMM_ITERATIONS,
+    SLOT_GMM_STATUS, SLOT_GMM_LABELS, SLOT_GMM_DENSITY,
     SLOT_WORKSPACE, /* the context's own device workspace, both memory modes */
     NUM_SLOTS
 };
@@ -30,12 +34,14 @@ enum {
 /* The kernels of the program, created once per context. */
 enum {
     K_OVERLAPS, K_FCOS, K_MAX_IOU_ANCHOR, K_MAX_IOU_GT, K_MAX_IOU_ASSIGN,
-    K_ATSS_PREPARE, K_ATSS_TOPK, K_ATSS_SELECT, K_ATSS_ASSIGN, K_CANDIDATE_STATS, NUM_KERNELS
+    K_ATSS_PREPARE, K_ATSS_TOPK, K_ATSS_SELECT, K_ATSS_ASSIGN, K_CANDIDATE_STATS, K_GMM,
+    NUM_KERNELS
 };
 static const char *const kernel_names[NUM_KERNELS] = {
     "aa_overlaps_kernel", "aa_fcos_kernel", "aa_max_iou_anchor_kernel", "aa_max_iou_gt_kernel",
     "aa_max_iou_assign_kernel", "aa_atss_prepare_kernel", "aa_atss_topk_kernel",
-    "aa_atss_select_kernel", "aa_atss_assign_kernel", "aa_candidate_stats_kernel"};
+    "aa_atss_select_kernel", "aa_atss_assign_kernel", "aa_candidate_stats_kernel",
+    "aa_gmm_kernel"};
 
 /* Platform discovery and program builds are serialised across the process: PoCL
  * answered "no device" to clGetDeviceIDs racing with another thread's first use
@@ -199,10 +205,11 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
         size_t wg = 0;
         OCL_CHECK(ctx, clGetKernelWorkGroupInfo(o->kernel[k], o->device, CL_KERNEL_WORK_GROUP_SIZE,
                                                 sizeof wg, &wg, NULL), AA_ERR_BACKEND);
-        if (wg < AA_PLAN_LOCAL_SIZE)
+        int needed = k == K_GMM ? AA_PLAN_GMM_LOCAL_SIZE : AA_PLAN_LOCAL_SIZE; /* the plans' */
+        if (wg < (size_t)needed)
             return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
                             "OpenCL device %s: %s runs work-groups of %zu < %d work-items",
-                            o->device_name, kernel_names[k], wg, AA_PLAN_LOCAL_SIZE);
+                            o->device_name, kernel_names[k], wg, needed);
     }
     return AA_SUCCESS;
 }
@@ -681,8 +688,93 @@ static aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float ep
     return st;
 }
 
+/* ---------------------------------------------------------------- Gaussian mixtures */
+
+static size_t aa__ocl_gmm_ws_bytes(const aa_gmm_params *p, const aa_gmm_batch *g)
+{
+    aa_gmm_ws lay;
+    return aa__plan_gmm_ws(g->total_points, p->num_components, &lay);
+}
+
+/* The eight optional outputs (NULL: not wanted) as kernel arguments. */
+typedef struct ocl_gmm_out {
+    cl_mem w, mu, var, bound, iter, status, labels, density;
+} ocl_gmm_out;
+
+static aa_status gmm_outputs(aa_context *ctx, const aa_gmm_result *r, size_t per_k, size_t segs,
+                             size_t pts, ocl_gmm_out *m)
+{
+    aa_status st = output(ctx, SLOT_GMM_WEIGHTS, r->weights, per_k * 8, &m->w);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_MEANS, r->means, per_k * 8, &m->mu);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_VARIANCES, r->variances, per_k * 8, &m->var);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_BOUND, r->lower_bound, segs * 8, &m->bound);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_ITERATIONS, r->iterations, segs * 4, &m->iter);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_STATUS, r->status, segs * 4, &m->status);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_LABELS, r->labels, pts * 4, &m->labels);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_GMM_DENSITY, r->log_density, pts * 8, &m->density);
+    return st;
+}
+
+static aa_status gmm_finish(aa_context *ctx, const aa_gmm_result *r, size_t per_k, size_t segs,
+                            size_t pts, const ocl_gmm_out *m)
+{
+    aa_status st = finish_output(ctx, m->w, r->weights, per_k * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->mu, r->means, per_k * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->var, r->variances, per_k * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->bound, r->lower_bound, segs * 8);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->iter, r->iterations, segs * 4);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->status, r->status, segs * 4);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->labels, r->labels, pts * 4);
+    if (st == AA_SUCCESS) st = finish_output(ctx, m->density, r->log_density, pts * 8);
+    if (st != AA_SUCCESS || ctx->memory != AA_MEMORY_HOST) return st;
+    /* every output is optional: with none read back, the uploads of the caller's
+     * arrays must still be done before the call returns */
+    OCL_CHECK(ctx, clFinish(ctx->ocl->queue), AA_ERR_BACKEND);
+    return AA_SUCCESS;
+}
+
+static aa_status aa__ocl_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_gmm_batch *g,
+                             const aa_gmm_result *out, void *user_ws, size_t user_ws_bytes)
+{
+    const aa_gmm_segments *sg = g->segments;
+    aa_gmm_ws lay;
+    size_t ws_bytes = aa__plan_gmm_ws(g->total_points, p->num_components, &lay);
+    aa_launch plan = aa__plan_gmm(g->num_segments);
+    if (plan.groups_x == 0) return AA_SUCCESS;
+    size_t segs = (size_t)g->num_segments, pts = (size_t)g->total_points;
+    size_t per_k = segs * (size_t)p->num_components;
+    /* all segments empty: the kernel reads neither points nor offsets */
+    const int64_t *off = NULL;
+    if (pts > 0) off = ctx->memory == AA_MEMORY_HOST ? sg->offsets : sg->device_offsets;
+    if (pts > 0 && !off)
+        return aa__fail(ctx, AA_ERR_NULL_POINTER,
+                        "segments.device_offsets: NULL; the OpenCL backend reads the offsets from "
+                        "a cl_mem (or use AA_MEMORY_HOST)");
+    int given = p->init == AA_GMM_INIT_GIVEN;
+    cl_mem ws, points, offsets, iw, imu, iprec;
+    ocl_gmm_out m;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_POINTS, pts > 0 ? sg->points : NULL, pts * 4, &points);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_OFFSETS, off, (segs + 1) * 8, &offsets);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_INIT_WEIGHTS, given ? p->init_weights : NULL, per_k * 8, &iw);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_INIT_MEANS, given ? p->init_means : NULL, per_k * 8, &imu);
+    if (st == AA_SUCCESS)
+        st = input(ctx, SLOT_INIT_PRECISIONS, given ? p->init_precisions : NULL, per_k * 8, &iprec);
+    if (st == AA_SUCCESS) st = gmm_outputs(ctx, out, per_k, segs, pts, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_gmm_args args = aa__plan_gmm_args(p);
+    cl_long num_segments = g->num_segments;
+    const ocl_arg args_gmm[] = {ARG(points), ARG(offsets), ARG(num_segments), ARG(args), ARG(iw),
+        ARG(imu), ARG(iprec), ARG(ws), ARG(lay), ARG(m.w), ARG(m.mu), ARG(m.var), ARG(m.bound),
+        ARG(m.iter), ARG(m.status), ARG(m.labels), ARG(m.density)};
+    st = run_kernel(ctx, K_GMM, &plan, args_gmm, NUM_ARGS(args_gmm));
+    if (st != AA_SUCCESS) return st;
+    return gmm_finish(ctx, out, per_k, segs, pts, &m);
+}
+
 const aa_gpu_ops aa__ocl_ops = {
     aa__ocl_reserve,        aa__ocl_overlaps,          aa__ocl_topk_nearest,
     aa__ocl_candidate_stats, aa__ocl_max_iou_ws_bytes, aa__ocl_max_iou,
     aa__ocl_atss_ws_bytes,  aa__ocl_atss,              aa__ocl_fcos,
+    aa__ocl_gmm_ws_bytes,   aa__ocl_gmm,
 };

@@ -24,16 +24,19 @@ What is here (the C API, one to one):
 * :class:`Context` (backends "cpu", "opencl", "cuda", "auto"; ``close()`` and
   ``with``): :meth:`~Context.max_iou`, :meth:`~Context.atss`, :meth:`~Context.fcos`,
   :meth:`~Context.overlaps`, :meth:`~Context.topk_nearest`,
-  :meth:`~Context.candidate_iou_stats`, :meth:`~Context.workspace_size`,
+  :meth:`~Context.candidate_iou_stats`, :meth:`~Context.gmm_fit` (batched 1-D
+  Gaussian-mixture EM, scikit-learn's semantics), :meth:`~Context.workspace_size`,
   :meth:`~Context.reserve`;
 * :func:`anchors`, :func:`anchor_counts`, :func:`points` (generation);
 * :func:`to_mmdet` (mmdetection's ``AssignResult`` encoding);
 * :class:`Error` (``.status``, a :class:`Status`, and ``.message``);
 * results as named tuples: :class:`Assignment`, :class:`Anchors`,
-  :class:`CandidateStats`, :class:`MmdetAssignment`.
+  :class:`CandidateStats`, :class:`MmdetAssignment`, :class:`GmmResult` (per-segment
+  statuses :data:`GMM_CONVERGED`, :data:`GMM_NOT_CONVERGED`, :data:`GMM_ILL_DEFINED`,
+  :data:`GMM_TOO_FEW_POINTS`).
 
-Not here yet: PAA (with its batched EM for the Gaussian mixtures) and LADA. They do
-not exist in the C library yet, and the binding will expose them when it does.
+Not here yet: the PAA and LADA assigners. They do not exist in the C library yet, and
+the binding will expose them when they do.
 
 Arrays: PyTorch tensors, NumPy arrays and anything exposing DLPack,
 ``__cuda_array_interface__`` or ``__array_interface__`` are read in place, never
@@ -56,8 +59,9 @@ from ._errors import Error, Status
 from ._library import AA_ATSS_NO_OVERLAP as ATSS_NO_OVERLAP
 from ._library import AA_IGNORED as IGNORED
 from ._library import AA_NEGATIVE as NEGATIVE
+from ._library import GMM_CONVERGED, GMM_ILL_DEFINED, GMM_NOT_CONVERGED, GMM_TOO_FEW_POINTS
 from ._library import library_path
-from ._types import Anchors, Assignment, CandidateStats, MmdetAssignment
+from ._types import Anchors, Assignment, CandidateStats, GmmResult, MmdetAssignment
 from ._context import Context
 from ._generate import anchor_counts, anchors, points
 from ._mmdet import to_mmdet
@@ -73,6 +77,7 @@ def library_version():
 
 __all__ = [
     "Anchors", "Assignment", "ATSS_NO_OVERLAP", "CandidateStats", "Context", "Error",
+    "GMM_CONVERGED", "GMM_ILL_DEFINED", "GMM_NOT_CONVERGED", "GMM_TOO_FEW_POINTS", "GmmResult",
     "IGNORED", "MmdetAssignment", "NEGATIVE", "Status", "anchor_counts", "anchors",
     "library_path", "library_version", "points", "to_mmdet",
 ]

@@ -4,6 +4,7 @@ import ctypes
 import threading
 
 from . import _arrays as A
+from . import _gmm
 from . import _library as L
 from . import _params as P
 from ._errors import Error, Status, argument_error
@@ -492,3 +493,27 @@ class Context:
             self._run(b, "aa_candidate_iou_stats", k, eps, ctypes.addressof(b.anchors),
                       ctypes.addressof(b.gts), _ptr(cv), A.address(mean), A.address(std))
             return CandidateStats(mean, std)
+
+    # ------------------------------------------------------------ Gaussian mixtures
+    def gmm_fit(self, points, offsets, num_components=2, max_iter=100, tol=1e-3, reg_covar=1e-6,
+                covariance="diag", init_weights=None, init_means=None, init_precisions=None, *,
+                device_offsets=None):
+        """Fits a 1-D Gaussian mixture to each segment of ``points`` at once
+        (``aa_gmm_fit``), as scikit-learn's ``GaussianMixture(num_components,
+        covariance_type=covariance, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
+        weights_init=..., means_init=..., precisions_init=...).fit(x)`` followed by
+        ``predict(x)`` and ``score_samples(x)`` would, in double.
+
+        points:  float32 (N,) (or (N, 1)); segment s owns ``points[offsets[s]:offsets[s+1]]``.
+        offsets: S + 1 integers (host), offsets[0] = 0, offsets[-1] = N.
+        num_components: K, 1..4. covariance: "diag" (mmdetection's PAAHead) or "full"
+        (scikit-learn's default); the same model in 1-D, different arithmetic.
+        init_weights, init_means, init_precisions: all three float64 (S, K) arrays in the
+        points' memory, or none: then PAA's init (weights 1/K, means evenly spaced from the
+        segment's minimum to its maximum, precisions 1).
+        Returns a :class:`GmmResult`; the per-segment ``status`` says whether scikit-learn
+        would have converged (GMM_CONVERGED), warned (GMM_NOT_CONVERGED) or raised
+        (GMM_ILL_DEFINED, GMM_TOO_FEW_POINTS).
+        """
+        return _gmm.fit(self, points, offsets, num_components, max_iter, tol, reg_covar,
+                        covariance, init_weights, init_means, init_precisions, device_offsets)

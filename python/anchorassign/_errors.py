@@ -35,7 +35,9 @@ class Error(Exception):
                  ``aa_context_last_error`` text for errors found by the library (it names
                  the C struct fields: ``gts.boxes`` is ``gt_boxes``, ``gts.offsets`` is
                  ``offsets``, ``gts.ignore_flags`` is ``ignore``, ``anchors.boxes`` the
-                 anchor boxes, ``params.X`` the keyword ``X``), or the binding's own text
+                 anchor boxes, ``segments.points`` and ``segments.offsets`` are
+                 :meth:`Context.gmm_fit`'s ``points`` and ``offsets``, ``params.X`` the
+                 keyword ``X``), or the binding's own text
                  for what Python checks first (dtype, shape, device, contiguity).
     """
 

@@ -33,6 +33,15 @@ BACKEND_NAMES = {v: k for k, v in BACKENDS.items()}
 MEMORY_NATIVE = 0
 MEMORY_HOST = 1
 OVERLAP_MODES = {"iou": 0, "iof": 1, "giou": 2}
+AA_GMM_MAX_COMPONENTS = 4
+GMM_COVARIANCES = {"diag": 0, "full": 1}
+GMM_INIT_PAA = 0
+GMM_INIT_GIVEN = 1
+# aa_gmm_result.status, per segment
+GMM_CONVERGED = 1
+GMM_NOT_CONVERGED = 0
+GMM_ILL_DEFINED = -1
+GMM_TOO_FEW_POINTS = -2
 
 _c_int64_p = ctypes.POINTER(ctypes.c_int64)
 _c_size_p = ctypes.POINTER(ctypes.c_size_t)
@@ -130,6 +139,43 @@ class FcosParams(ctypes.Structure):
     ]
 
 
+class GmmParams(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("num_components", ctypes.c_int32),
+        ("max_iter", ctypes.c_int32),
+        ("tol", ctypes.c_double),
+        ("reg_covar", ctypes.c_double),
+        ("covariance", ctypes.c_int),
+        ("init", ctypes.c_int),
+        ("init_weights", ctypes.c_void_p),
+        ("init_means", ctypes.c_void_p),
+        ("init_precisions", ctypes.c_void_p),
+    ]
+
+
+class GmmSegments(ctypes.Structure):
+    _fields_ = [
+        ("points", ctypes.c_void_p),
+        ("offsets", ctypes.c_void_p),
+        ("num_segments", ctypes.c_int64),
+        ("device_offsets", ctypes.c_void_p),
+    ]
+
+
+class GmmResult(ctypes.Structure):
+    _fields_ = [
+        ("weights", ctypes.c_void_p),
+        ("means", ctypes.c_void_p),
+        ("variances", ctypes.c_void_p),
+        ("lower_bound", ctypes.c_void_p),
+        ("iterations", ctypes.c_void_p),
+        ("status", ctypes.c_void_p),
+        ("labels", ctypes.c_void_p),
+        ("log_density", ctypes.c_void_p),
+    ]
+
+
 # ---------------------------------------------------------------- prototypes
 _vp = ctypes.c_void_p
 _st = ctypes.c_int  # aa_status
@@ -165,6 +211,9 @@ _PROTOTYPES = {
     "aa_fcos_params_init": (None, [_vp]),
     "aa_fcos_workspace_size": (_st, [_vp, _vp, _vp, _vp, _c_size_p]),
     "aa_assign_fcos": (_st, [_vp, _vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
+    "aa_gmm_params_init": (None, [_vp]),
+    "aa_gmm_workspace_size": (_st, [_vp, _vp, _vp, _c_size_p]),
+    "aa_gmm_fit": (_st, [_vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
 }
 
 # The major version this binding's structs were written against.

@@ -150,3 +150,22 @@ def anchor(strides=None, ratios=None, scales=None, octave_base_scale=None,
         p.center_offset = as_float(center_offset, "center_offset")
     return p
 
+
+
+def gmm(num_components=None, max_iter=None, tol=None, reg_covar=None, covariance=None):
+    p = L.init_struct(L.GmmParams, "aa_gmm_params_init")
+    if num_components is not None:
+        # checked here: the init arrays' shape depends on it
+        p.num_components = as_int(num_components, "num_components", 1, L.AA_GMM_MAX_COMPONENTS)
+    if max_iter is not None:
+        p.max_iter = as_int(max_iter, "max_iter")
+    if tol is not None:
+        p.tol = as_float(tol, "tol")
+    if reg_covar is not None:
+        p.reg_covar = as_float(reg_covar, "reg_covar")
+    if covariance is not None:
+        if covariance not in L.GMM_COVARIANCES:
+            raise argument_error("covariance: %r is not one of %s"
+                                 % (covariance, ", ".join(L.GMM_COVARIANCES)))
+        p.covariance = L.GMM_COVARIANCES[covariance]
+    return p

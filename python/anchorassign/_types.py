@@ -38,3 +38,19 @@ max_overlaps: float32 (num_images, num_anchors): the assignment's overlap (share
               copied), or None.
 labels:       int64 (num_images, num_anchors): label or -1, or None.
 """
+
+GmmResult = namedtuple("GmmResult", ["weights", "means", "variances", "lower_bound", "iterations",
+                                     "status", "labels", "log_density"])
+GmmResult.__doc__ = """A batched Gaussian-mixture fit (scikit-learn's ``GaussianMixture`` per
+segment): S segments, K components, N points in all.
+
+weights, means, variances: float64 (S, K): ``weights_``, ``means_``, ``covariances_``
+             (the initial values where no M-step ran: max_iter 0, too few points).
+lower_bound: float64 (S,): ``lower_bound_`` (-inf where no iteration ran).
+iterations:  int32 (S,): ``n_iter_``.
+status:      int32 (S,): GMM_CONVERGED (``converged_``), GMM_NOT_CONVERGED (scikit-learn's
+             ConvergenceWarning), GMM_ILL_DEFINED (a variance <= 0: scikit-learn raises),
+             GMM_TOO_FEW_POINTS (fewer points than components: scikit-learn raises).
+labels:      int32 (N,): ``predict()``, -1 in segments that were not fitted.
+log_density: float64 (N,): ``score_samples()``, NaN in segments that were not fitted.
+"""

@@ -100,3 +100,18 @@ def same_bits(a, b):
     if a.shape != b.shape or a.dtype != b.dtype:
         return False
     return a.tobytes() == b.tobytes()
+
+
+_REPORT = []
+
+
+@pytest.fixture(scope="session")
+def report():
+    """report(line): a line for pytest's terminal summary, so that it reaches CTest's
+    log even when the test passes (summaries of comparisons)."""
+    return _REPORT.append
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in _REPORT:
+        terminalreporter.write_line(line)

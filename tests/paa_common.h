@@ -1,0 +1,230 @@
+/* paa_common.h - what the PAA tests share: a random batch with head outputs, the
+ * composition aa_assign_max_iou(pre) -> aa_paa_costs -> aa_assign_paa_costs, and an
+ * independent check of the selection rule (own top-k and sort, the library's GMM only
+ * for the mixture itself). Header-only, on top of common.h. Where the library has
+ * params.separation (AA_PAA_SEPARATE_ORIGINAL), the rule follows it. */
+#ifndef AA_TEST_PAA_COMMON_H
+#define AA_TEST_PAA_COMMON_H
+
+#include "common.h"
+
+#include <math.h>
+
+/* ---------------------------------------------------------------- a random batch */
+
+typedef struct paa_batch {
+    int32_t num_images, num_levels, num_classes;
+    int64_t num_anchors, level_counts[AA_MAX_LEVELS];
+    float strides[AA_MAX_LEVELS];
+    float *anchor_boxes, *gt_boxes, *logits, *deltas;
+    int64_t *offsets;
+    uint8_t *crowd;
+    int32_t *labels;
+    aa_anchors anchors;
+    aa_gts gts;
+    aa_head_outputs head; /* float32 */
+} paa_batch;
+
+/* 1..3 levels of random anchors, 1..4 images (one of them sometimes without GTs),
+ * up to 6 GTs each with labels and some crowd flags, float32 logits and deltas. */
+static inline void paa_batch_random(paa_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    b->num_levels = test_int(1, 3);
+    b->num_classes = test_int(1, 5);
+    for (int l = 0; l < b->num_levels; ++l) {
+        b->level_counts[l] = test_int(1, 40);
+        b->strides[l] = (float)(8 << l);
+        b->num_anchors += b->level_counts[l];
+    }
+    b->anchor_boxes = malloc((size_t)b->num_anchors * 4 * sizeof(float));
+    for (int64_t a = 0; a < b->num_anchors; ++a) test_random_box(b->anchor_boxes + 4 * a, 160, 120, 60);
+    b->num_images = test_int(1, 4);
+    b->offsets = malloc(((size_t)b->num_images + 1) * sizeof(int64_t));
+    b->offsets[0] = 0;
+    for (int32_t i = 0; i < b->num_images; ++i)
+        b->offsets[i + 1] = b->offsets[i] + (test_int(0, 4) == 0 ? 0 : test_int(1, 6));
+    int64_t g = b->offsets[b->num_images];
+    b->gt_boxes = malloc((size_t)(g + 1) * 4 * sizeof(float));
+    b->crowd = malloc((size_t)g + 1);
+    b->labels = malloc((size_t)(g + 1) * sizeof(int32_t));
+    for (int64_t k = 0; k < g; ++k) {
+        test_random_box(b->gt_boxes + 4 * k, 160, 120, 80);
+        b->crowd[k] = test_int(0, 7) == 0;
+        b->labels[k] = test_int(0, b->num_classes - 1);
+    }
+    size_t rows = (size_t)b->num_images * (size_t)b->num_anchors;
+    b->logits = malloc(rows * (size_t)b->num_classes * sizeof(float));
+    b->deltas = malloc(rows * 4 * sizeof(float));
+    for (size_t j = 0; j < rows * (size_t)b->num_classes; ++j) b->logits[j] = test_uniform(-6, 6);
+    for (size_t j = 0; j < rows * 4; ++j) b->deltas[j] = test_uniform(-2, 2);
+    aa_anchors a = {b->anchor_boxes, b->num_anchors, b->num_levels, b->level_counts, b->strides};
+    aa_gts gts = {b->gt_boxes, b->offsets, b->num_images, b->crowd, b->labels, NULL};
+    aa_head_outputs h = {b->logits, b->deltas, AA_FLOAT32, b->num_classes};
+    b->anchors = a, b->gts = gts, b->head = h;
+}
+
+static inline void paa_batch_free(paa_batch *b)
+{
+    free(b->anchor_boxes), free(b->gt_boxes), free(b->logits), free(b->deltas);
+    free(b->offsets), free(b->crowd), free(b->labels);
+}
+
+/* ---------------------------------------------------------------- composition */
+
+/* A caller workspace of exactly `bytes` at an AA_WORKSPACE_ALIGNMENT address inside a
+ * guarded block: the alignment slack must stay poisoned too. */
+typedef struct paa_workspace {
+    unsigned char *block, *ptr;
+    size_t bytes;
+} paa_workspace;
+
+static inline paa_workspace paa_workspace_alloc(size_t bytes)
+{
+    paa_workspace w;
+    w.bytes = bytes;
+    w.block = test_guarded_alloc(bytes + AA_WORKSPACE_ALIGNMENT, 1);
+    w.ptr = w.block + (AA_WORKSPACE_ALIGNMENT - (uintptr_t)w.block % AA_WORKSPACE_ALIGNMENT) %
+                          AA_WORKSPACE_ALIGNMENT;
+    return w;
+}
+
+static inline void paa_workspace_check_free(paa_workspace *w)
+{
+    test_guarded_check(w->block);
+    for (unsigned char *c = w->block; c < w->ptr; ++c) assert_int_equal(*c, 0xCD);
+    for (unsigned char *c = w->ptr + w->bytes; c < w->block + w->bytes + AA_WORKSPACE_ALIGNMENT; ++c)
+        assert_int_equal(*c, 0xCD);
+    test_guarded_free(w->block);
+}
+
+
+static inline void paa_ok(aa_context *ctx, aa_status st, const char *call)
+{
+    if (st != AA_SUCCESS) fail_msg("%s: %s: %s", call, aa_status_string(st), aa_context_last_error(ctx));
+}
+
+/* aa_assign_paa against its three steps called one by one, bit for bit, every output
+ * poisoned first; also with a caller workspace of exactly the size asked for. Leaves
+ * the pre-assignment and the costs in pre / costs ([images][anchors]). */
+static inline void paa_check_composition(aa_context *ctx, const aa_paa_params *p,
+                                         const aa_anchors *a, const aa_gts *g,
+                                         const aa_head_outputs *h, int32_t *pre, float *costs,
+                                         test_outputs *whole, test_outputs *steps)
+{
+    aa_assignment pre_out = {pre, NULL, NULL};
+    test_outputs_poison(whole), test_outputs_poison(steps);
+    paa_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &whole->out, NULL, 0), "aa_assign_paa");
+    test_outputs_check_written(whole);
+    paa_ok(ctx, aa_assign_max_iou(ctx, &p->pre, a, g, &pre_out, NULL, 0), "aa_assign_max_iou");
+    paa_ok(ctx, aa_paa_costs(ctx, p, a, g, h, pre, costs), "aa_paa_costs");
+    paa_ok(ctx, aa_assign_paa_costs(ctx, p, a, g, pre, costs, &steps->out, NULL, 0),
+           "aa_assign_paa_costs");
+    test_outputs_check_written(steps);
+    size_t n = (size_t)whole->n;
+    assert_memory_equal(whole->gt_index, steps->gt_index, n * sizeof(int32_t));
+    assert_memory_equal(whole->overlap, steps->overlap, n * sizeof(float));
+    if (whole->labels) assert_memory_equal(whole->labels, steps->labels, n * sizeof(int32_t));
+
+    /* the caller's workspace, exactly as large as asked: same bits again */
+    size_t bytes = 0;
+    paa_ok(ctx, aa_paa_workspace_size(ctx, p, a, g, &bytes), "aa_paa_workspace_size");
+    paa_workspace ws = paa_workspace_alloc(bytes);
+    test_outputs_poison(steps);
+    paa_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &steps->out, ws.ptr, bytes), "aa_assign_paa (ws)");
+    paa_workspace_check_free(&ws);
+    assert_memory_equal(whole->gt_index, steps->gt_index, n * sizeof(int32_t));
+    assert_memory_equal(whole->overlap, steps->overlap, n * sizeof(float));
+    paa_ok(ctx, aa_paa_select_workspace_size(ctx, p, a, g, &bytes), "aa_paa_select_workspace_size");
+    ws = paa_workspace_alloc(bytes);
+    test_outputs_poison(steps);
+    paa_ok(ctx, aa_assign_paa_costs(ctx, p, a, g, pre, costs, &steps->out, ws.ptr, bytes),
+           "aa_assign_paa_costs (ws)");
+    paa_workspace_check_free(&ws);
+    assert_memory_equal(whole->gt_index, steps->gt_index, n * sizeof(int32_t));
+}
+
+/* ---------------------------------------------------------------- the selection rule */
+
+typedef struct paa_cand {
+    float cost;
+    int32_t anchor;
+} paa_cand;
+
+static inline int paa_cand_order(const void *x, const void *y)
+{
+    const paa_cand *a = x, *b = y;
+    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
+    return (a->anchor > b->anchor) - (a->anchor < b->anchor);
+}
+
+/* The positives of every GT re-derived from the pre-assignment and the costs: per
+ * level the topk lowest (cost, index), all sorted, aa_gmm_fit on them (PAA init), then
+ * component 0 up to its highest log density (first on ties; an ill-defined mixture has
+ * labels -1, hence none); fewer than two
+ * candidates: none, or the single one with single_candidate_positive. Checks out
+ * (gt_index, overlap, labels) against it for every (image, anchor). Returns the
+ * number of positives. */
+static inline int64_t paa_check_rule(aa_context *ctx, const aa_paa_params *p, const aa_anchors *a,
+                                     const aa_gts *g, const int32_t *pre, const float *costs,
+                                     const aa_assignment *out)
+{
+    int64_t A = a->num_anchors, positives = 0, max_c = (int64_t)a->num_levels * p->topk;
+    paa_cand *all = malloc((size_t)A * sizeof *all), *cand = malloc((size_t)max_c * sizeof *cand);
+    int32_t *expect = malloc((size_t)A * sizeof *expect), *labels = malloc((size_t)max_c * 4);
+    float *points = malloc((size_t)max_c * sizeof *points);
+    double *density = malloc((size_t)max_c * sizeof *density);
+    for (int32_t i = 0; i < g->num_images; ++i) {
+        const int32_t *pi = pre + (int64_t)i * A;
+        const float *ci = costs + (int64_t)i * A;
+        for (int64_t k = 0; k < A; ++k) expect[k] = pi[k] == AA_IGNORED ? AA_IGNORED : AA_NEGATIVE;
+        int32_t num_gts = (int32_t)(g->offsets[i + 1] - g->offsets[i]);
+        for (int32_t gt = 0; gt < num_gts; ++gt) {
+            int64_t n = 0, begin = 0;
+            for (int32_t l = 0; l < a->num_levels; ++l) {
+                int64_t m = 0;
+                for (int64_t k = begin; k < begin + a->level_counts[l]; ++k)
+                    if (pi[k] == gt) all[m].cost = ci[k], all[m].anchor = (int32_t)k, ++m;
+                qsort(all, (size_t)m, sizeof *all, paa_cand_order);
+                for (int64_t j = 0; j < m && j < p->topk; ++j) cand[n++] = all[j];
+                begin += a->level_counts[l];
+            }
+            qsort(cand, (size_t)n, sizeof *cand, paa_cand_order);
+            if (n == 1 && p->single_candidate_positive) expect[cand[0].anchor] = gt;
+            if (n < 2) continue;
+            for (int64_t j = 0; j < n; ++j) points[j] = cand[j].cost;
+            int64_t off[2] = {0, n};
+            aa_gmm_segments sg = {points, off, 1, NULL};
+            aa_gmm_result r;
+            memset(&r, 0, sizeof r);
+            r.labels = labels, r.log_density = density;
+            paa_ok(ctx, aa_gmm_fit(ctx, &p->gmm, &sg, &r, NULL, 0), "aa_gmm_fit");
+            int64_t best = -1;
+            for (int64_t j = 0; j < n; ++j)
+                if (labels[j] == 0 && (best < 0 || density[j] > density[best])) best = j;
+            int prefix = 0; /* the original code's separation: every candidate up to best */
+#ifdef AA_PAA_SEPARATE_ORIGINAL
+            prefix = p->separation == AA_PAA_SEPARATE_ORIGINAL;
+            if (prefix && best < 0 && labels[0] >= 0) best = n - 1; /* no component 0: all */
+#endif
+            for (int64_t j = 0; j <= best; ++j)
+                if (labels[j] == 0 || prefix) expect[cand[j].anchor] = gt;
+        }
+        for (int64_t k = 0; k < A; ++k) {
+            int64_t o = (int64_t)i * A + k;
+            if (out->gt_index[o] != expect[k])
+                fail_msg("image %d anchor %lld: gt_index %d, the rule gives %d", (int)i, (long long)k,
+                         (int)out->gt_index[o], (int)expect[k]);
+            float ov = pi[k] >= 0 ? ci[k] : INFINITY;
+            assert_memory_equal(&out->overlap[o], &ov, sizeof ov);
+            if (out->labels)
+                assert_int_equal(out->labels[o],
+                                 expect[k] >= 0 ? g->labels[g->offsets[i] + expect[k]] : -1);
+            positives += expect[k] >= 0;
+        }
+    }
+    free(all), free(cand), free(expect), free(labels), free(points), free(density);
+    return positives;
+}
+
+#endif
