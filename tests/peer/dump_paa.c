@@ -29,40 +29,9 @@
 #include "anchorassign.h"
 #include "synthetic_head.h"
 #include "workload.h"
+#include "dump_io.h"
 
-static const char *out_dir;
 
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "dump_paa: %s: %s\n", what, detail);
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) die("malloc", "out of memory");
-    return p;
-}
-
-static void write_raw(const char *name, const void *data, size_t bytes)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) die(path, strerror(errno));
-    if (bytes && fwrite(data, 1, bytes, f) != bytes) die(path, "short write");
-    if (fclose(f) != 0) die(path, strerror(errno));
-}
-
-static void check(aa_context *ctx, aa_status st, const char *call)
-{
-    if (st != AA_SUCCESS) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s (%s)", aa_status_string(st), aa_context_last_error(ctx));
-        die(call, msg);
-    }
-}
 
 /* The chosen images' GTs as one ragged batch (arrays owned by the caller). */
 typedef struct chosen_batch {
@@ -141,7 +110,7 @@ static void write_manifest(const char *source, const chosen_batch *b, const aa_a
                            int32_t num_classes, int64_t logit_rows)
 {
     char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", out_dir);
+    snprintf(path, sizeof path, "%s/manifest.json", dump_out_dir);
     FILE *m = fopen(path, "w");
     if (!m) die(path, strerror(errno));
     fprintf(m, "{\n  \"source\": \"%s\",\n  \"num_images\": %d,\n  \"num_gts\": %lld,\n", source,
@@ -171,7 +140,8 @@ int main(int argc, char **argv)
     }
     const uint16_t one = 1;
     if (*(const uint8_t *)&one != 1) die("byte order", "this program writes little-endian files");
-    out_dir = argv[2];
+    dump_out_dir = argv[2];
+    dump_program = "dump_paa";
     int first_images = argc > 3 ? atoi(argv[3]) : 16;
     int crowd_images = argc > 4 ? atoi(argv[4]) : 8;
 
@@ -233,7 +203,7 @@ int main(int argc, char **argv)
     run_variant(ctx, "original", &original, a, &gts, &head.head, pre, n);
     write_manifest(argv[1], &b, a, C, rows);
     printf("dump_paa: %d images, %lld GTs, %lld pre-assigned anchors -> %s\n", (int)b.num_images,
-           (long long)total, (long long)rows, out_dir);
+           (long long)total, (long long)rows, dump_out_dir);
 
     aa_context_destroy(ctx);
     aa_wl_head_free(&head);

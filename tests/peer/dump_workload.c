@@ -23,40 +23,8 @@
 
 #include "anchorassign.h"
 #include "workload.h"
+#include "dump_io.h"
 
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "dump_workload: %s: %s\n", what, detail);
-    exit(1);
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-    if (!p) die("malloc", "out of memory");
-    return p;
-}
-
-static const char *out_dir;
-
-static void write_raw(const char *name, const void *data, size_t bytes)
-{
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", out_dir, name);
-    FILE *f = fopen(path, "wb");
-    if (!f) die(path, strerror(errno));
-    if (bytes && fwrite(data, 1, bytes, f) != bytes) die(path, "short write");
-    if (fclose(f) != 0) die(path, strerror(errno));
-}
-
-static void check(aa_context *ctx, aa_status st, const char *call)
-{
-    if (st != AA_SUCCESS) {
-        char msg[1024];
-        snprintf(msg, sizeof msg, "%s (%s)", aa_status_string(st), aa_context_last_error(ctx));
-        die(call, msg);
-    }
-}
 
 /* The library is little-endian only in the files it writes here. */
 static void require_little_endian(void)
@@ -72,7 +40,8 @@ int main(int argc, char **argv)
         return 2;
     }
     require_little_endian();
-    out_dir = argv[2];
+    dump_out_dir = argv[2];
+    dump_program = "dump_workload";
     int first_images = argc > 3 ? atoi(argv[3]) : 16;
     int crowd_images = argc > 4 ? atoi(argv[4]) : 8;
 
@@ -153,7 +122,7 @@ int main(int argc, char **argv)
     const int num_runs = (int)(sizeof runs / sizeof runs[0]);
 
     char path[4096];
-    snprintf(path, sizeof path, "%s/manifest.json", out_dir);
+    snprintf(path, sizeof path, "%s/manifest.json", dump_out_dir);
     FILE *m = fopen(path, "w");
     if (!m) die(path, strerror(errno));
     fprintf(m, "{\n  \"source\": \"%s\",\n  \"num_images\": %d,\n  \"num_gts\": %lld,\n",
@@ -226,7 +195,7 @@ int main(int argc, char **argv)
     printf("dump_workload: %d images (%d first, %d with crowd boxes), %lld GTs (%lld crowd), "
            "%d runs -> %s\n",
            (int)num_images, first_images, (int)num_images - first_images, (long long)total,
-           (long long)num_crowd, num_runs, out_dir);
+           (long long)num_crowd, num_runs, dump_out_dir);
 
     aa_context_destroy(ctx);
     for (int s = 0; s < 3; ++s) aa_wl_anchor_set_free(&sets[s]);
