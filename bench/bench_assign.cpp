@@ -8,6 +8,13 @@
 // a backend that is not built or has no device. Benchmark names are
 // ASSIGNER/WORKLOAD/BACKEND, e.g. atss/dense/opencl.
 //
+// Besides the assigners of bench_cases: paa/coco-atss (aa_assign_paa from synthetic head
+// outputs; gt_index, overlap and labels checked bit for bit) and gmm_fit/coco-atss
+// (aa_gmm_fit on the segments PAA fits there: bench_cases.h says how they are built; the
+// per-segment status and the per-point labels checked equal to the CPU's). A backend
+// that answers AA_ERR_NOT_SUPPORTED for them (PAA on the GPU backends so far) gets one
+// skipped entry saying so, which is not a failure.
+//
 // Defaults (overridable on the command line): 5 repetitions, aggregates only (mean,
 // median, stddev, cv; the report uses the median), real time. Quick run:
 //   bench_assign --benchmark_filter='coco-atss/cpu'
@@ -33,6 +40,7 @@
 
 #include "anchorassign.h"
 #include "bench_cases.h"
+#include "synthetic_head.h"
 #include "workload.h"
 
 #if AA_BENCH_CUDA
@@ -46,6 +54,7 @@ namespace {
 struct Workload {
     aa_wl_dataset ds{};
     aa_wl_batch batch{};
+    const int32_t *labels = nullptr; // the GTs' labels (PAA), kept aside from batch.gts
     bool loaded = false;
     std::string error;
 };
@@ -71,6 +80,7 @@ const Workload &workload(int w)
             wl.error = std::string(bench_workloads[w].name) + ": " + err.message;
         else
             wl.loaded = true;
+        wl.labels = wl.batch.gts.labels;
         wl.batch.gts.labels = nullptr; // not needed: no labels output
     }
     return wl;
@@ -306,6 +316,222 @@ void bench_host(benchmark::State &state, int case_index, Backend *b)
     }
     double bytes_min;
     set_counters(state, c, w.batch.gts, a, &bytes_min);
+}
+
+// ------------------------------------------------------------------ PAA and gmm_fit
+
+// Inputs and CPU references of paa/coco-atss and gmm_fit/coco-atss, built once.
+struct PaaInputs {
+    bool done = false;
+    std::string error;
+    aa_gts gts{};        // the coco-atss GTs with their labels
+    aa_paa_params params{};
+    aa_wl_head head{};
+    Reference ref;       // aa_assign_paa on the CPU: gt_index, overlap
+    std::vector<int32_t> ref_labels;
+    bench_segments seg{};
+    aa_gmm_params gmm{}; // aa_gmm_params_init: float32_input 0 (the GPU backends' only mode)
+    std::vector<int32_t> gmm_status, gmm_labels; // the CPU's fit
+};
+
+PaaInputs g_paa; // freed at the end of main (all of it is safe to free when unbuilt)
+
+PaaInputs &paa_inputs()
+{
+    PaaInputs &P = g_paa;
+    if (P.done)
+        return P;
+    P.done = true;
+    const Workload &w = workload(BENCH_PAA_WORKLOAD);
+    if (!w.loaded) {
+        P.error = w.error;
+        return P;
+    }
+    aa_context *cpu = backends[0].ctx;
+    const aa_anchors &a = inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
+    P.gts = w.batch.gts;
+    P.gts.labels = w.labels;
+    aa_paa_params_init(&P.params);
+    aa_wl_error err{};
+    if (aa_wl_head_make(&a, &P.gts, AA_WL_COCO_CLASSES, AA_FLOAT32, AA_WL_HEAD_SEED, &P.head,
+                        &err) != AA_WL_OK) {
+        P.error = std::string("synthetic head: ") + err.message;
+        return P;
+    }
+    size_t n = static_cast<size_t>(P.gts.num_images) * static_cast<size_t>(a.num_anchors);
+    P.ref.gt_index.assign(n, 0);
+    P.ref.overlap.assign(n, 0.0f);
+    P.ref_labels.assign(n, 0);
+    aa_assignment out{P.ref.gt_index.data(), P.ref.overlap.data(), P.ref_labels.data()};
+    aa_status st = aa_assign_paa(cpu, &P.params, &a, &P.gts, &P.head.head, &out, nullptr, 0);
+    if (st != AA_SUCCESS) {
+        P.error = "cpu reference (paa): " + status_text(cpu, st);
+        return P;
+    }
+    char msg[256] = "";
+    if (bench_paa_segments(cpu, &P.params, &a, &P.gts, &P.head.head, &P.seg, msg, sizeof msg)) {
+        P.error = msg;
+        return P;
+    }
+    aa_gmm_params_init(&P.gmm);
+    size_t S = static_cast<size_t>(P.seg.num_segments);
+    P.gmm_status.assign(S, 0);
+    P.gmm_labels.assign(static_cast<size_t>(P.seg.offsets[S]), 0);
+    aa_gmm_segments segs{P.seg.points, P.seg.offsets, P.seg.num_segments, nullptr};
+    aa_gmm_result res{};
+    res.status = P.gmm_status.data();
+    res.labels = P.gmm_labels.data();
+    st = aa_gmm_fit(cpu, &P.gmm, &segs, &res, nullptr, 0);
+    if (st != AA_SUCCESS)
+        P.error = "cpu reference (gmm_fit): " + status_text(cpu, st);
+    return P;
+}
+
+void paa_counters(benchmark::State &state, const PaaInputs &P, const aa_anchors &a)
+{
+    state.counters["anchors"] = static_cast<double>(a.num_anchors);
+    state.counters["gts"] = static_cast<double>(num_gts(P.gts));
+    state.counters["images"] = P.gts.num_images;
+    state.counters["bytes_written"] = 12.0 * P.gts.num_images * static_cast<double>(a.num_anchors);
+}
+
+// paa/coco-atss on a host backend (CPU; OpenCL with host arrays once it has PAA).
+void bench_paa(benchmark::State &state, Backend *b)
+{
+    PaaInputs &P = paa_inputs();
+    if (!P.error.empty()) {
+        fail_case(state, P.error);
+        return;
+    }
+    const aa_anchors &a = inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
+    size_t n = P.ref.gt_index.size();
+    std::vector<int32_t> gi(n), lab(n);
+    std::vector<float> ov(n);
+    aa_assignment out{gi.data(), ov.data(), lab.data()};
+    auto check = [&](const char *when) {
+        std::string diff = compare(P.ref, gi.data(), ov.data());
+        if (diff.empty() && lab != P.ref_labels)
+            diff = "labels differ from the CPU reference";
+        if (!diff.empty())
+            fail_case(state, std::string(b->name) + when + ": " + diff);
+        return diff.empty();
+    };
+    aa_status st = AA_SUCCESS;
+    if (b->kind != AA_BACKEND_CPU) { // check call and warm-up, as bench_host
+        st = aa_assign_paa(b->ctx, &P.params, &a, &P.gts, &P.head.head, &out, nullptr, 0);
+        if (st != AA_SUCCESS) {
+            fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
+            return;
+        }
+        if (!check(""))
+            return;
+    }
+    for (auto _ : state) {
+        st = aa_assign_paa(b->ctx, &P.params, &a, &P.gts, &P.head.head, &out, nullptr, 0);
+        if (st != AA_SUCCESS)
+            break;
+        benchmark::DoNotOptimize(gi.data());
+        benchmark::ClobberMemory();
+    }
+    if (st != AA_SUCCESS) {
+        fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
+        return;
+    }
+    if (check(" (timed call)"))
+        paa_counters(state, P, a);
+}
+
+// gmm_fit/coco-atss on a host backend: every output requested (what a caller of the
+// EM gets), status and labels compared with the CPU's fit before and after timing.
+void bench_gmm(benchmark::State &state, Backend *b)
+{
+    PaaInputs &P = paa_inputs();
+    if (!P.error.empty()) {
+        fail_case(state, P.error);
+        return;
+    }
+    const bench_segments &sg = P.seg;
+    size_t S = static_cast<size_t>(sg.num_segments), N = P.gmm_labels.size();
+    size_t K = static_cast<size_t>(P.gmm.num_components);
+    std::vector<double> weights(S * K), means(S * K), variances(S * K), bound(S), density(N);
+    std::vector<int32_t> iterations(S), status(S), labels(N);
+    aa_gmm_result res{weights.data(), means.data(), variances.data(), bound.data(),
+                      iterations.data(), status.data(), labels.data(), density.data()};
+    aa_gmm_segments segs{sg.points, sg.offsets, sg.num_segments, nullptr};
+    auto check = [&](const char *when) {
+        size_t bad_s = 0, bad_p = 0;
+        for (size_t k = 0; k < S; ++k)
+            bad_s += status[k] != P.gmm_status[k];
+        for (size_t k = 0; k < N; ++k)
+            bad_p += labels[k] != P.gmm_labels[k];
+        if (bad_s || bad_p) {
+            char msg[200];
+            std::snprintf(msg, sizeof msg,
+                          "%s%s: differs from the CPU reference: status of %zu of %zu segments, "
+                          "labels of %zu of %zu points",
+                          b->name, when, bad_s, S, bad_p, N);
+            fail_case(state, msg);
+        }
+        return bad_s == 0 && bad_p == 0;
+    };
+    aa_status st = aa_gmm_fit(b->ctx, &P.gmm, &segs, &res, nullptr, 0); // check + warm-up
+    if (st != AA_SUCCESS) {
+        fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
+        return;
+    }
+    if (!check(""))
+        return;
+    for (auto _ : state) {
+        st = aa_gmm_fit(b->ctx, &P.gmm, &segs, &res, nullptr, 0);
+        if (st != AA_SUCCESS)
+            break;
+        benchmark::DoNotOptimize(labels.data());
+        benchmark::ClobberMemory();
+    }
+    if (st != AA_SUCCESS) {
+        fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
+        return;
+    }
+    if (!check(" (timed call)"))
+        return;
+    state.counters["segments"] = static_cast<double>(S);
+    state.counters["points"] = static_cast<double>(N);
+    state.counters["max_iterations"] =
+        S ? *std::max_element(iterations.begin(), iterations.end()) : 0;
+    state.counters["converged"] = static_cast<double>(
+        std::count(status.begin(), status.end(), AA_GMM_CONVERGED));
+}
+
+// Why a backend does not run paa / gmm_fit here ("" if it does). Sets *failure when it
+// is an error rather than a feature the backend lacks.
+std::string extra_skip(const Backend &b, bool paa, bool *failure)
+{
+    *failure = false;
+    if (!b.ctx || (b.kind == AA_BACKEND_CUDA && !b.why.empty()))
+        return b.why;
+    if (!paa) {
+        if (b.kind == AA_BACKEND_CUDA)
+            return "gmm_fit/cuda: not in the suite yet (device buffers for the segments; "
+                   "bench/pending.md)";
+        return "";
+    }
+    if (b.kind == AA_BACKEND_CPU)
+        return "";
+    // PAA on a GPU backend: ask the backend (it answers AA_ERR_NOT_SUPPORTED so far).
+    const Workload &w = workload(BENCH_PAA_WORKLOAD);
+    if (!w.loaded)
+        return ""; // the case reports the error
+    aa_paa_params p;
+    aa_paa_params_init(&p);
+    size_t bytes = 0;
+    aa_status st = aa_paa_workspace_size(b.ctx, &p, &inputs().sets[AA_WL_ANCHORS_ATSS].anchors,
+                                         &w.batch.gts, &bytes);
+    if (st == AA_SUCCESS)
+        return "";
+    if (st == AA_ERR_NOT_SUPPORTED)
+        return std::string("skipped: ") + b.name + ": " + status_text(b.ctx, st);
+    *failure = true;
+    return std::string(b.name) + ": " + status_text(b.ctx, st);
 }
 
 // ------------------------------------------------------------------ CUDA
@@ -620,12 +846,35 @@ int main(int argc, char **argv)
             if (heavy) // 3 single calls, whatever the command line says
                 bm->Repetitions(3)->Iterations(1);
         }
+    // paa/coco-atss and gmm_fit/coco-atss on every backend.
+    for (bool paa : {true, false})
+        for (Backend &b : backends) {
+            std::string name = std::string(paa ? "paa/" : "gmm_fit/") +
+                               bench_workloads[BENCH_PAA_WORKLOAD].name + "/" + b.name;
+            bool failure = false;
+            std::string skip = extra_skip(b, paa, &failure);
+            if (!skip.empty()) {
+                benchmark::RegisterBenchmark(name.c_str(),
+                                             [skip, failure](benchmark::State &state) {
+                                                 if (failure)
+                                                     ++g_failures;
+                                                 state.SkipWithError(skip.c_str());
+                                             })
+                    ->Repetitions(1)
+                    ->Iterations(1);
+                continue;
+            }
+            auto *bm = benchmark::RegisterBenchmark(name.c_str(), paa ? bench_paa : bench_gmm, &b);
+            bm->Unit(benchmark::kMillisecond)->UseRealTime();
+        }
     benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     for (Backend &b : backends)
         aa_context_destroy(b.ctx);
     if (g_failures)
         std::fprintf(stderr, "bench_assign: %d case(s) failed (see error_message)\n", g_failures);
+    aa_wl_head_free(&g_paa.head);
+    bench_segments_free(&g_paa.seg);
     for (aa_wl_anchor_set &s : inputs().sets)
         aa_wl_anchor_set_free(&s);
     for (Workload &w : inputs().workloads) {

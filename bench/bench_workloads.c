@@ -12,6 +12,11 @@
  *   W.labels.i32    [num_gts] category ids
  * The anchor sets themselves are not written: peers.py generates them with the Python
  * binding (aa.anchors / aa.points), which calls the same generator.
+ * Also the Gaussian-mixture segments of gmm_fit/coco-atss (PAA's own, bench_cases.h;
+ * manifest key "gmm_segments"), for the scikit-learn peer:
+ *   paa-gmm.points.f32   [points] float32 costs, segment by segment
+ *   paa-gmm.offsets.i64  [segments + 1]
+ * (their values go through exp and log, so they are not pinned by a hash).
  * Also prints one line per workload to stdout: GTs, mean box size and an FNV-1a 64 hash of
  * the GT boxes' bytes (the CTest bench.workloads pins them: a change to a workload's
  * definition must be deliberate), and checks the synthetic boxes against their documented
@@ -27,6 +32,7 @@
 
 #include "anchorassign.h"
 #include "bench_cases.h"
+#include "synthetic_head.h"
 #include "workload.h"
 
 static const char *anchor_set_name(aa_wl_anchor_kind k)
@@ -70,6 +76,42 @@ static long check_synthetic(const char *name, aa_wl_synthetic kind, const aa_gts
     return bad;
 }
 
+/* The segments of gmm_fit/coco-atss (bench_cases.h) from that workload's batch. */
+static int make_gmm_segments(const aa_gts *batch_gts, bench_segments *seg)
+{
+    aa_wl_anchor_set set;
+    aa_wl_error err = {{0}};
+    aa_wl_head head;
+    aa_context *cpu = NULL;
+    char msg[AA_WL_MESSAGE_SIZE + 64] = "";
+    int rc = -1;
+    memset(&head, 0, sizeof head);
+    if (aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, AA_WL_CANVAS_H, AA_WL_CANVAS_W, &set, &err) !=
+        AA_WL_OK) {
+        fprintf(stderr, "bench_workloads: anchors: %s\n", err.message);
+        return -1;
+    }
+    aa_context_options opt;
+    aa_context_options_init(&opt);
+    opt.backend = AA_BACKEND_CPU;
+    aa_paa_params p;
+    aa_paa_params_init(&p);
+    if (aa_context_create(&cpu, &opt) != AA_SUCCESS)
+        snprintf(msg, sizeof msg, "cpu context: %s", aa_context_create_error());
+    else if (aa_wl_head_make(&set.anchors, batch_gts, AA_WL_COCO_CLASSES, AA_FLOAT32,
+                             AA_WL_HEAD_SEED, &head, &err) != AA_WL_OK)
+        snprintf(msg, sizeof msg, "synthetic head: %s", err.message);
+    else if (bench_paa_segments(cpu, &p, &set.anchors, batch_gts, &head.head, seg, msg,
+                                sizeof msg) == 0)
+        rc = 0;
+    if (rc != 0)
+        fprintf(stderr, "bench_workloads: gmm segments: %s\n", msg);
+    aa_wl_head_free(&head);
+    aa_context_destroy(cpu);
+    aa_wl_anchor_set_free(&set);
+    return rc;
+}
+
 static int write_file(const char *dir, const char *workload, const char *suffix,
                       const void *data, size_t bytes)
 {
@@ -107,6 +149,9 @@ int main(int argc, char **argv)
             aa_version_string(), AA_WL_CANVAS_H, AA_WL_CANVAS_W, BENCH_IMAGES,
             (unsigned)AA_WL_SYNTH_SEED);
     int rc = 0;
+    bench_segments seg;
+    memset(&seg, 0, sizeof seg);
+    int have_seg = 0;
     for (int w = 0; w < BENCH_NUM_WORKLOADS && rc == 0; ++w) {
         aa_wl_dataset ds;
         aa_wl_batch b;
@@ -139,6 +184,24 @@ int main(int argc, char **argv)
             write_file(dir, name, "crowd.u8", b.gts.ignore_flags, (size_t)G) != 0 ||
             write_file(dir, name, "labels.i32", b.gts.labels, (size_t)G * 4) != 0)
             rc = 1;
+        if (w == BENCH_PAA_WORKLOAD && rc == 0) {
+            if (make_gmm_segments(&b.gts, &seg) != 0)
+                rc = 1;
+            else {
+                int64_t n = seg.offsets[seg.num_segments], largest = 0;
+                for (int64_t s = 0; s < seg.num_segments; ++s)
+                    if (seg.offsets[s + 1] - seg.offsets[s] > largest)
+                        largest = seg.offsets[s + 1] - seg.offsets[s];
+                have_seg = 1;
+                printf("%-12s gmm_fit segments (PAA's on it): %lld segments, %lld points, "
+                       "largest %lld\n", name, (long long)seg.num_segments, (long long)n,
+                       (long long)largest);
+                if (write_file(dir, "paa-gmm", "points.f32", seg.points, (size_t)n * 4) != 0 ||
+                    write_file(dir, "paa-gmm", "offsets.i64", seg.offsets,
+                               (size_t)(seg.num_segments + 1) * sizeof(int64_t)) != 0)
+                    rc = 1;
+            }
+        }
         fprintf(m, "    \"%s\": {\"num_images\": %d, \"num_gts\": %lld, \"crowd\": %lld, "
                    "\"boxes_fnv1a64\": \"%016llx\", \"what\": \"%s\"}%s\n",
                 name, b.gts.num_images, (long long)G, (long long)crowd,
@@ -153,7 +216,16 @@ int main(int argc, char **argv)
                 bench_workloads[bench_cases[c].workload].name,
                 bench_assigner_names[bench_cases[c].assigner],
                 anchor_set_name(bench_cases[c].anchors), c + 1 < BENCH_NUM_CASES ? "," : "");
-    fprintf(m, "  ]\n}\n");
+    fprintf(m, "  ]");
+    if (have_seg)
+        fprintf(m, ",\n  \"gmm_segments\": {\"workload\": \"%s\", \"num_segments\": %lld, "
+                   "\"num_points\": %lld, \"points\": \"paa-gmm.points.f32\", "
+                   "\"offsets\": \"paa-gmm.offsets.i64\", \"what\": \"the segments aa_assign_paa "
+                   "fits on this workload (bench_cases.h), aa_gmm_params_init defaults\"}",
+                bench_workloads[BENCH_PAA_WORKLOAD].name, (long long)seg.num_segments,
+                (long long)seg.offsets[seg.num_segments]);
+    fprintf(m, "\n}\n");
+    bench_segments_free(&seg);
     if (fclose(m) != 0)
         rc = 1;
     return rc;

@@ -9,6 +9,16 @@
               to explain a mismatch.
   torchvision box_iou: not measured here (torchvision is not installed on this machine;
               the report lists it as pending).
+  scikit-learn  the peer of gmm_fit/coco-atss: sklearn.mixture.GaussianMixture looped over
+              the segments PAA fits on coco-atss (bench_cases.h; bench_workloads writes
+              them), one fit per segment as mmdetection's PAAHead.paa_reassign does it:
+              2 components, weights_init .5/.5, means_init [min, max], precisions_init 1,
+              covariance_type 'diag', then predict and score_samples. The points go in as
+              float64 (aa_gmm_fit's float32_input 0, bench_assign's setting: the GPU
+              backends' only mode; mmdetection hands over float32). Checked before timing:
+              its labels (predict) equal anchorassign's on every point, and it raises
+              exactly where anchorassign reports AA_GMM_ILL_DEFINED. scikit-learn comes
+              from .py-deps/ (.ci/deps.sh) when present; without it the row is skipped.
   anchorassign-cpu  the library's CPU reference through the Python binding, in the same
               process on the same inputs (bench_assign times it without Python too).
 
@@ -53,6 +63,19 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'peer'))
 import mmdet_peer as mm  # noqa: E402  (the port; importing it runs nothing)
 
 import anchorassign as aa  # noqa: E402  (PYTHONPATH=python)
+
+# scikit-learn (the EM's peer): .ci/deps.sh installs it into .py-deps/ of the checkout.
+if os.path.isdir(os.path.join(ROOT, '.py-deps')):
+    sys.path.append(os.path.join(ROOT, '.py-deps'))
+try:
+    import warnings
+    import sklearn
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.mixture import GaussianMixture
+    SKLEARN_ERROR = None
+except ImportError as e:  # the gmm_fit row is then skipped with this message
+    sklearn = None
+    SKLEARN_ERROR = 'scikit-learn cannot be imported (%s); run .ci/deps.sh' % e
 
 CANVAS = (800, 1344)
 DEFAULT_REPETITIONS = 5
@@ -349,6 +372,90 @@ def run_case(ctx, case, wl, aset, repetitions, log):
     return res
 
 
+# --------------------------------------------------------------------------- gmm_fit
+
+class Segments:
+    """The gmm_fit segments bench_workloads wrote (manifest key gmm_segments)."""
+
+    def __init__(self, root, spec):
+        self.spec = spec
+        self.points = np.fromfile(os.path.join(root, spec['points']), dtype='<f4')
+        self.offsets = np.fromfile(os.path.join(root, spec['offsets']), dtype='<i8')
+        assert self.offsets.size == spec['num_segments'] + 1
+        assert self.points.size == spec['num_points'] == self.offsets[-1]
+
+
+def sklearn_fit_all(seg):
+    """GaussianMixture per segment as PAAHead.paa_reassign builds it (float64 points);
+    returns the labels of every point (-1 where scikit-learn raises)."""
+    labels = np.full(seg.points.size, -1, np.int32)
+    weights_init = np.array([0.5, 0.5])
+    precisions_init = np.array([1.0, 1.0]).reshape(2, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', ConvergenceWarning)
+        for s in range(seg.offsets.size - 1):
+            a, b = int(seg.offsets[s]), int(seg.offsets[s + 1])
+            x = seg.points[a:b].astype(np.float64).reshape(-1, 1)
+            means_init = np.array([x.min(), x.max()]).reshape(2, 1)
+            gmm = GaussianMixture(2, weights_init=weights_init, means_init=means_init,
+                                  precisions_init=precisions_init, covariance_type='diag')
+            try:
+                gmm.fit(x)
+            except ValueError:  # ill-defined covariance: PAAHead would raise
+                continue
+            labels[a:b] = gmm.predict(x)
+            gmm.score_samples(x)  # PAA uses the scores too
+    return labels
+
+
+def run_gmm_case(ctx, seg, repetitions, log):
+    res = dict(workload=seg.spec['workload'], assigner='gmm_fit', anchors='-',
+               segments=int(seg.offsets.size - 1), points=int(seg.points.size))
+    if sklearn is None:
+        res['skipped'] = SKLEARN_ERROR
+        log('  gmm_fit  %-11s skipped: %s' % (res['workload'], SKLEARN_ERROR))
+        return res
+    fit = lambda: ctx.gmm_fit(seg.points, seg.offsets)  # noqa: E731  (defaults: PAA's init)
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        ours = fit()
+        first = time.perf_counter() - t0
+    lib_times = timed(fit, repetitions_for(first, repetitions))
+    res['anchorassign_cpu'] = dict(median_ms=float(np.median(lib_times)), times_ms=lib_times,
+                                   peak_mib=mem.mib, checked_call_ms=first * 1e3)
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        labels = sklearn_fit_all(seg)
+        first = time.perf_counter() - t0
+    ours_labels = np.asarray(ours.labels)
+    status = np.asarray(ours.status)
+    # anchorassign writes labels -1 where the fit is ill-defined (scikit-learn raises)
+    bad = np.flatnonzero(ours_labels != labels)
+    res['parity'] = dict(compared=int(labels.size), unexplained=int(bad.size), explained=0,
+                         notes=['%d of %d segments ill-defined (scikit-learn raises)' % (
+                             int((status == aa.GMM_ILL_DEFINED).sum()), status.size)]
+                         if (status == aa.GMM_ILL_DEFINED).any() else [],
+                         status='FAILED' if bad.size else 'identical')
+    if bad.size:
+        k = int(bad[0])
+        res['parity']['first'] = 'point %d: anchorassign label %d, scikit-learn %d' % (
+            k, int(ours_labels[k]), int(labels[k]))
+        log('  gmm_fit  %s: FAILED the check (%d of %d labels differ): not timed' % (
+            res['workload'], bad.size, labels.size))
+        return res
+    peer_times = timed(lambda: sklearn_fit_all(seg), repetitions_for(first, repetitions))
+    res['peer'] = dict(name='scikit-learn', version=sklearn.__version__,
+                       median_ms=float(np.median(peer_times)), times_ms=peer_times,
+                       peak_mib=mem.mib, checked_call_ms=first * 1e3)
+    log('  %-8s %-11s parity %-10s peer %10.1f ms  anchorassign-cpu %9.1f ms  (x%.1f)  '
+        '[scikit-learn %s, %d segments]' % (
+            'gmm_fit', res['workload'], res['parity']['status'], res['peer']['median_ms'],
+            res['anchorassign_cpu']['median_ms'],
+            res['peer']['median_ms'] / max(res['anchorassign_cpu']['median_ms'], 1e-9),
+            sklearn.__version__, res['segments']))
+    return res
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv=None):
@@ -389,7 +496,11 @@ def main(argv=None):
                              'image by image, CPU PyTorch (ATSS timed with torch.topk as '
                              'mmdetection)',
                'torchvision.ops.box_iou': 'not measured: torchvision is not installed here '
-                                          '(see bench/pending.md)'},
+                                          '(see bench/pending.md)',
+               'scikit-learn': ('sklearn.mixture.GaussianMixture %s per segment, PAAHead\'s '
+                                'init, diag, float64 points (gmm_fit row)' % sklearn.__version__)
+                               if sklearn is not None else SKLEARN_ERROR},
+        sklearn=sklearn.__version__ if sklearn is not None else None,
         timing='wall clock, whole batch per call; the first call is checked (and warms up), '
                'then N timed calls (N = --repetitions when the checked call took under 2 s, '
                '3 up to 60 s, 1 beyond), median',
@@ -420,6 +531,11 @@ def main(argv=None):
             doc['results'].append(r)
             with open(args.out, 'w') as f:  # partial results survive an interruption
                 json.dump(doc, f, indent=1)
+        spec = manifest.get('gmm_segments')
+        if spec and (not args.filter or re.search(args.filter, 'gmm_fit/' + spec['workload'])):
+            r = run_gmm_case(ctx, Segments(args.workloads, spec), args.repetitions, log)
+            failed += r.get('parity', {}).get('status') == 'FAILED'
+            doc['results'].append(r)
     with open(args.out, 'w') as f:
         json.dump(doc, f, indent=1)
     log('peers: wrote %s%s' % (args.out, ' (%d FAILED)' % failed if failed else ''))

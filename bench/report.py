@@ -22,7 +22,7 @@ import sys
 BACKENDS = ('cpu', 'opencl', 'cuda')
 BACKEND_TITLES = {'cpu': 'CPU reference', 'opencl': 'OpenCL', 'cuda': 'CUDA'}
 ORDER = ('coco-atss', 'coco-retina', 'dense', 'extreme')
-ASSIGNER_ORDER = ('atss', 'fcos', 'max_iou', 'overlaps')
+ASSIGNER_ORDER = ('atss', 'fcos', 'max_iou', 'overlaps', 'paa', 'gmm_fit')
 UNIT_MS = {'ns': 1e-6, 'us': 1e-3, 'ms': 1.0, 's': 1e3}
 
 
@@ -75,7 +75,7 @@ def read_bench(path):
 def entry_from(b, n):
     e = dict(ms=b['real_time'] * UNIT_MS[b.get('time_unit', 'ns')], n=n, source=b['name'])
     for k in ('anchors', 'gts', 'images', 'bytes_written', 'bytes_min', 'bytes_per_second',
-              'copy_bw_fraction'):
+              'copy_bw_fraction', 'segments', 'points'):
         if k in b:
             e[k] = b[k]
     return e
@@ -169,6 +169,8 @@ def run_section(folder, display):
                                       pdoc.get('torch_threads', '?'), pdoc.get('numpy', '?'),
                                       pdoc.get('python', '?'),
                                       ', '.join('%.2f' % x for x in pdoc.get('load_avg', []))))
+        if pdoc.get('sklearn'):
+            out.append('| scikit-learn | %s (the gmm_fit peer) |' % pdoc['sklearn'])
     out.append('| commit | %s |' % commit)
     out.append('| date | %s |' % date)
     raw = [os.path.basename(p) for p in (bench_path, peers_path, env_path) if os.path.exists(p)]
@@ -219,7 +221,12 @@ def run_section(folder, display):
         p = peers.get((a, w))
         anchors = anyb.get('anchors') if anyb else (p.get('num_anchors') if p else None)
         gts = anyb.get('gts') if anyb else (p.get('gts') if p else None)
-        row += [fmt_count(anchors), fmt_count(gts)]
+        if a == 'gmm_fit':  # a mixture per segment: points and segments instead
+            src = anyb if anyb and 'segments' in anyb else (p or {})
+            row += ['%s points' % fmt_count(src.get('points')),
+                    '%s segments' % fmt_count(src.get('segments'))]
+        else:
+            row += [fmt_count(anchors), fmt_count(gts)]
         cpu_ms = cases.get((a, w, 'cpu'), {}).get('ms')
         for b in shown:
             e = cases.get((a, w, b), {})
@@ -242,6 +249,8 @@ def run_section(folder, display):
             cell = fmt_ms(pm)
             if pm is not None and len(p['peer'].get('times_ms', [])) < 5:
                 cell += ' (n=%d)' % len(p['peer']['times_ms'])
+            if pm is not None and p['peer'].get('name', 'mmdet-port') != 'mmdet-port':
+                cell += ' (%s)' % p['peer']['name']
             row += [cell, fmt_ratio(pm, cpu_ms)]
             if have['cuda']:
                 row.append(fmt_ratio(pm, cases.get((a, w, 'cuda'), {}).get('ms')))
@@ -266,6 +275,15 @@ def run_section(folder, display):
                'backend column was checked bit for bit against the CPU reference before it '
                'was timed (bench_assign skips a case that differs).')
     out.append('')
+    if any(k[0] in ('paa', 'gmm_fit') for k in keys):
+        out.append('`paa`: aa_assign_paa (mmdetection\'s PAAHead defaults) from synthetic head '
+                   'outputs (aa_wl_head_make, float32, 91 classes), gt_index, overlap and labels '
+                   'checked bit for bit. `gmm_fit`: aa_gmm_fit alone on the segments PAA fits '
+                   'on that workload (bench/bench_cases.h; 2 components, PAA init, \'diag\', '
+                   'float32_input 0), statuses and labels checked equal to the CPU\'s; its '
+                   'peer is scikit-learn\'s GaussianMixture fitted segment by segment as '
+                   'PAAHead does (`check`: its labels against anchorassign\'s on every point).')
+        out.append('')
     out.append('Sources: the backend columns are `%s/bench_assign.json`, entry '
                '`ASSIGNER/WORKLOAD/BACKEND/..._median` (Google Benchmark\'s median aggregate; '
                'counters `anchors`, `gts`, `bytes_written`%s); the peer columns are '

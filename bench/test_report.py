@@ -49,6 +49,14 @@ def bench_doc(with_cuda=False):
     b.append(dict(name='fcos/dense/cpu/real_time', run_name='fcos/dense/cpu/real_time',
                   run_type='iteration', repetitions=1, repetition_index=0, iterations=3,
                   real_time=500.0, cpu_time=500.0, time_unit='ms', **dict(COUNTERS, gts=8000.0)))
+    b += gb_aggregates('paa/coco-atss/cpu', [160.0] * 5, COUNTERS)
+    b.append(dict(name='paa/coco-atss/opencl/iterations:1/repeats:1', run_type='iteration',
+                  error_occurred=True, error_message='skipped: opencl: AA_ERR_NOT_SUPPORTED: '
+                  'PAA: not on the opencl backend yet', iterations=0, real_time=0, cpu_time=0,
+                  time_unit='ns'))
+    gmm = dict(segments=119.0, points=2428.0, converged=119.0, max_iterations=33.0)
+    b += gb_aggregates('gmm_fit/coco-atss/cpu', [2.0] * 5, gmm)
+    b += gb_aggregates('gmm_fit/coco-atss/opencl', [3.0] * 5, gmm)
     ctx = dict(date='2026-11-25T00:00:00+00:00', num_cpus=2, load_avg=[0.1, 0.2, 0.3],
                cpu_model='Test CPU', commit='abc123', backend_cpu='CPU reference',
                backend_opencl='pthread-test')
@@ -86,7 +94,14 @@ def peers_doc():
                              '(2, 0.5)')),
             dict(workload='extreme', assigner='atss', anchors='coco-atss',
                  skipped='not run by default (minutes); --extreme'),
-        ])
+            dict(workload='coco-atss', assigner='gmm_fit', anchors='-', segments=119,
+                 points=2428,
+                 anchorassign_cpu=dict(median_ms=2.5, times_ms=[2.5] * 5, peak_mib=0.5),
+                 parity=dict(compared=2428, unexplained=0, explained=0, notes=[],
+                             status='identical'),
+                 peer=dict(name='scikit-learn', version='1.9.1', median_ms=600.0,
+                           times_ms=[600.0] * 5, peak_mib=2.0)),
+        ], sklearn='1.9.1')
 
 
 class ReportTest(unittest.TestCase):
@@ -121,6 +136,19 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r[4:7], ['10.0', '20.0', 'x0.50'])
         # peer 400 ms: 40 times the CPU reference; parity explained (2)
         self.assertEqual(r[7:11], ['400', 'x40.0', '39', 'explained (2)'])
+
+    def test_paa_and_gmm_rows(self):
+        text = self.render()
+        r = self.row(text, '| paa | coco-atss | 22,400')
+        self.assertEqual(r[4:7], ['160', '-', '-'])  # no OpenCL PAA yet: no time, no ratio
+        self.assertIn('| paa/coco-atss/opencl | skipped: opencl: AA_ERR_NOT_SUPPORTED', text)
+        r = self.row(text, '| gmm_fit | coco-atss | 2,428 points')
+        self.assertEqual(r[3], '119 segments')
+        self.assertEqual(r[4:7], ['2.00', '3.00', 'x0.67'])
+        # the peer is scikit-learn, named in its cell: 600 / 2 = 300 times the CPU
+        self.assertEqual(r[7:11], ['600 (scikit-learn)', 'x300', '2', 'identical'])
+        self.assertIn('| scikit-learn | 1.9.1 (the gmm_fit peer) |', text)
+        self.assertIn('`gmm_fit`: aa_gmm_fit alone', text)
 
     def test_single_repetition_and_failed_peer(self):
         text = self.render()

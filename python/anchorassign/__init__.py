@@ -25,7 +25,10 @@ What is here (the C API, one to one):
   ``with``): :meth:`~Context.max_iou`, :meth:`~Context.atss`, :meth:`~Context.fcos`,
   :meth:`~Context.overlaps`, :meth:`~Context.topk_nearest`,
   :meth:`~Context.candidate_iou_stats`, :meth:`~Context.gmm_fit` (batched 1-D
-  Gaussian-mixture EM, scikit-learn's semantics), :meth:`~Context.workspace_size`,
+  Gaussian-mixture EM, scikit-learn's semantics), :meth:`~Context.paa` (PAA from head
+  outputs, float32/float16/bfloat16; CPU backend only so far),
+  :meth:`~Context.paa_costs`, :meth:`~Context.assign_paa_costs` (PAA in two steps,
+  the second with the caller's own costs), :meth:`~Context.workspace_size`,
   :meth:`~Context.reserve`;
 * :func:`anchors`, :func:`anchor_counts`, :func:`points` (generation);
 * :func:`to_mmdet` (mmdetection's ``AssignResult`` encoding);
@@ -35,8 +38,8 @@ What is here (the C API, one to one):
   statuses :data:`GMM_CONVERGED`, :data:`GMM_NOT_CONVERGED`, :data:`GMM_ILL_DEFINED`,
   :data:`GMM_TOO_FEW_POINTS`).
 
-Not here yet: the PAA and LADA assigners. They do not exist in the C library yet, and
-the binding will expose them when they do.
+Not here yet: the LADA assigner. It does not exist in the C library yet, and the
+binding will expose it when it does.
 
 Arrays: PyTorch tensors, NumPy arrays and anything exposing DLPack,
 ``__cuda_array_interface__`` or ``__array_interface__`` are read in place, never

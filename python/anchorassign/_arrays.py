@@ -166,7 +166,7 @@ def check(v, name, dtypes, shape, hint=""):
     if not v.contiguous:
         raise argument_error("%s: must be C-contiguous (use .contiguous() or "
                              "numpy.ascontiguousarray)" % name)
-    itemsize = np.dtype("bool" if v.dtype == "bool" else v.dtype).itemsize
+    itemsize = 2 if v.dtype == "bfloat16" else np.dtype(v.dtype).itemsize  # NumPy lacks bfloat16
     if v.size and v.ptr % itemsize:
         raise argument_error("%s: address %#x is not aligned to its %d-byte elements" %
                              (name, v.ptr, itemsize))

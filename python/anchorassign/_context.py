@@ -5,6 +5,7 @@ import threading
 
 from . import _arrays as A
 from . import _gmm
+from . import _paa
 from . import _library as L
 from . import _params as P
 from ._errors import Error, Status, argument_error
@@ -420,13 +421,70 @@ class Context:
         return self._assign("aa_assign_fcos", p, anchors, gt_boxes, offsets, ignore, labels,
                             device_offsets, overlap)
 
+    def paa(self, anchors, gt_boxes, offsets, cls_logits, bbox_deltas, *, labels=None,
+            ignore=None, device_offsets=None, overlap=True, variant="mmdet", **params):
+        """Probabilistic anchor assignment (mmdetection's ``PAAHead``), ``aa_assign_paa``:
+        a max-IoU pre-assignment, a cost per pre-assigned anchor from the head outputs,
+        per GT a two-component mixture over its lowest-cost candidates, and the
+        separation (docs/semantics.md "PAA"). CPU backend only for now (the GPU
+        backends raise NOT_SUPPORTED).
+
+        Arguments as :meth:`max_iou`, and:
+        cls_logits:  (num_images, num_anchors, num_classes) sigmoid logits, in
+                     mmdetection's ``levels_to_images`` layout;
+        bbox_deltas: (num_images, num_anchors, 4) DeltaXYWH deltas. Both float32,
+                     float16 (NumPy or PyTorch) or bfloat16 (``torch.bfloat16``), one
+                     dtype for both; finite.
+        labels:      int32 (num_gts,), required, each below num_classes.
+        variant:     "mmdet" (``aa_paa_params_init``: GIoU weight 1.3, 'diag' mixture,
+                     mmdetection's separation) or "original" (``aa_paa_params_init_original``,
+                     kkhoot/PAA: weight 1, 'full', a single candidate is positive).
+        Overrides of the variant's parameters (keywords; None keeps the preset):
+        the pre-assignment's by :meth:`max_iou`'s names (pos_iou_thr 0.1, neg_iou_thr
+        0.1, min_pos_iou 0, gt_max_assign_all, match_low_quality, ignore_iof_thr -1,
+        ignore_wrt_candidates, eps); the mixture's max_iter 100, tol 1e-3, reg_covar
+        1e-6, covariance ("diag"/"full"), float32_input True; topk 9,
+        single_candidate_positive, separation ("mmdet"/"original"), focal_alpha 0.25,
+        focal_gamma 2, giou_weight, giou_eps 1e-6, target_means (0,0,0,0),
+        target_stds (.1,.1,.2,.2), wh_ratio_clip 0.016.
+        Returns an :class:`Assignment`; overlap is the anchor's cost for every anchor
+        pre-assigned to a GT (positive or not), +inf otherwise.
+        """
+        return _paa.assign(self, anchors, gt_boxes, offsets, cls_logits, bbox_deltas, ignore,
+                           labels, device_offsets, overlap, variant, params)
+
+    def paa_costs(self, anchors, gt_boxes, offsets, pre_gt_index, cls_logits, bbox_deltas, *,
+                  labels=None, ignore=None, device_offsets=None, variant="mmdet", **params):
+        """PAA's cost alone (``aa_paa_costs``): for every anchor pre-assigned to a GT
+        (``pre_gt_index`` >= 0: int32 (num_images, num_anchors), the gt_index of
+        :meth:`max_iou` run with PAA's pre-assignment parameters), the sigmoid focal
+        loss summed over classes plus giou_weight x the GIoU loss of the decoded box;
+        +inf for the other anchors. Head outputs, labels, variant and overrides as
+        :meth:`paa`. Returns float32 (num_images, num_anchors)."""
+        return _paa.costs(self, anchors, gt_boxes, offsets, pre_gt_index, cls_logits,
+                          bbox_deltas, ignore, labels, device_offsets, variant, params)
+
+    def assign_paa_costs(self, anchors, gt_boxes, offsets, pre_gt_index, costs, *, labels=None,
+                         ignore=None, device_offsets=None, overlap=True, variant="mmdet",
+                         **params):
+        """PAA's selection from a pre-assignment and the caller's own costs
+        (``aa_assign_paa_costs``): pre_gt_index int32 and costs float32, both
+        (num_images, num_anchors); costs are read where pre_gt_index >= 0 and must be
+        finite there. labels optional (for the labels output). Variant and overrides as
+        :meth:`paa` (the cost's own parameters are unused). Returns an
+        :class:`Assignment` as :meth:`paa` does."""
+        return _paa.assign_costs(self, anchors, gt_boxes, offsets, pre_gt_index, costs, ignore,
+                                 labels, device_offsets, overlap, variant, params)
+
     def workspace_size(self, assigner, anchors, gt_boxes, offsets, *, ignore=None, labels=None,
                        device_offsets=None, **params):
-        """Bytes of workspace ``assigner`` ("max_iou", "atss" or "fcos") needs for this
-        batch (``aa_*_workspace_size``), for :meth:`reserve`."""
-        makers = {"max_iou": P.max_iou, "atss": P.atss, "fcos": P.fcos}
+        """Bytes of workspace ``assigner`` ("max_iou", "atss", "fcos" or "paa", the
+        last with ``variant`` and :meth:`paa`'s overrides) needs for this batch
+        (``aa_*_workspace_size``), for :meth:`reserve`."""
+        makers = {"max_iou": P.max_iou, "atss": P.atss, "fcos": P.fcos, "paa": P.paa}
         if assigner not in makers:
-            raise argument_error("assigner: %r is not one of max_iou, atss, fcos" % (assigner,))
+            raise argument_error("assigner: %r is not one of max_iou, atss, fcos, paa"
+                                 % (assigner,))
         try:
             p = makers[assigner](**params)
         except TypeError as exc:

@@ -36,8 +36,9 @@ class Error(Exception):
                  the C struct fields: ``gts.boxes`` is ``gt_boxes``, ``gts.offsets`` is
                  ``offsets``, ``gts.ignore_flags`` is ``ignore``, ``anchors.boxes`` the
                  anchor boxes, ``segments.points`` and ``segments.offsets`` are
-                 :meth:`Context.gmm_fit`'s ``points`` and ``offsets``, ``params.X`` the
-                 keyword ``X``), or the binding's own text
+                 :meth:`Context.gmm_fit`'s ``points`` and ``offsets``, ``head.cls_logits`` and
+                 ``head.bbox_deltas`` PAA's ``cls_logits`` and ``bbox_deltas``,
+                 ``gts.labels`` is ``labels``, ``params.X`` the keyword ``X``), or the binding's own text
                  for what Python checks first (dtype, shape, device, contiguity).
     """
 

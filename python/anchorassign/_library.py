@@ -42,6 +42,9 @@ GMM_CONVERGED = 1
 GMM_NOT_CONVERGED = 0
 GMM_ILL_DEFINED = -1
 GMM_TOO_FEW_POINTS = -2
+# aa_dtype, by the dtype's name (NumPy's and PyTorch's spelling)
+DTYPES = {"float32": 0, "float16": 1, "bfloat16": 2}
+PAA_SEPARATIONS = {"mmdet": 0, "original": 1}
 
 _c_int64_p = ctypes.POINTER(ctypes.c_int64)
 _c_size_p = ctypes.POINTER(ctypes.c_size_t)
@@ -151,6 +154,7 @@ class GmmParams(ctypes.Structure):
         ("init_weights", ctypes.c_void_p),
         ("init_means", ctypes.c_void_p),
         ("init_precisions", ctypes.c_void_p),
+        ("float32_input", ctypes.c_int32),
     ]
 
 
@@ -173,6 +177,33 @@ class GmmResult(ctypes.Structure):
         ("status", ctypes.c_void_p),
         ("labels", ctypes.c_void_p),
         ("log_density", ctypes.c_void_p),
+    ]
+
+
+class HeadOutputs(ctypes.Structure):
+    _fields_ = [
+        ("cls_logits", ctypes.c_void_p),
+        ("bbox_deltas", ctypes.c_void_p),
+        ("dtype", ctypes.c_int),
+        ("num_classes", ctypes.c_int32),
+    ]
+
+
+class PaaParams(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("pre", MaxIouParams),
+        ("gmm", GmmParams),
+        ("topk", ctypes.c_int32),
+        ("single_candidate_positive", ctypes.c_int32),
+        ("separation", ctypes.c_int32),
+        ("focal_alpha", ctypes.c_float),
+        ("focal_gamma", ctypes.c_float),
+        ("giou_weight", ctypes.c_float),
+        ("giou_eps", ctypes.c_float),
+        ("target_means", ctypes.c_float * 4),
+        ("target_stds", ctypes.c_float * 4),
+        ("wh_ratio_clip", ctypes.c_float),
     ]
 
 
@@ -214,6 +245,13 @@ _PROTOTYPES = {
     "aa_gmm_params_init": (None, [_vp]),
     "aa_gmm_workspace_size": (_st, [_vp, _vp, _vp, _c_size_p]),
     "aa_gmm_fit": (_st, [_vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
+    "aa_paa_params_init": (None, [_vp]),
+    "aa_paa_params_init_original": (None, [_vp]),
+    "aa_paa_costs": (_st, [_vp, _vp, _vp, _vp, _vp, _vp, _vp]),
+    "aa_paa_select_workspace_size": (_st, [_vp, _vp, _vp, _vp, _c_size_p]),
+    "aa_assign_paa_costs": (_st, [_vp, _vp, _vp, _vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
+    "aa_paa_workspace_size": (_st, [_vp, _vp, _vp, _vp, _c_size_p]),
+    "aa_assign_paa": (_st, [_vp, _vp, _vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
 }
 
 # The major version this binding's structs were written against.

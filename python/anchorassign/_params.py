@@ -52,6 +52,14 @@ def as_floats(values, name, capacity):
 def max_iou(pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None, gt_max_assign_all=None,
             match_low_quality=None, ignore_iof_thr=None, ignore_wrt_candidates=None, eps=None):
     p = L.init_struct(L.MaxIouParams, "aa_max_iou_params_init")
+    _fill_max_iou(p, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
+                  match_low_quality, ignore_iof_thr, ignore_wrt_candidates, eps)
+    return p
+
+
+def _fill_max_iou(p, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
+                  match_low_quality, ignore_iof_thr, ignore_wrt_candidates, eps):
+    """Overwrites the given fields of an aa_max_iou_params (max_iou's, PAA's pre)."""
     if pos_iou_thr is not None:
         p.pos_iou_thr = as_float(pos_iou_thr, "pos_iou_thr")
     if neg_iou_thr is not None:
@@ -76,7 +84,6 @@ def max_iou(pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None, gt_max_assign_
         p.ignore_wrt_candidates = as_flag(ignore_wrt_candidates, "ignore_wrt_candidates")
     if eps is not None:
         p.eps = as_float(eps, "eps")
-    return p
 
 
 def atss(topk=None, ignore_iof_thr=None, inside_margin=None, eps=None):
@@ -168,4 +175,59 @@ def gmm(num_components=None, max_iter=None, tol=None, reg_covar=None, covariance
             raise argument_error("covariance: %r is not one of %s"
                                  % (covariance, ", ".join(L.GMM_COVARIANCES)))
         p.covariance = L.GMM_COVARIANCES[covariance]
+    return p
+
+
+_PAA_INITS = {"mmdet": "aa_paa_params_init", "original": "aa_paa_params_init_original"}
+
+
+def paa(variant="mmdet", *, pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None,
+        gt_max_assign_all=None, match_low_quality=None, ignore_iof_thr=None,
+        ignore_wrt_candidates=None, eps=None, max_iter=None, tol=None, reg_covar=None,
+        covariance=None, float32_input=None, topk=None, single_candidate_positive=None,
+        separation=None, focal_alpha=None, focal_gamma=None, giou_weight=None, giou_eps=None,
+        target_means=None, target_stds=None, wh_ratio_clip=None):
+    """An aa_paa_params: the preset ``variant`` ("mmdet": aa_paa_params_init, "original":
+    aa_paa_params_init_original), then the overrides given. The pre-assignment's fields
+    (``params.pre``) go by max_iou's names, the mixture's (``params.gmm``) by gmm_fit's."""
+    if variant not in _PAA_INITS:
+        raise argument_error("variant: %r is not one of %s" % (variant, ", ".join(_PAA_INITS)))
+    p = L.init_struct(L.PaaParams, _PAA_INITS[variant])
+    _fill_max_iou(p.pre, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
+                  match_low_quality, ignore_iof_thr, ignore_wrt_candidates, eps)
+    if max_iter is not None:
+        p.gmm.max_iter = as_int(max_iter, "max_iter")
+    if tol is not None:
+        p.gmm.tol = as_float(tol, "tol")
+    if reg_covar is not None:
+        p.gmm.reg_covar = as_float(reg_covar, "reg_covar")
+    if covariance is not None:
+        if covariance not in L.GMM_COVARIANCES:
+            raise argument_error("covariance: %r is not one of %s"
+                                 % (covariance, ", ".join(L.GMM_COVARIANCES)))
+        p.gmm.covariance = L.GMM_COVARIANCES[covariance]
+    if float32_input is not None:
+        p.gmm.float32_input = as_flag(float32_input, "float32_input")
+    if topk is not None:
+        p.topk = as_int(topk, "topk")
+    if single_candidate_positive is not None:
+        p.single_candidate_positive = as_flag(single_candidate_positive,
+                                              "single_candidate_positive")
+    if separation is not None:
+        if separation not in L.PAA_SEPARATIONS:
+            raise argument_error("separation: %r is not one of %s"
+                                 % (separation, ", ".join(L.PAA_SEPARATIONS)))
+        p.separation = L.PAA_SEPARATIONS[separation]
+    for name, value in (("focal_alpha", focal_alpha), ("focal_gamma", focal_gamma),
+                        ("giou_weight", giou_weight), ("giou_eps", giou_eps),
+                        ("wh_ratio_clip", wh_ratio_clip)):
+        if value is not None:
+            setattr(p, name, as_float(value, name))
+    for name, values in (("target_means", target_means), ("target_stds", target_stds)):
+        if values is not None:
+            v = as_floats(values, name, 4)
+            if len(v) != 4:
+                raise argument_error("%s: %d values, expected 4 (dx, dy, dw, dh)" % (name, len(v)))
+            for i, x in enumerate(v):
+                getattr(p, name)[i] = x
     return p

@@ -8,31 +8,10 @@ import pytest
 import anchorassign as aa
 from anchorassign import Status
 from gmm_peer import gmm_fit
+from raises import raises
 
 f32 = np.float32
 CLUSTERS = np.array([0, 0.1, -0.1, 0.05, 10, 10.1, 9.9, 10.05, 9.95, 10.02], dtype=f32)
-
-
-def raises(status, *words):
-    return _Raises(status, words)
-
-
-class _Raises:
-    def __init__(self, status, words):
-        self.status, self.words = status, words
-
-    def __enter__(self):
-        self.cm = pytest.raises(aa.Error)
-        self.info = self.cm.__enter__()
-        return self.info
-
-    def __exit__(self, *exc):
-        handled = self.cm.__exit__(*exc)
-        err = self.info.value
-        assert err.status == self.status, (err.status, err.message)
-        for w in self.words:
-            assert w in err.message, (w, err.message)
-        return handled
 
 
 def test_two_clusters(ctx):
