@@ -725,15 +725,27 @@ aa_status aa_assign_paa_costs(aa_context *ctx, const aa_paa_params *params,
     return AA_SUCCESS;
 }
 
-/* CPU workspace of the whole of PAA: the pre-assignment, the costs, then the larger
- * of the max-IoU and the selection workspaces (used one after the other). */
-static size_t paa_ws_bytes(const aa_paa_params *p, const aa_batch *b, size_t *rows_bytes)
+/* CPU workspace of the whole of PAA, as byte offsets: the pre-assignment, the costs,
+ * then the larger of the max-IoU and the selection workspaces (used one after the
+ * other); each part aligned to AA_WORKSPACE_ALIGNMENT. */
+typedef struct paa_ws_layout {
+    size_t costs, rest, total;
+} paa_ws_layout;
+
+static size_t align_ws(size_t n)
+{
+    return (n + AA_WORKSPACE_ALIGNMENT - 1) / AA_WORKSPACE_ALIGNMENT * AA_WORKSPACE_ALIGNMENT;
+}
+
+static paa_ws_layout paa_ws(const aa_paa_params *p, const aa_batch *b)
 {
     size_t rows = (size_t)b->num_images * (size_t)b->num_anchors;
-    size_t pre = (rows * sizeof(int32_t) + 15) / 16 * 16, cost = (rows * sizeof(float) + 15) / 16 * 16;
     size_t max_iou = aa__ref_max_iou_ws_bytes(b), select = aa__ref_paa_select_ws_bytes(p, b);
-    *rows_bytes = pre;
-    return pre + cost + (max_iou > select ? max_iou : select);
+    paa_ws_layout l;
+    l.costs = align_ws(rows * sizeof(int32_t));
+    l.rest = l.costs + align_ws(rows * sizeof(float));
+    l.total = l.rest + (max_iou > select ? max_iou : select);
+    return l;
 }
 
 aa_status aa_paa_workspace_size(aa_context *ctx, const aa_paa_params *params,
@@ -741,7 +753,6 @@ aa_status aa_paa_workspace_size(aa_context *ctx, const aa_paa_params *params,
 {
     aa_paa_params p;
     aa_batch b;
-    size_t rows_bytes;
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_paa_params_init);
     aa_status st = check_paa_params(ctx, &p);
@@ -749,7 +760,7 @@ aa_status aa_paa_workspace_size(aa_context *ctx, const aa_paa_params *params,
     if (st == AA_SUCCESS) st = check_out_size(ctx, &b);
     if (st != AA_SUCCESS) return st;
     if (ctx->gpu) return paa_not_on_gpu(ctx);
-    return sized(ctx, bytes, paa_ws_bytes(&p, &b, &rows_bytes));
+    return sized(ctx, bytes, paa_ws(&p, &b).total);
 }
 
 aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params, const aa_anchors *anchors,
@@ -759,21 +770,19 @@ aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params, const aa_a
     aa_paa_params p;
     aa_batch b;
     void *ws;
-    size_t rows_bytes;
     if (!ctx) return AA_ERR_NULL_POINTER;
     LOAD_PARAMS(ctx, params, &p, aa_paa_params_init);
     aa_status st = check_paa_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
     if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
     if (st == AA_SUCCESS && ctx->gpu) return paa_not_on_gpu(ctx);
-    if (st == AA_SUCCESS)
-        st = aa__workspace_acquire(ctx, paa_ws_bytes(&p, &b, &rows_bytes), workspace,
-                                   workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
-    size_t rows = (size_t)b.num_images * (size_t)b.num_anchors;
+    paa_ws_layout layout = paa_ws(&p, &b);
+    st = aa__workspace_acquire(ctx, layout.total, workspace, workspace_bytes, &ws);
+    if (st != AA_SUCCESS) return st;
     int32_t *pre = ws;
-    float *costs = (float *)((char *)ws + rows_bytes);
-    void *rest = (char *)costs + (rows * sizeof(float) + 15) / 16 * 16;
+    float *costs = (float *)((char *)ws + layout.costs);
+    void *rest = (char *)ws + layout.rest;
     aa_assignment pre_out = {pre, NULL, NULL};
     aa__ref_max_iou(&p.pre, &b, &pre_out, rest);
     aa__ref_paa_costs(&p, &b, head, pre, costs);

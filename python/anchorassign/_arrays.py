@@ -188,28 +188,26 @@ def _host_array(x, name):
     return np.asarray(x)
 
 
-def host_ints(x, name, length=None):
-    """A 1-D int64 host array from integers (a list, NumPy array, CPU tensor)."""
+def _host_vector(x, name, length, kinds, what, dtype):
+    """A contiguous 1-D host array of `dtype` from values whose dtype kind is in `kinds`."""
     a = _host_array(x, name)
     if a.ndim != 1:
         raise argument_error("%s: expected a 1-D sequence, got shape %s" % (name, a.shape))
-    if a.size and a.dtype.kind not in "iu":
-        raise argument_error("%s: expected integers, got dtype %s" % (name, a.dtype))
+    if a.size and a.dtype.kind not in kinds:
+        raise argument_error("%s: expected %s, got dtype %s" % (name, what, a.dtype))
     if length is not None and a.shape[0] != length:
         raise argument_error("%s: expected %d entries, got %d" % (name, length, a.shape[0]))
-    return np.ascontiguousarray(a, dtype=np.int64)
+    return np.ascontiguousarray(a, dtype=dtype)
+
+
+def host_ints(x, name, length=None):
+    """A 1-D int64 host array from integers (a list, NumPy array, CPU tensor)."""
+    return _host_vector(x, name, length, "iu", "integers", np.int64)
 
 
 def host_floats(x, name, length=None):
     """A 1-D float32 host array from reals (a list, NumPy array, CPU tensor)."""
-    a = _host_array(x, name)
-    if a.ndim != 1:
-        raise argument_error("%s: expected a 1-D sequence, got shape %s" % (name, a.shape))
-    if a.size and a.dtype.kind not in "iuf":
-        raise argument_error("%s: expected real numbers, got dtype %s" % (name, a.dtype))
-    if length is not None and a.shape[0] != length:
-        raise argument_error("%s: expected %d entries, got %d" % (name, length, a.shape[0]))
-    return np.ascontiguousarray(a, dtype=np.float32)
+    return _host_vector(x, name, length, "iuf", "real numbers", np.float32)
 
 
 def result_kind(views):
