@@ -17,6 +17,12 @@
  *   paa-gmm.points.f32   [points] float32 costs, segment by segment
  *   paa-gmm.offsets.i64  [segments + 1]
  * (their values go through exp and log, so they are not pinned by a hash).
+ *
+ *   bench_workloads --synthetic dense|extreme IMAGES BOXES DIR
+ *
+ * writes one synthetic workload of IMAGES images of BOXES boxes each instead, named
+ * KIND-IMAGESxBOXES, in the same format (manifest "cases": atss and max_iou on
+ * coco-atss); the generator is prefix-stable, so a sweep's points nest (bench/scaling.py).
  * Also prints one line per workload to stdout: GTs, mean box size and an FNV-1a 64 hash of
  * the GT boxes' bytes (the CTest bench.workloads pins them: a change to a workload's
  * definition must be deliberate), and checks the synthetic boxes against their documented
@@ -125,18 +131,112 @@ static int write_file(const char *dir, const char *workload, const char *suffix,
     return 0;
 }
 
+/* Writes one workload's arrays and prints its summary line; 0 on success. */
+static int write_workload(const char *dir, const char *name, const aa_wl_batch *b, int synthetic,
+                          aa_wl_synthetic kind, int64_t *crowd_out, uint64_t *hash_out)
+{
+    int64_t G = b->offsets[b->gts.num_images];
+    double sw = 0, sh = 0;
+    int64_t crowd = 0;
+    for (int64_t g = 0; g < G; ++g) {
+        sw += b->gts.boxes[4 * g + 2] - b->gts.boxes[4 * g];
+        sh += b->gts.boxes[4 * g + 3] - b->gts.boxes[4 * g + 1];
+        crowd += b->gts.ignore_flags[g] != 0;
+    }
+    uint64_t hash = fnv1a64(b->gts.boxes, (size_t)G * 16);
+    printf("%-12s %2d images, %6lld GTs (%lld crowd), mean box %.1f x %.1f px, "
+           "boxes fnv1a64 %016llx\n",
+           name, b->gts.num_images, (long long)G, (long long)crowd, G ? sw / G : 0.0,
+           G ? sh / G : 0.0, (unsigned long long)hash);
+    *crowd_out = crowd, *hash_out = hash;
+    if (synthetic && check_synthetic(name, kind, &b->gts) != 0) return 1;
+    if (write_file(dir, name, "gt_boxes.f32", b->gts.boxes, (size_t)G * 16) != 0 ||
+        write_file(dir, name, "offsets.i64", b->offsets,
+                   (size_t)(b->gts.num_images + 1) * sizeof(int64_t)) != 0 ||
+        write_file(dir, name, "crowd.u8", b->gts.ignore_flags, (size_t)G) != 0 ||
+        write_file(dir, name, "labels.i32", b->gts.labels, (size_t)G * 4) != 0)
+        return 1;
+    return 0;
+}
+
+static int make_dir(const char *dir)
+{
+    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bench_workloads: cannot create %s: %s\n", dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* --synthetic KIND IMAGES BOXES DIR: one synthetic workload of any size. */
+static int synthetic_main(char **argv)
+{
+    const char *kind_name = argv[2], *dir = argv[5];
+    aa_wl_synthetic kind;
+    if (strcmp(kind_name, "dense") == 0) kind = AA_WL_SYNTH_DENSE;
+    else if (strcmp(kind_name, "extreme") == 0) kind = AA_WL_SYNTH_EXTREME;
+    else {
+        fprintf(stderr, "bench_workloads: --synthetic: unknown kind '%s' (dense, extreme)\n",
+                kind_name);
+        return 2;
+    }
+    char *end1, *end2;
+    long images = strtol(argv[3], &end1, 10), boxes = strtol(argv[4], &end2, 10);
+    if (*end1 || *end2 || images < 1 || images > AA_MAX_IMAGES || boxes < 1 || boxes > 1000000) {
+        fprintf(stderr, "bench_workloads: --synthetic: IMAGES (1..%d) and BOXES (1..1000000) "
+                        "must be integers, got '%s' and '%s'\n", AA_MAX_IMAGES, argv[3], argv[4]);
+        return 2;
+    }
+    if (make_dir(dir) != 0) return 1;
+    aa_wl_dataset ds;
+    aa_wl_batch b;
+    aa_wl_error err = {{0}};
+    char name[96];
+    snprintf(name, sizeof name, "%s-%ldx%ld", kind_name, images, boxes);
+    if (aa_wl_synthetic_make(kind, (int32_t)images, (int32_t)boxes, AA_WL_SYNTH_SEED, &ds, &err) !=
+            AA_WL_OK ||
+        aa_wl_batch_make(&ds, 0, (int32_t)images, &b, &err) != AA_WL_OK) {
+        fprintf(stderr, "bench_workloads: %s: %s\n", name, err.message);
+        return 1;
+    }
+    int64_t crowd;
+    uint64_t hash;
+    int rc = write_workload(dir, name, &b, 1, kind, &crowd, &hash);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/manifest.json", dir);
+    FILE *m = rc == 0 ? fopen(path, "w") : NULL;
+    if (m == NULL) rc = 1;
+    else {
+        fprintf(m, "{\n  \"anchorassign_version\": \"%s\",\n  \"canvas\": [%d, %d],\n"
+                   "  \"images\": %ld,\n  \"synthetic_seed\": %u,\n  \"workloads\": {\n"
+                   "    \"%s\": {\"num_images\": %ld, \"num_gts\": %lld, \"crowd\": %lld, "
+                   "\"boxes_fnv1a64\": \"%016llx\", \"what\": \"%s, %ld boxes per image\"}\n  },\n"
+                   "  \"cases\": [\n"
+                   "    {\"workload\": \"%s\", \"assigner\": \"atss\", \"anchors\": \"coco-atss\"},\n"
+                   "    {\"workload\": \"%s\", \"assigner\": \"max_iou\", \"anchors\": \"coco-atss\"}\n"
+                   "  ]\n}\n",
+                aa_version_string(), AA_WL_CANVAS_H, AA_WL_CANVAS_W, images,
+                (unsigned)AA_WL_SYNTH_SEED, name, images, (long long)(images * boxes),
+                (long long)crowd, (unsigned long long)hash, aa_wl_synthetic_name(kind), boxes,
+                name, name);
+        if (fclose(m) != 0) rc = 1;
+    }
+    aa_wl_batch_free(&b);
+    aa_wl_dataset_free(&ds);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 6 && strcmp(argv[1], "--synthetic") == 0) return synthetic_main(argv);
     if (argc != 2 || strcmp(argv[1], "--help") == 0) {
         fprintf(stderr,
-                "usage: bench_workloads DIR   (writes DIR/manifest.json and the GT arrays)\n");
+                "usage: bench_workloads DIR   (writes DIR/manifest.json and the GT arrays)\n"
+                "       bench_workloads --synthetic dense|extreme IMAGES BOXES DIR\n");
         return argc == 2 ? 0 : 2;
     }
     const char *dir = argv[1];
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "bench_workloads: cannot create %s: %s\n", dir, strerror(errno));
-        return 1;
-    }
+    if (make_dir(dir) != 0) return 1;
     char path[4096];
     snprintf(path, sizeof path, "%s/manifest.json", dir);
     FILE *m = fopen(path, "w");
@@ -162,27 +262,10 @@ int main(int argc, char **argv)
             rc = 1;
             break;
         }
-        int64_t G = b.offsets[b.gts.num_images];
-        double sw = 0, sh = 0;
-        int64_t crowd = 0;
-        for (int64_t g = 0; g < G; ++g) {
-            sw += b.gts.boxes[4 * g + 2] - b.gts.boxes[4 * g];
-            sh += b.gts.boxes[4 * g + 3] - b.gts.boxes[4 * g + 1];
-            crowd += b.gts.ignore_flags[g] != 0;
-        }
-        uint64_t hash = fnv1a64(b.gts.boxes, (size_t)G * 16);
-        printf("%-12s %2d images, %6lld GTs (%lld crowd), mean box %.1f x %.1f px, "
-               "boxes fnv1a64 %016llx\n",
-               name, b.gts.num_images, (long long)G, (long long)crowd, G ? sw / G : 0.0,
-               G ? sh / G : 0.0, (unsigned long long)hash);
-        if (bench_workloads[w].synthetic &&
-            check_synthetic(name, bench_workloads[w].kind, &b.gts) != 0)
-            rc = 1;
-        if (write_file(dir, name, "gt_boxes.f32", b.gts.boxes, (size_t)G * 16) != 0 ||
-            write_file(dir, name, "offsets.i64", b.offsets,
-                       (size_t)(b.gts.num_images + 1) * sizeof(int64_t)) != 0 ||
-            write_file(dir, name, "crowd.u8", b.gts.ignore_flags, (size_t)G) != 0 ||
-            write_file(dir, name, "labels.i32", b.gts.labels, (size_t)G * 4) != 0)
+        int64_t G = b.offsets[b.gts.num_images], crowd;
+        uint64_t hash;
+        if (write_workload(dir, name, &b, bench_workloads[w].synthetic, bench_workloads[w].kind,
+                           &crowd, &hash) != 0)
             rc = 1;
         if (w == BENCH_PAA_WORKLOAD && rc == 0) {
             if (make_gmm_segments(&b.gts, &seg) != 0)

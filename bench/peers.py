@@ -7,8 +7,11 @@
               CPU PyTorch). For ATSS the timed run uses mmdetection's own
               `distances.topk(k, largest=False)`; the port's tie-stable variant is only used
               to explain a mismatch.
-  torchvision box_iou: not measured here (torchvision is not installed on this machine;
-              the report lists it as pending).
+  torchvision  torchvision.ops.box_iou, the second peer of the overlaps row (IoU only:
+              box_iou has no IoF or GIoU), on the same image-by-image loop (Debian's
+              python3-torchvision, .ci/deps.sh). Checked as the port: bit for bit, apart from
+              pairs whose union is below eps (1e-6: mmdetection and anchorassign divide by
+              eps there, box_iou by the union itself). Without torchvision the row says so.
   scikit-learn  the peer of gmm_fit/coco-atss: sklearn.mixture.GaussianMixture looped over
               the segments PAA fits on coco-atss (bench_cases.h; bench_workloads writes
               them), one fit per segment as mmdetection's PAAHead.paa_reassign does it:
@@ -76,6 +79,14 @@ try:
 except ImportError as e:  # the gmm_fit row is then skipped with this message
     sklearn = None
     SKLEARN_ERROR = 'scikit-learn cannot be imported (%s); run .ci/deps.sh' % e
+
+try:
+    import torchvision
+    from torchvision.ops import box_iou
+    TORCHVISION_ERROR = None
+except ImportError as e:  # the overlaps row then has only the mmdetection port
+    torchvision = None
+    TORCHVISION_ERROR = 'torchvision cannot be imported (%s); run .ci/deps.sh' % e
 
 CANVAS = (800, 1344)
 DEFAULT_REPETITIONS = 5
@@ -298,7 +309,9 @@ def timed(fn, repetitions):
     return times
 
 
-def run_case(ctx, case, wl, aset, repetitions, log):
+def run_case(ctx, case, wl, aset, repetitions, log, with_peer=True):
+    """anchorassign's CPU reference timed, then (with_peer) the peer checked against it
+    and timed. bench/scaling.py calls it too."""
     assigner = case['assigner']
     priors = torch.from_numpy(np.ascontiguousarray(aset.boxes))
     A = priors.size(0)
@@ -314,6 +327,10 @@ def run_case(ctx, case, wl, aset, repetitions, log):
                       repetitions_for(first, repetitions))
     res['anchorassign_cpu'] = dict(median_ms=float(np.median(lib_times)), times_ms=lib_times,
                                    peak_mib=mem.mib, checked_call_ms=first * 1e3)
+
+    res['lib_outputs'] = lib  # for the caller's own checks; not written to JSON
+    if not with_peer:
+        return res
 
     # The peer's checked call (also its warm-up).
     with PeakMemory() as mem:
@@ -365,10 +382,58 @@ def run_case(ctx, case, wl, aset, repetitions, log):
                        repetitions_for(first, repetitions))
     res['peer'] = dict(name='mmdet-port', median_ms=float(np.median(peer_times)),
                        times_ms=peer_times, peak_mib=mem.mib, checked_call_ms=first * 1e3)
+    if assigner == 'overlaps':
+        res['other_peers'] = [torchvision_box_iou(wl, priors, lib, repetitions, log)]
+        for o in res['other_peers']:
+            if 'median_ms' in o:
+                log('  %-8s %-11s %s: parity %s, %.1f ms' % (
+                    assigner, case['workload'], o['name'], o['parity']['status'], o['median_ms']))
     log('  %-8s %-11s parity %-10s peer %10.1f ms  anchorassign-cpu %9.1f ms  (x%.1f)' % (
         assigner, case['workload'], res['parity']['status'], res['peer']['median_ms'],
         res['anchorassign_cpu']['median_ms'],
         res['peer']['median_ms'] / max(res['anchorassign_cpu']['median_ms'], 1e-9)))
+    return res
+
+
+def torchvision_box_iou(wl, priors, lib, repetitions, log):
+    """torchvision.ops.box_iou on the overlaps row, checked against anchorassign's IoU."""
+    name = 'torchvision.ops.box_iou'
+    if torchvision is None:
+        return dict(name=name, skipped=TORCHVISION_ERROR)
+    run = lambda: [box_iou(im['all'], priors) for im in wl.images]  # noqa: E731
+    with PeakMemory() as mem:
+        t0 = time.perf_counter()
+        raw = run()
+        first = time.perf_counter() - t0
+    peer = np.concatenate([o.numpy() for o in raw]).reshape(lib[1].shape)
+    bad = np.flatnonzero(bits(lib[1]) != bits(peer))
+    # pairs whose union is below eps: anchorassign (as mmdetection) divides by eps
+    explained = 0
+    if bad.size:
+        gts = torch.cat([im['all'] for im in wl.images])
+        g, a = np.divmod(bad, priors.size(0))
+        area = lambda b: (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])  # noqa: E731
+        gb, ab = gts[torch.from_numpy(g)], priors[torch.from_numpy(a)]
+        lt = torch.max(gb[:, :2], ab[:, :2])
+        wh = (torch.min(gb[:, 2:], ab[:, 2:]) - lt).clamp(min=0)
+        union = area(gb) + area(ab) - wh[:, 0] * wh[:, 1]
+        small = (union < 1e-6).numpy()
+        explained = int(small.sum())
+        bad = bad[~small]
+    parity = dict(compared=int(lib[1].size), unexplained=int(bad.size), explained=explained,
+                  notes=['%d pairs with a union below eps (box_iou divides by the union, '
+                         'anchorassign and mmdetection by eps)' % explained] if explained else [],
+                  status='FAILED' if bad.size else ('explained' if explained else 'identical'))
+    res = dict(name=name, version=torchvision.__version__, parity=parity)
+    if bad.size:
+        flat = int(bad[0])
+        parity['first'] = 'element %d: anchorassign %r, box_iou %r' % (
+            flat, float(lib[1].flat[flat]), float(peer.flat[flat]))
+        log('  overlaps: torchvision box_iou FAILED the check (%d differ): not timed' % bad.size)
+        return res
+    times = timed(run, repetitions_for(first, repetitions))
+    res.update(median_ms=float(np.median(times)), times_ms=times, peak_mib=mem.mib,
+               checked_call_ms=first * 1e3)
     return res
 
 
@@ -495,12 +560,14 @@ def main(argv=None):
         peers={'mmdet-port': 'tests/peer/mmdet_peer.py: mmdetection 3.x assigners step by step, '
                              'image by image, CPU PyTorch (ATSS timed with torch.topk as '
                              'mmdetection)',
-               'torchvision.ops.box_iou': 'not measured: torchvision is not installed here '
-                                          '(see bench/pending.md)',
+               'torchvision.ops.box_iou': ('torchvision %s, the overlaps row (IoU), image '
+                                           'by image' % torchvision.__version__)
+                                          if torchvision is not None else TORCHVISION_ERROR,
                'scikit-learn': ('sklearn.mixture.GaussianMixture %s per segment, PAAHead\'s '
                                 'init, diag, float64 points (gmm_fit row)' % sklearn.__version__)
                                if sklearn is not None else SKLEARN_ERROR},
         sklearn=sklearn.__version__ if sklearn is not None else None,
+        torchvision=torchvision.__version__ if torchvision is not None else None,
         timing='wall clock, whole batch per call; the first call is checked (and warms up), '
                'then N timed calls (N = --repetitions when the checked call took under 2 s, '
                '3 up to 60 s, 1 beyond), median',
@@ -527,7 +594,10 @@ def main(argv=None):
                 sets[case['anchors']] = anchor_set(case['anchors'])
             r = run_case(ctx, case, workloads[case['workload']], sets[case['anchors']],
                          args.repetitions, log)
+            r.pop('lib_outputs')
             failed += r['parity']['status'] == 'FAILED'
+            failed += sum(o.get('parity', {}).get('status') == 'FAILED'
+                          for o in r.get('other_peers', []))
             doc['results'].append(r)
             with open(args.out, 'w') as f:  # partial results survive an interruption
                 json.dump(doc, f, indent=1)

@@ -320,6 +320,38 @@ def run_section(folder, display):
                    'during the checked call (outputs included).' % display)
         out.append('')
 
+    others = [(a, w, o, p) for (a, w), p in sorted(peers.items(), key=lambda kv: sort_key(kv[0]))
+              for o in p.get('other_peers', [])]
+    if others:
+        out.append('### Other peers')
+        out.append('')
+        out.append('| assigner | workload | peer | peer ms | anchorassign-cpu ms | ratio | check |')
+        out.append('|---|---|---|---|---|---|---|')
+        for a, w, o, p in others:
+            lm = p.get('anchorassign_cpu', {}).get('median_ms')
+            pm = o.get('median_ms')
+            if 'skipped' in o:
+                check = 'not run: %s' % o['skipped']
+            else:
+                par = o.get('parity', {})
+                check = par.get('status', '?')
+                if par.get('notes'):
+                    check += ': ' + '; '.join(par['notes'])
+                if par.get('status') == 'FAILED':
+                    check += ' (%s)' % par.get('first', '')
+            name = o['name'] + (' %s' % o['version'] if o.get('version') else '')
+            out.append('| %s | %s | %s | %s | %s | %s | %s |' % (
+                a, w, name, fmt_ms(pm), fmt_ms(lm), fmt_ratio(pm, lm), check.replace('|', '/')))
+        out.append('')
+        out.append('Source: `%s/peers.json` (`other_peers` of each result; same process, same '
+                   'inputs and timing rules as the PyTorch peer). Ratio: peer time / '
+                   'anchorassign-cpu time.' % display)
+        out.append('')
+
+    scaling_path = os.path.join(folder, 'scaling.json')
+    if os.path.exists(scaling_path):
+        out += scaling_section(scaling_path, display)
+
     # A backend with no result at all is listed once, with its reason.
     for b in BACKENDS:
         reasons = sorted({e['error'] for k, e in cases.items() if k[2] == b and 'error' in e})
@@ -332,6 +364,67 @@ def run_section(folder, display):
         out.append('|---|---|')
         for a, w, b, why in sorted(skipped, key=lambda s: (s[0] != '*', sort_key(s[:2]), s[2])):
             out.append('| %s/%s/%s | %s |' % (a, w, b, why.replace('|', '/')))
+        out.append('')
+    return out
+
+
+def fmt_mib(v):
+    return '-' if v is None else '%.0f' % v
+
+
+def scaling_section(path, display):
+    """bench/scaling.py's sweeps: one table per sweep, the plots linked."""
+    with open(path) as f:
+        doc = json.load(f)
+    out = ['### Scaling (`%s/scaling.json`)' % display, '']
+    out.append('%s, %s; torch %s (%s threads); OpenCL: %s; commit %s; load average at start '
+               '%s. %s. Median of the timed calls after a checked one (peers.py\'s rules); '
+               'peak MiB as above (PoCL\'s device buffers are host memory, so they count). '
+               'A peer is not run at larger points of a sweep once one call took over %g s '
+               'or it ran out of memory.' % (
+                   doc.get('device', '?'), doc.get('date', '?'), doc.get('torch', '?'),
+                   doc.get('torch_threads', '?'), doc.get('opencl_device', 'not run'),
+                   doc.get('commit', '?'),
+                   ', '.join('%.2f' % x for x in doc.get('load_avg', [])),
+                   doc.get('workloads', ''), doc.get('limit_s', 10)))
+    out.append('')
+    for sweep, spec in doc.get('sweeps', {}).items():
+        pts = [p for p in doc.get('points', []) if p.get('sweep') == sweep]
+        if not pts:
+            continue
+        out.append('**%s** (%s)' % (spec.get('x', sweep), sweep))
+        out.append('')
+        out.append('| assigner | workload | anchors | GTs | CPU ref ms | OpenCL ms | '
+                   'PyTorch peer ms | peer / CPU ref | CPU ref MiB | OpenCL MiB | peer MiB | '
+                   'check |')
+        out.append('|---|---|---|---|---|---|---|---|---|---|---|---|')
+        for p in pts:
+            c, o, q = p.get('anchorassign_cpu', {}), p.get('opencl', {}), p.get('peer', {})
+            checks = []
+            par = p.get('parity', {})
+            if par:
+                checks.append('peer ' + par.get('status', '?'))
+            if q.get('skipped'):
+                checks.append('peer not run: ' + q['skipped'])
+            if q.get('error'):
+                checks.append('peer failed: ' + q['error'])
+            if o.get('parity'):
+                checks.append('OpenCL ' + o['parity'])
+            out.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
+                p['assigner'], p['workload'], fmt_count(p.get('num_anchors')),
+                fmt_count(p.get('gts')), fmt_ms(c.get('median_ms')), fmt_ms(o.get('median_ms')),
+                fmt_ms(q.get('median_ms')), fmt_ratio(q.get('median_ms'), c.get('median_ms')),
+                fmt_mib(c.get('peak_mib')), fmt_mib(o.get('peak_mib')),
+                fmt_mib(q.get('peak_mib')), '; '.join(checks).replace('|', '/') or '-'))
+        out.append('')
+        # links relative to bench/RESULTS.md (display is relative to the repository)
+        where = display[len('bench/'):] if display.startswith('bench/') else display
+        for png in doc.get('plots', []) if isinstance(doc.get('plots'), list) else []:
+            if png.startswith('scaling-%s-' % sweep):
+                out.append('![%s](%s/%s)' % (png, where, png))
+        out.append('')
+    if isinstance(doc.get('plots'), str):
+        out.append(doc['plots'])
         out.append('')
     return out
 

@@ -6,8 +6,10 @@
 #
 # Builds the library and the benchmarks with CUDA off (BUILD_DIR, default /tmp/aa-bench),
 # dumps the workloads (bench_workloads), runs bench_assign (CPU reference and OpenCL on
-# whatever OpenCL device there is: PoCL here) and bench/peers.py (the PyTorch mmdetection
-# peer, /usr/bin/python3 with python3-torch), records everything in
+# whatever OpenCL device there is: PoCL here), bench/peers.py (the PyTorch mmdetection
+# peer, /usr/bin/python3 with python3-torch; torchvision's box_iou with
+# python3-torchvision) and bench/scaling.py (the sweeps; PNG plots with
+# python3-matplotlib), records everything in
 # bench/results/<date>-cpu/ (OUT_DIR overrides) and regenerates bench/RESULTS.md from
 # every folder under bench/results/ that holds bench_assign.json or peers.json.
 set -euo pipefail
@@ -69,6 +71,13 @@ echo "== peers.py"
 PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
   "$python" bench/peers.py --workloads "$wl" --out "$out/peers.json" "${pextreme[@]}" \
   2>&1 | tee "$out/peers.txt" || status=1
+
+echo "== scaling.py"
+squick=()
+[ "$quick" = 1 ] && squick=(--quick)
+PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
+  "$python" bench/scaling.py --bench-workloads "$build/bench/bench_workloads" \
+  --out "$out/scaling.json" "${squick[@]}" 2>&1 | tee "$out/scaling.txt" || status=1
 
 echo "== report"
 folders=()

@@ -101,6 +101,19 @@ def peers_doc():
                              status='identical'),
                  peer=dict(name='scikit-learn', version='1.9.1', median_ms=600.0,
                            times_ms=[600.0] * 5, peak_mib=2.0)),
+            dict(workload='coco-atss', assigner='overlaps', anchors='coco-atss', images=16,
+                 gts=150, num_anchors=22400,
+                 anchorassign_cpu=dict(median_ms=20.0, times_ms=[20.0] * 5, peak_mib=14.0),
+                 parity=dict(compared=3360000, unexplained=0, explained=0, notes=[],
+                             status='identical'),
+                 peer=dict(name='mmdet-port', median_ms=30.0, times_ms=[30.0] * 5, peak_mib=14.0),
+                 other_peers=[
+                     dict(name='torchvision.ops.box_iou', version='0.14.1', median_ms=25.0,
+                          times_ms=[25.0] * 5, peak_mib=14.0,
+                          parity=dict(compared=3360000, unexplained=0, explained=3,
+                                      notes=['3 pairs with a union below eps'],
+                                      status='explained')),
+                     dict(name='other', skipped='cannot be imported')]),
         ], sklearn='1.9.1')
 
 
@@ -149,6 +162,43 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r[7:11], ['600 (scikit-learn)', 'x300', '2', 'identical'])
         self.assertIn('| scikit-learn | 1.9.1 (the gmm_fit peer) |', text)
         self.assertIn('`gmm_fit`: aa_gmm_fit alone', text)
+
+    def test_other_peers(self):
+        text = self.render()
+        r = self.row(text, '| overlaps | coco-atss | torchvision')
+        self.assertEqual(r[2:6], ['torchvision.ops.box_iou 0.14.1', '25.0', '20.0', 'x1.25'])
+        self.assertEqual(r[6], 'explained: 3 pairs with a union below eps')
+        r = self.row(text, '| overlaps | coco-atss | other')
+        self.assertEqual(r[3:7], ['-', '20.0', '-', 'not run: cannot be imported'])
+
+    def test_scaling(self):
+        pt = lambda x, a, cpu, peer_ms, **kw: dict(  # noqa: E731
+            sweep='gts', x=x, assigner=a, workload='dense-8x%d' % x, num_anchors=22400,
+            gts=8 * x, anchorassign_cpu=dict(median_ms=cpu, peak_mib=2.0), **kw,
+            **({'peer': dict(name='mmdet-port', median_ms=peer_ms, peak_mib=50.0),
+                'parity': dict(status='identical')} if peer_ms else {}))
+        self.write('scaling.json', dict(
+            device='cpu: Test CPU', date='2026-11-25T01:00:00Z', torch='1.13', torch_threads=2,
+            opencl_device='pthread-test', commit='abc123', load_avg=[1.0, 1.0, 1.0],
+            workloads='synthetic dense', limit_s=10,
+            sweeps={'gts': dict(x='GTs per image', images=[8], boxes_per_image=[1, 5000],
+                                anchors=['coco-atss'])},
+            points=[pt(1, 'atss', 2.0, 8.0, opencl=dict(median_ms=4.0, peak_mib=9.0,
+                                                       parity='identical')),
+                    pt(5000, 'atss', 900.0, None,
+                       peer=dict(name='mmdet-port', skipped='over 10 s per call from '
+                                 'dense-8x1000 on'))],
+            plots=['scaling-gts-atss.png']))
+        text = self.render()
+        self.assertIn('### Scaling (`', text)
+        r = self.row(text, '| atss | dense-8x1 |')
+        self.assertEqual(r[3:12], ['8', '2.00', '4.00', '8.00', 'x4.00', '2', '9', '50',
+                                   'peer identical; OpenCL identical'])
+        r = self.row(text, '| atss | dense-8x5000 |')
+        self.assertEqual(r[4:8], ['900', '-', '-', '-'])
+        self.assertIn('peer not run: over 10 s per call from dense-8x1000 on', r[11])
+        self.assertIn('![scaling-gts-atss.png](', text)
+        self.assertIn('/scaling-gts-atss.png)', text)
 
     def test_single_repetition_and_failed_peer(self):
         text = self.render()

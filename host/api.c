@@ -398,8 +398,12 @@ static aa_status check_gmm_init(aa_context *ctx, const aa_gmm_params *p, int64_t
 static aa_status check_gmm_segments(aa_context *ctx, const aa_gmm_segments *sg, aa_gmm_batch *g)
 {
     if (!sg) return aa__fail(ctx, AA_ERR_NULL_POINTER, "segments: NULL");
-    if (sg->num_segments < 0 || sg->num_segments > AA_MAX_SEGMENTS)
-        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "segments.num_segments: %lld is outside 0..%lld",
+    if (sg->num_segments < 0)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "segments.num_segments: %lld is negative",
+                        (long long)sg->num_segments);
+    if (sg->num_segments > AA_MAX_SEGMENTS) /* a limit, as AA_MAX_IMAGES (found by fuzz_loss) */
+        return aa__fail(ctx, AA_ERR_LIMIT_EXCEEDED,
+                        "segments.num_segments: %lld exceeds AA_MAX_SEGMENTS (%lld)",
                         (long long)sg->num_segments, (long long)AA_MAX_SEGMENTS);
     if (!sg->offsets) return aa__fail(ctx, AA_ERR_NULL_POINTER, "segments.offsets: NULL");
     if (sg->offsets[0] != 0)
@@ -443,9 +447,6 @@ static aa_status begin_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_gmm
     aa_status st = check_gmm_params(ctx, p);
     if (st == AA_SUCCESS) st = check_gmm_segments(ctx, sg, g);
     if (st == AA_SUCCESS) st = check_gmm_init(ctx, p, g->num_segments);
-    if (st == AA_SUCCESS && ctx->gpu && p->float32_input)
-        st = aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
-                      "params.float32_input: the GPU kernels fit in double only (so far)");
     return st;
 }
 
@@ -661,12 +662,6 @@ static aa_status check_head(aa_context *ctx, const aa_batch *b, const aa_head_ou
     return AA_SUCCESS;
 }
 
-static aa_status paa_not_on_gpu(aa_context *ctx)
-{
-    return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "PAA: not on the %s backend yet",
-                    aa_backend_name(ctx->backend));
-}
-
 aa_status aa_paa_costs(aa_context *ctx, const aa_paa_params *params, const aa_anchors *anchors,
                        const aa_gts *gts, const aa_head_outputs *head, const int32_t *pre_gt_index,
                        float *costs)
@@ -683,7 +678,7 @@ aa_status aa_paa_costs(aa_context *ctx, const aa_paa_params *params, const aa_an
     if (st == AA_SUCCESS && !costs && (int64_t)b.num_images * b.num_anchors > 0)
         st = aa__fail(ctx, AA_ERR_NULL_POINTER, "costs: NULL");
     if (st != AA_SUCCESS) return st;
-    if (ctx->gpu) return paa_not_on_gpu(ctx);
+    if (ctx->gpu) return ctx->gpu->paa_costs(ctx, &p, &b, head, pre_gt_index, costs);
     aa__ref_paa_costs(&p, &b, head, pre_gt_index, costs);
     return AA_SUCCESS;
 }
@@ -698,7 +693,7 @@ aa_status aa_paa_select_workspace_size(aa_context *ctx, const aa_paa_params *par
     aa_status st = check_paa_params(ctx, &p);
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st != AA_SUCCESS) return st;
-    if (ctx->gpu) return paa_not_on_gpu(ctx);
+    if (ctx->gpu) return sized(ctx, bytes, ctx->gpu->paa_select_ws_bytes(&p, &b));
     return sized(ctx, bytes, aa__ref_paa_select_ws_bytes(&p, &b));
 }
 
@@ -716,7 +711,8 @@ aa_status aa_assign_paa_costs(aa_context *ctx, const aa_paa_params *params,
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
     if (st == AA_SUCCESS) st = check_pre(ctx, &b, pre_gt_index);
     if (st == AA_SUCCESS) st = check_costs(ctx, &b, pre_gt_index, costs);
-    if (st == AA_SUCCESS && ctx->gpu) return paa_not_on_gpu(ctx);
+    if (st == AA_SUCCESS && ctx->gpu)
+        return ctx->gpu->paa_select(ctx, &p, &b, pre_gt_index, costs, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_paa_select_ws_bytes(&p, &b), workspace,
                                    workspace_bytes, &ws);
@@ -759,7 +755,7 @@ aa_status aa_paa_workspace_size(aa_context *ctx, const aa_paa_params *params,
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 0, &b);
     if (st == AA_SUCCESS) st = check_out_size(ctx, &b);
     if (st != AA_SUCCESS) return st;
-    if (ctx->gpu) return paa_not_on_gpu(ctx);
+    if (ctx->gpu) return sized(ctx, bytes, ctx->gpu->paa_ws_bytes(&p, &b));
     return sized(ctx, bytes, paa_ws(&p, &b).total);
 }
 
@@ -775,7 +771,10 @@ aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params, const aa_a
     aa_status st = check_paa_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
     if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
-    if (st == AA_SUCCESS && ctx->gpu) return paa_not_on_gpu(ctx);
+    /* GPU: a cost that overflows float32 is not refused (the host never sees the
+     * costs); its GT gets no positive (docs/semantics.md) */
+    if (st == AA_SUCCESS && ctx->gpu)
+        return ctx->gpu->paa(ctx, &p, &b, head, out, workspace, workspace_bytes);
     if (st != AA_SUCCESS) return st;
     paa_ws_layout layout = paa_ws(&p, &b);
     st = aa__workspace_acquire(ctx, layout.total, workspace, workspace_bytes, &ws);
@@ -791,5 +790,130 @@ aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params, const aa_a
     st = check_costs(ctx, &b, pre, costs);
     if (st != AA_SUCCESS) return st;
     aa__ref_paa_select(&p, &b, pre, costs, out, rest);
+    return AA_SUCCESS;
+}
+
+/* ---------------------------------------------------------------- LADA */
+
+void aa_lada_params_init(aa_lada_params *p)
+{
+    if (!p) return;
+    memset(p, 0, sizeof *p);
+    p->struct_size = sizeof *p;
+    p->region_radius = 1.5f;
+    p->clip_region_to_gt = 1;
+    p->topk_per_level = 9;
+    p->topk = 20;
+    p->threshold = AA_LADA_MEAN;
+    p->cls_weight = 1.0f;
+    p->giou_weight = 1.5f;
+    p->center_weight = 1.0f;
+    p->focal_alpha = 0.25f;
+    p->focal_gamma = 2.0f;
+    p->giou_eps = 1e-6f;
+    p->target_stds[0] = p->target_stds[1] = 0.1f;
+    p->target_stds[2] = p->target_stds[3] = 0.2f;
+    p->wh_ratio_clip = 16.0f / 1000.0f;
+}
+
+static aa_status check_lada_weight(aa_context *ctx, const char *name, float v)
+{
+    if (!(v >= 0.0f) || !isfinite(v))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.%s: %g is not a finite number >= 0",
+                        name, (double)v);
+    return AA_SUCCESS;
+}
+
+static aa_status check_lada_positive(aa_context *ctx, const char *name, float v)
+{
+    if (!(v > 0.0f) || !isfinite(v))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.%s: %g is not a positive finite number",
+                        name, (double)v);
+    return AA_SUCCESS;
+}
+
+static aa_status check_lada_params(aa_context *ctx, const aa_lada_params *p)
+{
+    aa_status st = check_lada_positive(ctx, "region_radius", p->region_radius);
+    if (st != AA_SUCCESS) return st;
+    if (p->clip_region_to_gt != 0 && p->clip_region_to_gt != 1)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.clip_region_to_gt: %d is not 0 or 1",
+                        (int)p->clip_region_to_gt);
+    if (p->topk_per_level < 1 || p->topk_per_level > AA_MAX_TOPK)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.topk_per_level: %d is outside 1..%d",
+                        (int)p->topk_per_level, AA_MAX_TOPK);
+    if (p->topk < 1 || p->topk > AA_MAX_TOPK * AA_MAX_LEVELS)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.topk: %d is outside 1..%d",
+                        (int)p->topk, AA_MAX_TOPK * AA_MAX_LEVELS);
+    if (p->threshold != AA_LADA_MEAN && p->threshold != AA_LADA_MEAN_STD)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "params.threshold: %d is not an aa_lada_threshold", (int)p->threshold);
+    st = check_lada_weight(ctx, "cls_weight", p->cls_weight);
+    if (st == AA_SUCCESS) st = check_lada_weight(ctx, "giou_weight", p->giou_weight);
+    if (st == AA_SUCCESS) st = check_lada_weight(ctx, "center_weight", p->center_weight);
+    if (st != AA_SUCCESS) return st;
+    if (!(p->focal_alpha >= 0.0f && p->focal_alpha <= 1.0f))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.focal_alpha: %g is outside [0, 1]",
+                        (double)p->focal_alpha);
+    st = check_lada_weight(ctx, "focal_gamma", p->focal_gamma);
+    if (st == AA_SUCCESS) st = check_lada_positive(ctx, "giou_eps", p->giou_eps);
+    for (int c = 0; st == AA_SUCCESS && c < 4; ++c) {
+        if (!isfinite(p->target_means[c]))
+            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.target_means[%d]: %g is not finite",
+                          c, (double)p->target_means[c]);
+        else if (!(p->target_stds[c] > 0.0f) || !isfinite(p->target_stds[c]))
+            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                          "params.target_stds[%d]: %g is not a positive finite number", c,
+                          (double)p->target_stds[c]);
+    }
+    if (st == AA_SUCCESS) st = check_lada_positive(ctx, "wh_ratio_clip", p->wh_ratio_clip);
+    return st;
+}
+
+static aa_status lada_not_on_gpu(aa_context *ctx)
+{
+    return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "LADA: not on the %s backend yet",
+                    aa_backend_name(ctx->backend));
+}
+
+aa_status aa_lada_workspace_size(aa_context *ctx, const aa_lada_params *params,
+                                 const aa_anchors *anchors, const aa_gts *gts, size_t *bytes)
+{
+    aa_lada_params p;
+    aa_batch b;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_lada_params_init);
+    aa_status st = check_lada_params(ctx, &p);
+    if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 1, &b);
+    if (st == AA_SUCCESS) st = check_out_size(ctx, &b);
+    if (st != AA_SUCCESS) return st;
+    if (ctx->gpu) return lada_not_on_gpu(ctx);
+    return sized(ctx, bytes, aa__ref_lada_ws_bytes(&p, &b));
+}
+
+aa_status aa_assign_lada(aa_context *ctx, const aa_lada_params *params, const aa_anchors *anchors,
+                         const aa_gts *gts, const aa_head_outputs *head, const aa_assignment *out,
+                         void *workspace, size_t workspace_bytes)
+{
+    aa_lada_params p;
+    aa_batch b;
+    void *ws;
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    LOAD_PARAMS(ctx, params, &p, aa_lada_params_init);
+    aa_status st = check_lada_params(ctx, &p);
+    if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 1, &b);
+    if (st == AA_SUCCESS && b.total_gts > 0 && !b.gts->labels)
+        st = aa__fail(ctx, AA_ERR_NULL_POINTER, "gts.labels: NULL; LADA's loss needs each GT's class");
+    if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
+    if (st == AA_SUCCESS && ctx->gpu) return lada_not_on_gpu(ctx);
+    if (st == AA_SUCCESS)
+        st = aa__workspace_acquire(ctx, aa__ref_lada_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
+    if (st != AA_SUCCESS) return st;
+    aa_lada_overflow bad;
+    if (aa__ref_lada(&p, &b, head, out, ws, &bad))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "head: the loss of anchor %lld for GT %d of image %d is %g, beyond float32 "
+                        "(huge cls_logits or weights)",
+                        (long long)bad.anchor, (int)bad.gt, (int)bad.image, bad.loss);
     return AA_SUCCESS;
 }

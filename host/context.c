@@ -1,6 +1,7 @@
 /* context.c - context life cycle, stream/queue and workspace. The CPU reference is
  * always there; the OpenCL backend when built with it; CUDA not yet. */
 #include "internal.h"
+#include "alloc.h"
 
 #if AA_HAVE_OPENCL
 #include "opencl/ocl_backend.h"
@@ -112,8 +113,10 @@ aa_status aa_context_create(aa_context **ctx, const aa_context_options *options)
         return create_failed(AA_ERR_INVALID_ARGUMENT, "options.device/platform: %d/%d is negative",
                              opts.device, opts.platform);
 
-    aa_context *c = calloc(1, sizeof *c);
-    if (!c) return create_failed(AA_ERR_OUT_OF_MEMORY, "context: out of host memory");
+    aa_context *c = aa__calloc(1, sizeof *c);
+    if (!c)
+        return create_failed(AA_ERR_OUT_OF_MEMORY, "context: could not allocate %zu bytes of host memory",
+                             sizeof *c);
     c->backend = opts.backend;
     c->memory = opts.memory;
     c->device = opts.device;
@@ -152,8 +155,8 @@ void aa_context_destroy(aa_context *ctx)
 {
     if (!ctx) return;
     aa__cleanup_backends(ctx);
-    free(ctx->workspace);
-    free(ctx);
+    aa__free(ctx->workspace);
+    aa__free(ctx);
 }
 
 aa_backend aa_context_backend(const aa_context *ctx)

@@ -37,6 +37,18 @@ typedef struct aa_gpu_ops {
     size_t (*gmm_ws_bytes)(const aa_gmm_params *p, const struct aa_gmm_batch *g);
     aa_status (*gmm)(aa_context *ctx, const aa_gmm_params *p, const struct aa_gmm_batch *g,
                      const aa_gmm_result *out, void *workspace, size_t workspace_bytes);
+    /* PAA (kernels/paa.h): costs alone, the selection from a pre-assignment and
+     * costs, and the whole of aa_assign_paa */
+    aa_status (*paa_costs)(aa_context *ctx, const aa_paa_params *p, const struct aa_batch *b,
+                           const aa_head_outputs *h, const int32_t *pre, float *costs);
+    size_t (*paa_select_ws_bytes)(const aa_paa_params *p, const struct aa_batch *b);
+    aa_status (*paa_select)(aa_context *ctx, const aa_paa_params *p, const struct aa_batch *b,
+                            const int32_t *pre, const float *costs, const aa_assignment *out,
+                            void *workspace, size_t workspace_bytes);
+    size_t (*paa_ws_bytes)(const aa_paa_params *p, const struct aa_batch *b);
+    aa_status (*paa)(aa_context *ctx, const aa_paa_params *p, const struct aa_batch *b,
+                     const aa_head_outputs *h, const aa_assignment *out, void *workspace,
+                     size_t workspace_bytes);
 } aa_gpu_ops;
 
 struct aa_context {
@@ -144,6 +156,19 @@ void aa__ref_paa_costs(const aa_paa_params *p, const aa_batch *b, const aa_head_
 size_t aa__ref_paa_select_ws_bytes(const aa_paa_params *p, const aa_batch *b);
 void aa__ref_paa_select(const aa_paa_params *p, const aa_batch *b, const int32_t *pre_gt_index,
                         const float *costs, const aa_assignment *out, void *workspace);
+
+/* LADA (host/cpu/lada_ref.c). Returns 0 with every output written, or 1 with nothing
+ * written and *bad naming the first (image, anchor, GT) whose loss overflows float32
+ * (finite but huge head outputs); the caller refuses the call then. */
+typedef struct aa_lada_overflow {
+    int32_t image;
+    int64_t anchor;
+    int32_t gt;     /* within the image */
+    double loss;    /* the loss in double, beyond FLT_MAX */
+} aa_lada_overflow;
+size_t aa__ref_lada_ws_bytes(const aa_lada_params *p, const aa_batch *b);
+int aa__ref_lada(const aa_lada_params *p, const aa_batch *b, const aa_head_outputs *h,
+                 const aa_assignment *out, void *workspace, aa_lada_overflow *bad);
 
 #ifdef __cplusplus
 }

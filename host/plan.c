@@ -6,6 +6,9 @@
 #include "../kernels/atss.h"
 #include "../kernels/gmm.h"
 #include "../kernels/max_iou.h"
+#include "../kernels/paa.h"
+
+#include <math.h>
 
 /* The GMM kernel numbers components and outcomes as the public header does. */
 typedef char aa_gmm_kernel_matches_header[
@@ -96,6 +99,75 @@ size_t aa__plan_gmm_ws(int64_t total_points, int32_t num_components, struct aa_g
     return cursor;
 }
 
+/* PAA's kernels number dtypes and separations as the public header does. */
+typedef char aa_paa_kernel_matches_header[
+    (AA_PAA_FLOAT32 == AA_FLOAT32 && AA_PAA_FLOAT16 == AA_FLOAT16 && AA_PAA_BFLOAT16 == AA_BFLOAT16 &&
+     AA_PAA_SEPARATE_ORIGINAL_K == AA_PAA_SEPARATE_ORIGINAL &&
+     AA_PAA_LOCAL_SIZE == AA_PLAN_PAA_LOCAL_SIZE) ? 1 : -1];
+
+aa_launch aa__plan_paa_select(int64_t num_gts)
+{
+    aa_launch p = {0, 1, AA_PLAN_PAA_LOCAL_SIZE, 0};
+    if (num_gts <= 0) return p;
+    p.groups_x = num_gts < AA_PLAN_MAX_GROUPS ? num_gts : AA_PLAN_MAX_GROUPS;
+    return p;
+}
+
+int64_t aa__plan_paa_candidates(const aa_batch *b, int32_t topk)
+{
+    int64_t n = 0;
+    for (int32_t l = 0; l < b->num_levels; ++l) {
+        int64_t c = b->anchors->level_counts[l];
+        n += c < topk ? c : topk;
+    }
+    return n;
+}
+
+size_t aa__plan_paa_select_ws(int64_t num_gts, int64_t per_gt, size_t base,
+                              struct aa_paa_select_ws *layout)
+{
+    size_t cursor = base, slots = (size_t)num_gts * (size_t)per_gt;
+    layout->cand_index = ws_take(&cursor, slots * sizeof(int32_t));
+    layout->cand_cost = ws_take(&cursor, slots * sizeof(float));
+    layout->sorted_index = ws_take(&cursor, slots * sizeof(int32_t));
+    layout->sorted_cost = ws_take(&cursor, slots * sizeof(float));
+    layout->resp = ws_take(&cursor, slots * 2 * sizeof(double));
+    layout->norm = ws_take(&cursor, slots * sizeof(double));
+    layout->labels = ws_take(&cursor, slots * sizeof(int32_t));
+    layout->density = ws_take(&cursor, slots * sizeof(double));
+    layout->per_gt = per_gt;
+    return cursor - base;
+}
+
+size_t aa__plan_paa_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts, int64_t per_gt,
+                       int64_t *cost_at, struct aa_max_iou_ws *max_iou,
+                       struct aa_paa_select_ws *select)
+{
+    size_t cursor = 0, rows = (size_t)num_images * (size_t)num_anchors;
+    ws_take(&cursor, rows * sizeof(int32_t)); /* the pre-assignment, at 0 */
+    *cost_at = ws_take(&cursor, rows * sizeof(float));
+    size_t rest = cursor;
+    size_t mi = aa__plan_max_iou_ws(num_images, num_anchors, num_gts, max_iou);
+    max_iou->anchor_max += (int64_t)rest, max_iou->anchor_arg += (int64_t)rest;
+    max_iou->gt_max += (int64_t)rest, max_iou->gt_arg += (int64_t)rest;
+    size_t sel = aa__plan_paa_select_ws(num_gts, per_gt, rest, select);
+    return rest + (mi > sel ? mi : sel);
+}
+
+struct aa_paa_args aa__plan_paa_args(const aa_paa_params *p, const aa_head_outputs *h)
+{
+    aa_paa_args a;
+    memset(&a, 0, sizeof a);
+    a.max_ratio = fabs(log((double)p->wh_ratio_clip)); /* as paa_ref.c's decode() */
+    a.focal_alpha = p->focal_alpha, a.focal_gamma = p->focal_gamma;
+    a.giou_weight = p->giou_weight, a.giou_eps = p->giou_eps;
+    for (int c = 0; c < 4; ++c) a.means[c] = p->target_means[c], a.stds[c] = p->target_stds[c];
+    a.num_classes = h ? h->num_classes : 0, a.dtype = h ? (int32_t)h->dtype : 0;
+    a.topk = p->topk, a.single_positive = p->single_candidate_positive;
+    a.separation = p->separation;
+    return a;
+}
+
 aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi)
 {
     aa_levels lv;
@@ -137,5 +209,6 @@ struct aa_gmm_args aa__plan_gmm_args(const aa_gmm_params *p)
     a.tol = p->tol, a.reg_covar = p->reg_covar;
     a.k = p->num_components, a.max_iter = p->max_iter;
     a.full = p->covariance == AA_GMM_FULL, a.given = p->init == AA_GMM_INIT_GIVEN;
+    a.f32 = p->float32_input;
     return a;
 }

@@ -54,6 +54,24 @@ size_t aa__plan_atss_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts
 struct aa_gmm_ws;
 size_t aa__plan_gmm_ws(int64_t total_points, int32_t num_components, struct aa_gmm_ws *layout);
 
+/* PAA (kernels/paa.h): the selection runs one work-group of AA_PLAN_PAA_LOCAL_SIZE
+ * per GT (grid-stride beyond AA_PLAN_MAX_GROUPS); its workspace holds per_gt
+ * candidate slots per GT, per_gt = the sum over levels of min(topk, level size)
+ * (aa__plan_paa_candidates), each array from byte `base` on. The whole of
+ * aa_assign_paa: the pre-assignment int32 [images x anchors] at 0, the costs
+ * float at *cost_at, then the max-IoU workspace and the selection's at the same
+ * offset (used one after the other). */
+#define AA_PLAN_PAA_LOCAL_SIZE 64
+aa_launch aa__plan_paa_select(int64_t num_gts);
+int64_t aa__plan_paa_candidates(const aa_batch *b, int32_t topk);
+struct aa_paa_select_ws;
+size_t aa__plan_paa_select_ws(int64_t num_gts, int64_t per_gt, size_t base,
+                              struct aa_paa_select_ws *layout);
+size_t aa__plan_paa_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts, int64_t per_gt,
+                       int64_t *cost_at, struct aa_max_iou_ws *max_iou,
+                       struct aa_paa_select_ws *select);
+struct aa_paa_args aa__plan_paa_args(const aa_paa_params *p, const aa_head_outputs *h);
+
 /* The level table the assigner kernels take by value: level begins, strides, and
  * the regress ranges lo/hi (FCOS; NULL: zeros). */
 aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi);

@@ -1,5 +1,6 @@
 /* workspace.c - the caller's workspace or the context's own, grown on demand. */
 #include "internal.h"
+#include "alloc.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -23,14 +24,16 @@ aa_status aa__workspace_acquire(aa_context *ctx, size_t bytes, void *user, size_
      * pointer, and arithmetic on a null pointer is undefined. */
     if (bytes == 0) bytes = 1;
     if (bytes > ctx->workspace_bytes) {
-        /* Free first: the old contents are not needed and this halves the peak. */
-        free(ctx->workspace);
+        /* Free first: the old contents are not needed and this halves the peak. A
+         * failed grow leaves the context without a workspace (the next call that
+         * needs one allocates it again), never with a freed pointer. */
+        aa__free(ctx->workspace);
         ctx->workspace = NULL;
         ctx->workspace_bytes = 0;
-        void *grown = malloc(bytes);
+        void *grown = aa__malloc(bytes);
         if (!grown)
             return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY,
-                            "workspace: could not allocate %zu bytes", bytes);
+                            "workspace: could not allocate %zu bytes of host memory", bytes);
         ctx->workspace = grown;
         ctx->workspace_bytes = bytes;
     }

@@ -155,7 +155,9 @@ AA_API aa_status aa_context_set_stream(aa_context *ctx, void *stream);
 AA_API aa_status aa_context_get_stream(const aa_context *ctx, void **stream);
 
 /* Grows the context's own workspace to at least `bytes` now, so later calls that
- * use it allocate nothing. */
+ * use it allocate nothing. On AA_ERR_OUT_OF_MEMORY (here or in any call that grows
+ * it) the old workspace has been released and the context has none: it stays
+ * usable, and the next call that needs one allocates it again. */
 AA_API aa_status aa_context_reserve(aa_context *ctx, size_t bytes);
 
 /* ---------------------------------------------------------------- inputs */
@@ -538,7 +540,10 @@ AA_API aa_status aa_paa_costs(aa_context *ctx, const aa_paa_params *params,
 
 /* Steps 3-4 from a pre-assignment and the caller's own costs ([num_images]
  * [num_anchors], read only where pre_gt_index >= 0; finite). gts.labels is needed
- * only for out->labels. */
+ * only for out->labels. Non-finite costs are refused wherever the host can read
+ * them; from device memory (GPU backends, AA_MEMORY_NATIVE) a GT with a NaN or
+ * infinite cost among its pre-assigned anchors gets no positive (its anchors stay
+ * negative, overlap = the given cost), the other GTs are unaffected. */
 AA_API aa_status aa_paa_select_workspace_size(aa_context *ctx, const aa_paa_params *params,
                                               const aa_anchors *anchors, const aa_gts *gts,
                                               size_t *bytes);
@@ -548,7 +553,10 @@ AA_API aa_status aa_assign_paa_costs(aa_context *ctx, const aa_paa_params *param
                                      const aa_assignment *out, void *workspace,
                                      size_t workspace_bytes);
 
-/* The whole of PAA from head outputs (steps 1-4); gts.labels required. */
+/* The whole of PAA from head outputs (steps 1-4); gts.labels required. Every
+ * backend; on the CPU a cost that overflows float32 is refused
+ * (AA_ERR_INVALID_ARGUMENT), on a GPU backend its GT gets no positive (the costs
+ * stay on the device). See docs/semantics.md. */
 AA_API aa_status aa_paa_workspace_size(aa_context *ctx, const aa_paa_params *params,
                                        const aa_anchors *anchors, const aa_gts *gts,
                                        size_t *bytes);
@@ -556,6 +564,69 @@ AA_API aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params,
                                const aa_anchors *anchors, const aa_gts *gts,
                                const aa_head_outputs *head, const aa_assignment *out,
                                void *workspace, size_t workspace_bytes);
+
+/* ---------------------------------------------------------------- LADA
+ *
+ * Lightweight anchor dynamic assignment (Han et al., Sensors 2023, 23(14), 6306),
+ * per image and per non-crowd GT g (box x1,y1,x2,y2, w = x2-x1, h = y2-y1, centre
+ * gx,gy in float32 as mmdetection computes centres), on level l of stride s_l
+ * (anchors.level_strides required):
+ *   1. region: centre (gx, gy), half-width r s_l sqrt(w/h), half-height
+ *      r s_l sqrt(h/w) (r = region_radius; the area of FCOS's centre-sampling square,
+ *      shaped to the GT's aspect ratio; in double), intersected with the GT when
+ *      clip_region_to_gt. An anchor is in it if its centre ((x1+x2)/2, float32) lies
+ *      strictly inside. A GT with w <= 0 or h <= 0 has no candidates;
+ *   2. loss of anchor a for g, in double, rounded to float32 once:
+ *        cls_weight x sigmoid focal loss summed over classes against g's label
+ *      + giou_weight x (1 - GIoU(delta2bbox(anchor, deltas), g))   (both as PAA's cost)
+ *      + center_weight x sqrt((dx^2 + dy^2) / 2), dx = 2 (ax - gx) / w,
+ *        dy = 2 (ay - gy) / h   (0 at the GT's centre, 1 at its corners);
+ *   3. candidates: per level the topk_per_level lowest (loss, anchor index) of the
+ *      in-region anchors, then of all levels' candidates the topk lowest;
+ *   4. threshold: the mean of the candidates' losses (double), plus their unbiased
+ *      standard deviation with AA_LADA_MEAN_STD (0 for a single candidate); positive:
+ *      loss strictly below it, so a GT with one candidate, or with all candidates'
+ *      losses equal, gets no positive;
+ *   5. an anchor positive for several GTs goes to the lowest loss, the lower GT index
+ *      on equal losses.
+ * Crowd GTs (ignore_flags) are never candidates; LADA ignores nothing (no AA_IGNORED).
+ * overlap output: the winning loss of positives, +INFINITY otherwise. gts.labels and
+ * head outputs are required. A loss that overflows float32 (huge finite logits) is
+ * refused (AA_ERR_INVALID_ARGUMENT), nothing written. CPU reference only so far: the
+ * GPU backends answer AA_ERR_NOT_SUPPORTED after checking the arguments. Which parts
+ * are the paper's and which are ours: docs/semantics.md, "LADA".
+ */
+typedef enum aa_lada_threshold {
+    AA_LADA_MEAN = 0,     /* mean of the candidates' losses                     */
+    AA_LADA_MEAN_STD = 1  /* mean + unbiased standard deviation (as ATSS)       */
+} aa_lada_threshold;
+
+typedef struct aa_lada_params {
+    size_t struct_size;
+    float region_radius;         /* 1.5: the region's size in strides (above)        */
+    int32_t clip_region_to_gt;   /* 1: the region is intersected with the GT box      */
+    int32_t topk_per_level;      /* 9, 1 .. AA_MAX_TOPK                               */
+    int32_t topk;                /* 20, 1 .. AA_MAX_TOPK * AA_MAX_LEVELS: overall     */
+    aa_lada_threshold threshold; /* AA_LADA_MEAN                                     */
+    float cls_weight;            /* 1                                                 */
+    float giou_weight;           /* 1.5 (lambda1)                                     */
+    float center_weight;         /* 1   (lambda2)                                     */
+    float focal_alpha;           /* 0.25 (as PAA)                                     */
+    float focal_gamma;           /* 2                                                 */
+    float giou_eps;              /* 1e-6                                              */
+    float target_means[4];       /* 0,0,0,0   (DeltaXYWHBBoxCoder)                    */
+    float target_stds[4];        /* 0.1,0.1,0.2,0.2                                   */
+    float wh_ratio_clip;         /* 16/1000                                           */
+} aa_lada_params;
+
+AA_API void aa_lada_params_init(aa_lada_params *params);
+AA_API aa_status aa_lada_workspace_size(aa_context *ctx, const aa_lada_params *params,
+                                        const aa_anchors *anchors, const aa_gts *gts,
+                                        size_t *bytes);
+AA_API aa_status aa_assign_lada(aa_context *ctx, const aa_lada_params *params,
+                                const aa_anchors *anchors, const aa_gts *gts,
+                                const aa_head_outputs *head, const aa_assignment *out,
+                                void *workspace, size_t workspace_bytes);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,9 @@
  * | AA_FLOAT_BITS(f) / AA_BITS_FLOAT(u) | __float_as_uint / __uint_as_float | as_uint / as_float | memcpy |
  * | AA_NAN, AA_NEG_INF (double, kernels) | __longlong_as_double(..) | as_double(..)     | -               |
  * | AA_EXP AA_LOG AA_FABS AA_ISFINITE (double) | exp log fabs isfinite | the same         | <math.h>        |
+ * | AA_POW AA_LOG1P AA_FMAX AA_FMIN (double) | pow log1p fmax fmin | the same             | <math.h>        |
+ * | AA_LOGF(x) (float)        | logf                          | log((float)x)             | logf            |
+ * | AA_ISFINITEF(x) (float)   | isfinite                      | isfinite                  | isfinite        |
  *
  * Floating point: no contraction anywhere (FP_CONTRACT OFF here, nvcc -fmad=false,
  * gcc -ffp-contract=off) and IEEE division and square root (OpenCL builds with
@@ -66,6 +69,12 @@ typedef uchar aa_u8;
 #define AA_LOG(x) log(x)
 #define AA_FABS(x) fabs(x)
 #define AA_ISFINITE(x) isfinite(x)
+#define AA_POW(x, y) pow(x, y)
+#define AA_LOG1P(x) log1p(x)
+#define AA_FMAX(x, y) fmax(x, y)
+#define AA_FMIN(x, y) fmin(x, y)
+#define AA_LOGF(x) log((float)(x))
+#define AA_ISFINITEF(x) isfinite((float)(x))
 
 #elif defined(__CUDACC__)
 
@@ -121,6 +130,12 @@ static __host__ __device__ inline float aa_cuda_bits_float(aa_u32 u)
 #define AA_LOG(x) log(x)
 #define AA_FABS(x) fabs(x)
 #define AA_ISFINITE(x) isfinite(x)
+#define AA_POW(x, y) pow(x, y)
+#define AA_LOG1P(x) log1p(x)
+#define AA_FMAX(x, y) fmax(x, y)
+#define AA_FMIN(x, y) fmin(x, y)
+#define AA_LOGF(x) logf(x)
+#define AA_ISFINITEF(x) isfinite(x)
 
 #else /* host C: the device helpers only */
 
@@ -141,6 +156,12 @@ typedef uint8_t aa_u8;
 #define AA_LOG(x) log(x)
 #define AA_FABS(x) fabs(x)
 #define AA_ISFINITE(x) isfinite(x)
+#define AA_POW(x, y) pow(x, y)
+#define AA_LOG1P(x) log1p(x)
+#define AA_FMAX(x, y) fmax(x, y)
+#define AA_FMIN(x, y) fmin(x, y)
+#define AA_LOGF(x) logf(x)
+#define AA_ISFINITEF(x) isfinite(x)
 static inline aa_u32 aa_host_float_bits(float f) { aa_u32 u; memcpy(&u, &f, 4); return u; }
 static inline float aa_host_bits_float(aa_u32 u) { float f; memcpy(&f, &u, 4); return f; }
 #define AA_FLOAT_BITS(f) aa_host_float_bits(f)

@@ -13,7 +13,14 @@
  *     every work-item reads the loop flag after a barrier: no divergent barrier.
  * Terms that do not depend on the point (log w, log pc, mu * prec, ...) are
  * computed once per iteration: the same operations on the same values as the
- * reference's per-point ones, hence the same bits. */
+ * reference's per-point ones, hence the same bits.
+ * float32_input (args.f32) follows gmm_ref.c's scikit-learn-on-a-float32-array
+ * arithmetic: 'diag' squares x (and PAA's float32 initial means, until the first
+ * M-step: ctl[3]) in float32; 'full' keeps the Mahalanobis terms in float32, and
+ * after an M-step (ctl[4]) its covariances, precisions and log(pc) too.
+ * The fit of one segment is a work-group function (aa_gmm_fit_segment) on
+ * global arrays, so that PAA's selection kernel (kernels/paa.h) fits its
+ * candidates with the same code. */
 #ifndef AA_KERNEL_GMM_H
 #define AA_KERNEL_GMM_H
 
@@ -53,7 +60,18 @@ typedef struct aa_gmm_args {
     aa_i32 k, max_iter;
     aa_i32 full;  /* AA_GMM_FULL */
     aa_i32 given; /* AA_GMM_INIT_GIVEN */
+    aa_i32 f32;   /* float32_input */
+    aa_i32 unused;
 } aa_gmm_args;
+
+/* The loop state in local memory (ctl[]): run flag, iterations, status, and the
+ * float32_input modes: means still PAA's float32 min/max, float32 precisions. */
+#define AA_GMM_CTL_RUN 0
+#define AA_GMM_CTL_ITER 1
+#define AA_GMM_CTL_STATUS 2
+#define AA_GMM_CTL_FLOAT_MEANS 3
+#define AA_GMM_CTL_FLOAT_PREC 4
+#define AA_GMM_NUM_CTL 5
 
 /* Byte offsets of the workspace arrays: responsibilities double [points][k],
  * log-sum-exp norms double [points]. */
@@ -62,22 +80,33 @@ typedef struct aa_gmm_ws {
 } aa_gmm_ws;
 
 /* log N(x) + log w per component, from the E-step terms (the reference's
- * weighted_log_prob). */
+ * weighted_log_prob). f32: float32_input; float_prec: 'full' precisions are
+ * float32 (then log pc is logf's value). */
 AA_DEVICE void aa_gmm_log_prob(AA_LOCAL const double *terms, aa_i32 k_count, aa_i32 full,
-                               double x, double *wlp)
+                               aa_i32 f32, aa_i32 float_prec, float xf, double *wlp)
 {
+    double x = (double)xf;
     for (aa_i32 k = 0; k < AA_GMM_K_MAX; ++k) {
         if (k >= k_count) break;
         double a = terms[AA_GMM_C_A * AA_GMM_K_MAX + k], b = terms[AA_GMM_C_B * AA_GMM_K_MAX + k];
-        double maha;
-        if (full) {
+        double log_pc = terms[AA_GMM_C_LOG_PC * AA_GMM_K_MAX + k], gauss;
+        if (!full) {
+            double x2 = f32 ? (double)(xf * xf) : x * x;
+            double maha = (terms[AA_GMM_C_C * AA_GMM_K_MAX + k] - 2.0 * (x * b)) + x2 * a;
+            gauss = -0.5 * (AA_GMM_LOG_2PI + maha) + log_pc;
+        } else if (!f32) {
             double y = x * a - b;
-            maha = y * y;
+            gauss = -0.5 * (AA_GMM_LOG_2PI + y * y) + log_pc;
+        } else if (!float_prec) { /* precisions_init: float64 */
+            double y = x * a - b;
+            float maha = (float)(y * y);
+            gauss = (double)(-0.5f * ((float)AA_GMM_LOG_2PI + maha)) + log_pc;
         } else {
-            maha = (terms[AA_GMM_C_C * AA_GMM_K_MAX + k] - 2.0 * (x * b)) + (x * x) * a;
+            double y = (double)(xf * (float)a) - b;
+            float maha = (float)(y * y);
+            gauss = (double)(-0.5f * ((float)AA_GMM_LOG_2PI + maha) + (float)log_pc);
         }
-        wlp[k] = (-0.5 * (AA_GMM_LOG_2PI + maha) + terms[AA_GMM_C_LOG_PC * AA_GMM_K_MAX + k]) +
-                 terms[AA_GMM_C_LOG_W * AA_GMM_K_MAX + k];
+        wlp[k] = gauss + terms[AA_GMM_C_LOG_W * AA_GMM_K_MAX + k];
     }
 }
 
@@ -97,9 +126,10 @@ AA_DEVICE double aa_gmm_log_sum_exp(const double *v, aa_i32 n)
     return AA_LOG(s) + top;
 }
 
-/* The E-step terms of the current parameters. */
+/* The E-step terms of the current parameters (float_means: mu * mu in float32;
+ * float_prec: log pc by logf). */
 AA_DEVICE void aa_gmm_terms(AA_LOCAL const double *par, aa_i32 k_count, aa_i32 full,
-                            AA_LOCAL double *terms)
+                            aa_i32 float_means, aa_i32 float_prec, AA_LOCAL double *terms)
 {
     for (aa_i32 k = 0; k < k_count; ++k) {
         double pc = par[AA_GMM_PC * AA_GMM_K_MAX + k], mu = par[AA_GMM_MU * AA_GMM_K_MAX + k];
@@ -108,11 +138,13 @@ AA_DEVICE void aa_gmm_terms(AA_LOCAL const double *par, aa_i32 k_count, aa_i32 f
             terms[AA_GMM_C_B * AA_GMM_K_MAX + k] = mu * pc;
         } else {
             double prec = pc * pc;
+            double mu2 = float_means ? (double)((float)mu * (float)mu) : mu * mu;
             terms[AA_GMM_C_A * AA_GMM_K_MAX + k] = prec;
             terms[AA_GMM_C_B * AA_GMM_K_MAX + k] = mu * prec;
-            terms[AA_GMM_C_C * AA_GMM_K_MAX + k] = mu * mu * prec;
+            terms[AA_GMM_C_C * AA_GMM_K_MAX + k] = mu2 * prec;
         }
-        terms[AA_GMM_C_LOG_PC * AA_GMM_K_MAX + k] = AA_LOG(pc);
+        terms[AA_GMM_C_LOG_PC * AA_GMM_K_MAX + k] =
+            float_prec ? (double)AA_LOGF((float)pc) : AA_LOG(pc);
         terms[AA_GMM_C_LOG_W * AA_GMM_K_MAX + k] = AA_LOG(par[AA_GMM_W * AA_GMM_K_MAX + k]);
     }
 }
@@ -149,22 +181,25 @@ AA_DEVICE_ONLY void aa_gmm_start(aa_gmm_args args, aa_i64 s, AA_GLOBAL const flo
         par[AA_GMM_PC * AA_GMM_K_MAX + k] = pc;
         par[AA_GMM_VAR * AA_GMM_K_MAX + k] = var;
     }
-    aa_gmm_terms(par, K, args.full, terms);
+    aa_i32 float_means = args.f32 && !args.given && K <= 2; /* [min, max] in float32 */
+    aa_gmm_terms(par, K, args.full, float_means, 0, terms);
     aa_i32 too_few = n < K || n < 2; /* scikit-learn fits 2 points at least */
     bound[0] = AA_NEG_INF;
-    ctl[0] = !too_few && args.max_iter > 0;
-    ctl[1] = 0;
-    ctl[2] = too_few ? AA_GMM_ST_TOO_FEW_POINTS : AA_GMM_ST_NOT_CONVERGED;
+    ctl[AA_GMM_CTL_RUN] = !too_few && args.max_iter > 0;
+    ctl[AA_GMM_CTL_ITER] = 0;
+    ctl[AA_GMM_CTL_STATUS] = too_few ? AA_GMM_ST_TOO_FEW_POINTS : AA_GMM_ST_NOT_CONVERGED;
+    ctl[AA_GMM_CTL_FLOAT_MEANS] = float_means;
+    ctl[AA_GMM_CTL_FLOAT_PREC] = 0;
 }
 
 /* E-step over the segment's points (all work-items). */
 AA_DEVICE_ONLY void aa_gmm_e_step(aa_gmm_args args, AA_GLOBAL const float *x, aa_i64 n,
-                                  AA_LOCAL const double *terms, AA_GLOBAL double *resp,
-                                  AA_GLOBAL double *norms)
+                                  AA_LOCAL const double *terms, aa_i32 float_prec,
+                                  AA_GLOBAL double *resp, AA_GLOBAL double *norms)
 {
     for (aa_i64 i = AA_LOCAL_ID; i < n; i += AA_LOCAL_SIZE) {
         double wlp[AA_GMM_K_MAX];
-        aa_gmm_log_prob(terms, args.k, args.full, (double)x[i], wlp);
+        aa_gmm_log_prob(terms, args.k, args.full, args.f32, float_prec, x[i], wlp);
         double norm = aa_gmm_log_sum_exp(wlp, args.k);
         for (aa_i32 k = 0; k < AA_GMM_K_MAX; ++k) {
             if (k >= args.k) break;
@@ -195,6 +230,8 @@ AA_DEVICE_ONLY void aa_gmm_sums(aa_gmm_args args, aa_i32 phase, AA_GLOBAL const 
             for (aa_i64 i = 0; i < n; ++i) acc += resp[i * K + k];
         } else if (field == AA_GMM_S_X) {
             for (aa_i64 i = 0; i < n; ++i) acc += resp[i * K + k] * (double)x[i];
+        } else if (!args.full && args.f32) {
+            for (aa_i64 i = 0; i < n; ++i) acc += resp[i * K + k] * (double)(x[i] * x[i]);
         } else if (!args.full) {
             for (aa_i64 i = 0; i < n; ++i) acc += resp[i * K + k] * ((double)x[i] * (double)x[i]);
         } else {
@@ -220,13 +257,15 @@ AA_DEVICE_ONLY void aa_gmm_finish(aa_gmm_args args, aa_i64 n, AA_LOCAL const dou
     double previous = bound[0], lb = sums[AA_GMM_S_NORM] / (double)n, total = 0.0;
     double nk[AA_GMM_K_MAX];
     bound[0] = lb;
-    ctl[1] += 1;
+    ctl[AA_GMM_CTL_ITER] += 1;
     for (aa_i32 k = 0; k < AA_GMM_K_MAX; ++k) {
         if (k >= K) break;
         nk[k] = sums[AA_GMM_S_RESP * AA_GMM_K_MAX + k] + AA_GMM_TEN_EPS;
         double mu = sums[AA_GMM_S_X * AA_GMM_K_MAX + k] / nk[k];
         double v = sums[AA_GMM_S_VAR * AA_GMM_K_MAX + k];
-        v = args.full ? v / nk[k] + args.reg_covar : (v / nk[k] - mu * mu) + args.reg_covar;
+        if (!args.full) v = (v / nk[k] - mu * mu) + args.reg_covar;
+        else if (args.f32) v = (double)((float)(v / nk[k]) + (float)args.reg_covar); /* float32 array */
+        else v = v / nk[k] + args.reg_covar;
         par[AA_GMM_MU * AA_GMM_K_MAX + k] = mu;
         par[AA_GMM_VAR * AA_GMM_K_MAX + k] = v;
     }
@@ -234,21 +273,75 @@ AA_DEVICE_ONLY void aa_gmm_finish(aa_gmm_args args, aa_i64 n, AA_LOCAL const dou
         if (k >= K) break;
         total += nk[k];
     }
+    aa_i32 float_prec = args.f32 && args.full;
+    ctl[AA_GMM_CTL_FLOAT_MEANS] = 0; /* float64 from here on */
+    ctl[AA_GMM_CTL_FLOAT_PREC] = float_prec;
     for (aa_i32 k = 0; k < AA_GMM_K_MAX; ++k) {
         if (k >= K) break;
         double v = par[AA_GMM_VAR * AA_GMM_K_MAX + k];
         par[AA_GMM_W * AA_GMM_K_MAX + k] = nk[k] / total;
         if (!(v > 0.0)) ok = 0;
-        par[AA_GMM_PC * AA_GMM_K_MAX + k] = 1.0 / AA_SQRT(v);
+        par[AA_GMM_PC * AA_GMM_K_MAX + k] =
+            float_prec ? (double)(1.0f / AA_SQRTF((float)v)) : 1.0 / AA_SQRT(v);
     }
     if (!ok) {
-        ctl[0] = 0, ctl[2] = AA_GMM_ST_ILL_DEFINED;
+        ctl[AA_GMM_CTL_RUN] = 0, ctl[AA_GMM_CTL_STATUS] = AA_GMM_ST_ILL_DEFINED;
     } else if (AA_FABS(lb - previous) < args.tol) {
-        ctl[0] = 0, ctl[2] = AA_GMM_ST_CONVERGED;
-    } else if (ctl[1] >= args.max_iter) {
-        ctl[0] = 0;
+        ctl[AA_GMM_CTL_RUN] = 0, ctl[AA_GMM_CTL_STATUS] = AA_GMM_ST_CONVERGED;
+    } else if (ctl[AA_GMM_CTL_ITER] >= args.max_iter) {
+        ctl[AA_GMM_CTL_RUN] = 0;
     }
-    aa_gmm_terms(par, K, args.full, terms);
+    aa_gmm_terms(par, K, args.full, 0, float_prec, terms);
+}
+
+/* The fit of one segment by the whole work-group (every work-item calls it; it
+ * has barriers): the EM loop and the final E-step, labels and log-densities
+ * written to labels[i] / density[i] (NULL: not wanted); the fitted parameters,
+ * bound and ctl stay in local memory for the caller. s: the segment's index into
+ * init_* (read only when args.given). resp / norms: workspace of n x K / n. */
+AA_DEVICE_ONLY void aa_gmm_fit_segment(aa_gmm_args args, aa_i64 s, AA_GLOBAL const float *x, aa_i64 n,
+                                       AA_GLOBAL const double *init_w, AA_GLOBAL const double *init_mu,
+                                       AA_GLOBAL const double *init_prec, AA_GLOBAL double *resp,
+                                       AA_GLOBAL double *norms, AA_LOCAL double *par,
+                                       AA_LOCAL double *terms, AA_LOCAL double *sums,
+                                       AA_LOCAL double *bound, AA_LOCAL aa_i32 *ctl,
+                                       AA_GLOBAL aa_i32 *labels, AA_GLOBAL double *density)
+{
+    aa_i32 lid = AA_LOCAL_ID, K = args.k;
+    if (lid == 0) aa_gmm_start(args, s, x, n, init_w, init_mu, init_prec, par, terms, bound, ctl);
+    AA_BARRIER();
+    while (ctl[AA_GMM_CTL_RUN]) { /* uniform: read by all after a barrier */
+        aa_gmm_e_step(args, x, n, terms, ctl[AA_GMM_CTL_FLOAT_PREC], resp, norms);
+        AA_BARRIER_GLOBAL();
+        /* one call site in a loop: PoCL 3.1 (LLVM 15) crashed compiling two
+         * inlined copies, or one under an if, each followed by a barrier */
+        for (aa_i32 phase = 0; phase < 2; ++phase) { /* not "round": a builtin */
+            aa_gmm_sums(args, phase, x, n, resp, norms, sums); /* phase 1: 'full' only */
+            AA_BARRIER_GLOBAL();
+        }
+        if (lid == 0) aa_gmm_finish(args, n, sums, par, terms, bound, ctl);
+        AA_BARRIER();
+    }
+    /* the final E-step: labels (lower index on ties) and log-density */
+    aa_i32 fitted = ctl[AA_GMM_CTL_STATUS] == AA_GMM_ST_CONVERGED ||
+                    ctl[AA_GMM_CTL_STATUS] == AA_GMM_ST_NOT_CONVERGED;
+    aa_i32 float_prec = ctl[AA_GMM_CTL_FLOAT_PREC];
+    for (aa_i64 i = lid; i < n; i += AA_LOCAL_SIZE) {
+        aa_i32 label = -1;
+        double dens = AA_NAN;
+        if (fitted) {
+            double wlp[AA_GMM_K_MAX], best;
+            aa_gmm_log_prob(terms, K, args.full, args.f32, float_prec, x[i], wlp);
+            label = 0, best = wlp[0];
+            for (aa_i32 k = 1; k < AA_GMM_K_MAX; ++k) {
+                if (k >= K) break;
+                if (wlp[k] > best) best = wlp[k], label = k;
+            }
+            dens = aa_gmm_log_sum_exp(wlp, K);
+        }
+        if (labels) labels[i] = label;
+        if (density) density[i] = dens;
+    }
 }
 
 /* One work-group per segment (grid-stride). Outputs may be NULL (not wanted);
@@ -267,45 +360,15 @@ AA_KERNEL aa_gmm_kernel(AA_GLOBAL const float *points, AA_GLOBAL const aa_i64 *o
     AA_SHARED(double, terms, AA_GMM_NUM_TERMS * AA_GMM_K_MAX);
     AA_SHARED(double, sums, AA_GMM_NUM_SUMS);
     AA_SHARED(double, bound, 1);
-    AA_SHARED(aa_i32, ctl, 3); /* run, iterations, status */
+    AA_SHARED(aa_i32, ctl, AA_GMM_NUM_CTL);
     aa_i32 lid = AA_LOCAL_ID, K = args.k;
     for (aa_i64 s = AA_GROUP_ID_X; s < num_segments; s += AA_NUM_GROUPS_X) {
         aa_i64 begin = offsets ? offsets[s] : 0, n = offsets ? offsets[s + 1] - begin : 0;
-        AA_GLOBAL const float *x = points + begin;
-        AA_GLOBAL double *resp = (AA_GLOBAL double *)(ws + lay.resp) + begin * K;
-        AA_GLOBAL double *norms = (AA_GLOBAL double *)(ws + lay.norm) + begin;
-        if (lid == 0) aa_gmm_start(args, s, x, n, init_w, init_mu, init_prec, par, terms, bound, ctl);
-        AA_BARRIER();
-        while (ctl[0]) { /* uniform: read by all after a barrier */
-            aa_gmm_e_step(args, x, n, terms, resp, norms);
-            AA_BARRIER_GLOBAL();
-            /* one call site in a loop: PoCL 3.1 (LLVM 15) crashed compiling two
-             * inlined copies, or one under an if, each followed by a barrier */
-            for (aa_i32 phase = 0; phase < 2; ++phase) { /* not "round": a builtin */
-                aa_gmm_sums(args, phase, x, n, resp, norms, sums); /* phase 1: 'full' only */
-                AA_BARRIER_GLOBAL();
-            }
-            if (lid == 0) aa_gmm_finish(args, n, sums, par, terms, bound, ctl);
-            AA_BARRIER();
-        }
-        /* the final E-step: labels (lower index on ties) and log-density */
-        aa_i32 fitted = ctl[2] == AA_GMM_ST_CONVERGED || ctl[2] == AA_GMM_ST_NOT_CONVERGED;
-        for (aa_i64 i = lid; i < n; i += AA_LOCAL_SIZE) {
-            aa_i32 label = -1;
-            double density = AA_NAN;
-            if (fitted) {
-                double wlp[AA_GMM_K_MAX], best;
-                aa_gmm_log_prob(terms, K, args.full, (double)x[i], wlp);
-                label = 0, best = wlp[0];
-                for (aa_i32 k = 1; k < AA_GMM_K_MAX; ++k) {
-                    if (k >= K) break;
-                    if (wlp[k] > best) best = wlp[k], label = k;
-                }
-                density = aa_gmm_log_sum_exp(wlp, K);
-            }
-            if (out_labels) out_labels[begin + i] = label;
-            if (out_density) out_density[begin + i] = density;
-        }
+        aa_gmm_fit_segment(args, s, points + begin, n, init_w, init_mu, init_prec,
+                           (AA_GLOBAL double *)(ws + lay.resp) + begin * K,
+                           (AA_GLOBAL double *)(ws + lay.norm) + begin, par, terms, sums, bound, ctl,
+                           out_labels ? out_labels + begin : out_labels,
+                           out_density ? out_density + begin : out_density);
         if (lid == 0) {
             for (aa_i32 k = 0; k < K; ++k) {
                 aa_i64 j = s * K + k;
@@ -314,8 +377,8 @@ AA_KERNEL aa_gmm_kernel(AA_GLOBAL const float *points, AA_GLOBAL const aa_i64 *o
                 if (out_var) out_var[j] = par[AA_GMM_VAR * AA_GMM_K_MAX + k];
             }
             if (out_bound) out_bound[s] = bound[0];
-            if (out_iter) out_iter[s] = ctl[1];
-            if (out_status) out_status[s] = ctl[2];
+            if (out_iter) out_iter[s] = ctl[AA_GMM_CTL_ITER];
+            if (out_status) out_status[s] = ctl[AA_GMM_CTL_STATUS];
         }
         AA_BARRIER(); /* the next segment's start overwrites par, terms and ctl */
     }

@@ -13,8 +13,8 @@
  * values). After a pass over the segments the device evaluates the queue in one
  * launch. A segment whose pass queued nothing ran on device values only: its
  * outputs are the twin's. Each pass settles at least one more E-step, so a
- * segment costs about iterations^2 / 2 E-steps. Only float32_input = 0 is on the
- * GPU so far; its float32 'full' path would need logf from the device too. */
+ * segment costs about iterations^2 / 2 E-steps. float32_input's 'full' path
+ * takes logf from the device as well (a third table). */
 #include <math.h>
 #include <setjmp.h>
 
@@ -34,7 +34,7 @@ static struct {
     cl_context context;
     cl_kernel kernel;
     cl_program program;
-    gmm_dm_table table[2]; /* exp, log */
+    gmm_dm_table table[3]; /* exp, log, logf */
     double *queued_x;
     cl_int *queued_fn;
     size_t queued;
@@ -51,7 +51,8 @@ static const char gmm_dm_source[] =
     "#pragma OPENCL EXTENSION cl_khr_fp64 : enable\n"
     "__kernel void aa_test_math(__global const double *x, __global const int *fn, __global double *out,\n"
     "                           ulong n)\n"
-    "{ size_t i = get_global_id(0); if (i < n) out[i] = fn[i] ? log(x[i]) : exp(x[i]); }\n";
+"{ size_t i = get_global_id(0);\n"
+    "  if (i < n) out[i] = fn[i] == 2 ? (double)log((float)x[i]) : fn[i] ? log(x[i]) : exp(x[i]); }\n";
 
 static void gmm_dm_table_init(gmm_dm_table *t, size_t cap)
 {
@@ -102,7 +103,7 @@ static void gmm_dm_open(aa_context *gpu)
                      CL_SUCCESS);
     gmm_dm.kernel = clCreateKernel(gmm_dm.program, "aa_test_math", &e);
     assert_int_equal(e, CL_SUCCESS);
-    gmm_dm_table_init(&gmm_dm.table[0], 1 << 16), gmm_dm_table_init(&gmm_dm.table[1], 1 << 16);
+    for (int fn = 0; fn < 3; ++fn) gmm_dm_table_init(&gmm_dm.table[fn], 1 << 16);
     gmm_dm.queued_x = malloc(GMM_DM_QUEUE_MAX * sizeof(double));
     gmm_dm.queued_fn = malloc(GMM_DM_QUEUE_MAX * sizeof(cl_int));
     assert_true(gmm_dm.queued_x && gmm_dm.queued_fn);
@@ -111,7 +112,7 @@ static void gmm_dm_open(aa_context *gpu)
 static void gmm_dm_close(void)
 {
     clReleaseKernel(gmm_dm.kernel), clReleaseProgram(gmm_dm.program);
-    gmm_dm_table_free(&gmm_dm.table[0]), gmm_dm_table_free(&gmm_dm.table[1]);
+    for (int fn = 0; fn < 3; ++fn) gmm_dm_table_free(&gmm_dm.table[fn]);
     free(gmm_dm.queued_x), free(gmm_dm.queued_fn);
     gmm_dm.queue = NULL;
 }
@@ -127,7 +128,7 @@ static double gmm_dm_eval(double x, int fn)
     if (gmm_dm.budget < 0) gmm_dm.budget = gmm_dm.estep_calls; /* the rest of this E-step */
     gmm_dm.missed = 1;
     if (t->state[i] == 2) return t->value[i]; /* queued already: the host's value for now */
-    double host = fn ? log(x) : exp(x);
+    double host = fn == 2 ? (double)logf((float)x) : fn ? log(x) : exp(x);
     if (gmm_dm.queued == GMM_DM_QUEUE_MAX) longjmp(gmm_dm.stop, 1); /* a later pass */
     if (2 * (t->count + 1) > t->cap) {
         gmm_dm_grow(t);
@@ -176,6 +177,7 @@ static void gmm_dm_settle(void)
 
 static double gmm_dm_exp(double x) { return gmm_dm_eval(x, 0); }
 static double gmm_dm_log(double x) { return gmm_dm_eval(x, 1); }
+static float gmm_dm_logf(float x) { return (float)gmm_dm_eval((double)x, 2); }
 
 /* The reference, renamed, with the device's exp and log (math.h is already in). */
 size_t gmm_dm_ref_ws_bytes(const aa_gmm_params *p, const aa_gmm_batch *g);
@@ -183,11 +185,13 @@ void gmm_dm_ref_fit(const aa_gmm_params *p, const aa_gmm_batch *g, const aa_gmm_
                     void *workspace);
 #define exp gmm_dm_exp
 #define log gmm_dm_log
+#define logf gmm_dm_logf
 #define aa__ref_gmm_ws_bytes gmm_dm_ref_ws_bytes
 #define aa__ref_gmm_fit gmm_dm_ref_fit
 #include "../host/cpu/gmm_ref.c"
 #undef exp
 #undef log
+#undef logf
 #undef aa__ref_gmm_ws_bytes
 #undef aa__ref_gmm_fit
 
@@ -227,7 +231,7 @@ static void gmm_dm_fit(const aa_gmm_params *p, const float *x, const int64_t *of
     void *ws = malloc(gmm_dm_ref_ws_bytes(p, &largest) + 8);
     char *done = calloc((size_t)num_segments + 1, 1);
     assert_true(ws && done);
-    for (int fn = 0; fn < 2; ++fn) { /* a fresh table per batch: it stays small */
+    for (int fn = 0; fn < 3; ++fn) { /* a fresh table per batch: it stays small */
         memset(gmm_dm.table[fn].state, 0, gmm_dm.table[fn].cap);
         gmm_dm.table[fn].count = 0;
     }

@@ -90,7 +90,7 @@ static const bad_case cases[] = {
     {"struct_size 0", size_zero, AA_ERR_INVALID_ARGUMENT, "params.struct_size"},
     {"struct_size too big", size_too_big, AA_ERR_INVALID_ARGUMENT, "params.struct_size"},
     {"num_segments -1", segments_negative, AA_ERR_INVALID_ARGUMENT, "segments.num_segments: -1"},
-    {"num_segments over limit", segments_huge, AA_ERR_INVALID_ARGUMENT, "segments.num_segments"},
+    {"num_segments over limit", segments_huge, AA_ERR_LIMIT_EXCEEDED, "exceeds AA_MAX_SEGMENTS"},
     {"offsets NULL", offsets_null, AA_ERR_NULL_POINTER, "segments.offsets: NULL"},
     {"offsets[0] not 0", offsets_not_zero, AA_ERR_INVALID_ARGUMENT, "segments.offsets[0]: 1"},
     {"offsets decrease", offsets_decrease, AA_ERR_INVALID_ARGUMENT, "segments.offsets[2]: 2 is less than offsets[1] = 3"},

@@ -594,6 +594,7 @@ static void cuda_native_stream_and_graph(void **state)
 #endif
 
 #include "parity_gmm.h"
+#include "parity_paa.h"
 
 static int summary(void **state)
 {
@@ -601,6 +602,7 @@ static int summary(void **state)
     fprintf(stderr, "%s parity: %lld inputs, %lld elements compared bit for bit, 0 differences\n",
             aa_backend_name(TEST_BACKEND), (long long)inputs_compared, (long long)elements_compared);
     gmm_summary();
+    paa_summary();
     return 0;
 }
 
@@ -615,6 +617,11 @@ int main(void)
         cmocka_unit_test(gmm_edges),
         cmocka_unit_test(gmm_large),
         cmocka_unit_test(gmm_native),
+        cmocka_unit_test(paa_random),
+        cmocka_unit_test(paa_native),
+#if AA_TEST_HAVE_WORKLOAD
+        cmocka_unit_test(paa_coco),
+#endif
 #if AA_TEST_HAVE_WORKLOAD
         cmocka_unit_test(coco),
 #endif

@@ -315,9 +315,9 @@ static void null_context_and_bytes(void **state)
 }
 
 #if AA_TEST_HAVE_OPENCL
-/* The GPU backends do not run PAA yet: AA_ERR_NOT_SUPPORTED, outputs untouched (on
- * PoCL, with host arrays). */
-static void not_on_gpu(void **state)
+/* On a GPU backend (PoCL, host arrays) the same checks refuse the same bad input,
+ * outputs untouched, and good input runs (tests/parity_paa.h compares the results). */
+static void on_gpu(void **state)
 {
     (void)state;
     aa_context_options o;
@@ -334,17 +334,26 @@ static void not_on_gpu(void **state)
     fixture_init(&f);
     test_outputs_alloc(&t, 1, A, 1);
     float *costs = test_guarded_alloc(A, sizeof(float));
-    size_t bytes = 12345;
-    ASSERT_FAILS(ctx, aa_paa_costs(ctx, &f.p, f.ap, f.gp, f.hp, f.prep, costs), AA_ERR_NOT_SUPPORTED,
-                 "PAA", test_guarded_untouched(costs));
-    ASSERT_FAILS(ctx, aa_assign_paa_costs(ctx, &f.p, f.ap, f.gp, f.prep, f.costsp, &t.out, NULL, 0),
-                 AA_ERR_NOT_SUPPORTED, "PAA", test_outputs_untouched(&t));
+    size_t bytes = 0;
+    int32_t bad_pre[A];
+    memcpy(bad_pre, f.pre, sizeof bad_pre);
+    bad_pre[A - 1] = G; /* not a GT of the image */
+    ASSERT_FAILS(ctx, aa_paa_costs(ctx, &f.p, f.ap, f.gp, f.hp, bad_pre, costs), AA_ERR_INVALID_ARGUMENT,
+                 "pre_gt_index", test_guarded_untouched(costs));
+    ASSERT_FAILS(ctx, aa_assign_paa_costs(ctx, &f.p, f.ap, f.gp, bad_pre, f.costsp, &t.out, NULL, 0),
+                 AA_ERR_INVALID_ARGUMENT, "pre_gt_index", test_outputs_untouched(&t));
+    f.logits[3] = NAN;
     ASSERT_FAILS(ctx, aa_assign_paa(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0),
-                 AA_ERR_NOT_SUPPORTED, "PAA", test_outputs_untouched(&t));
-    ASSERT_FAILS(ctx, aa_paa_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes), AA_ERR_NOT_SUPPORTED,
-                 "PAA", bytes == 12345);
-    ASSERT_FAILS(ctx, aa_paa_select_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes),
-                 AA_ERR_NOT_SUPPORTED, "PAA", bytes == 12345);
+                 AA_ERR_INVALID_ARGUMENT, "head.cls_logits", test_outputs_untouched(&t));
+    f.logits[3] = 0.5f;
+    assert_int_equal(aa_paa_costs(ctx, &f.p, f.ap, f.gp, f.hp, f.prep, costs), AA_SUCCESS);
+    assert_int_equal(aa_assign_paa_costs(ctx, &f.p, f.ap, f.gp, f.prep, f.costsp, &t.out, NULL, 0),
+                     AA_SUCCESS);
+    assert_int_equal(aa_assign_paa(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), AA_SUCCESS);
+    assert_int_equal(aa_paa_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes), AA_SUCCESS);
+    assert_true(bytes > 0);
+    assert_int_equal(aa_paa_select_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes), AA_SUCCESS);
+    assert_true(bytes > 0);
     test_outputs_free(&t);
     test_guarded_free(costs);
     aa_context_destroy(ctx);
@@ -361,7 +370,7 @@ int main(void)
         cmocka_unit_test(good_inputs),
         cmocka_unit_test(null_context_and_bytes),
 #if AA_TEST_HAVE_OPENCL
-        cmocka_unit_test(not_on_gpu),
+        cmocka_unit_test(on_gpu),
 #endif
     };
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; ++k) tests[n++] = fixed[k];

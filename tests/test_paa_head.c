@@ -12,6 +12,8 @@
 #include "synthetic_head.h"
 #include "workload.h"
 
+#include "../kernels/paa.h" /* the device helpers, compiled as host C */
+
 static double half_value(uint16_t h) /* exact, from the definition */
 {
     int e = (h >> 10) & 31, m = h & 1023;
@@ -211,12 +213,69 @@ static void generator(void **state)
     aa_wl_dataset_free(&ds);
 }
 
+/* The kernels' head-element conversion (kernels/paa.h, one helper for every
+ * backend) on all 65,536 float16 and bfloat16 patterns against the definitions;
+ * and the kernels' cost function, compiled here with glibc's exp/log/pow/log1p,
+ * bit for bit against the CPU reference's costs (so that the kernel follows the
+ * reference's operations; on a device only its math library differs). */
+static void device_helpers(void **state)
+{
+    (void)state;
+    for (uint32_t h = 0; h < 65536; ++h) {
+        float got = aa_paa_half_to_float(h), want = (float)half_value((uint16_t)h);
+        if (is_half_nan((uint16_t)h)) assert_true(isnan(got) && !signbit(got) == !(h & 0x8000));
+        else assert_memory_equal(&got, &want, 4);
+        got = aa_paa_bfloat_to_float(h), want = (float)bfloat_value((uint16_t)h);
+        if (is_bfloat_nan((uint16_t)h)) assert_true(isnan(got));
+        else assert_memory_equal(&got, &want, 4);
+        uint16_t bits = (uint16_t)h;
+        assert_true(aa_paa_head_value((const aa_u8 *)&bits, AA_FLOAT16, 0) == aa_paa_half_to_float(h) ||
+                    isnan(aa_paa_half_to_float(h)));
+    }
+    aa_context *ctx = test_cpu_context();
+    for (int trial = 0; trial < 20; ++trial) {
+        enum { A = 50, G = 4, C = 3 };
+        float anchors[A * 4], gts[G * 4], logits[A * C], deltas[A * 4], costs[A];
+        int32_t labels[G], pre[A];
+        int64_t counts[1] = {A}, offsets[2] = {0, G};
+        float stride = 8;
+        for (int i = 0; i < A; ++i) test_random_box(anchors + 4 * i, 100, 100, 50);
+        for (int k = 0; k < G; ++k) test_random_box(gts + 4 * k, 100, 100, 60), labels[k] = test_int(0, C - 1);
+        for (int j = 0; j < A * C; ++j) logits[j] = test_uniform(-30, 30);
+        for (int j = 0; j < A * 4; ++j) deltas[j] = test_uniform(-8, 8);
+        for (int i = 0; i < A; ++i) pre[i] = test_int(-2, G - 1);
+        aa_anchors an = {anchors, A, 1, counts, &stride};
+        aa_gts g = {gts, offsets, 1, NULL, labels, NULL};
+        aa_head_outputs hd = {logits, deltas, AA_FLOAT32, C};
+        aa_paa_params p;
+        if (trial % 2) aa_paa_params_init_original(&p);
+        else aa_paa_params_init(&p);
+        p.focal_gamma = (float)test_int(0, 3), p.target_means[1] = 0.05f;
+        assert_int_equal(aa_paa_costs(ctx, &p, &an, &g, &hd, pre, costs), AA_SUCCESS);
+        aa_paa_args args;
+        memset(&args, 0, sizeof args);
+        args.max_ratio = fabs(log((double)p.wh_ratio_clip));
+        args.focal_alpha = p.focal_alpha, args.focal_gamma = p.focal_gamma;
+        args.giou_weight = p.giou_weight, args.giou_eps = p.giou_eps;
+        for (int c = 0; c < 4; ++c) args.means[c] = p.target_means[c], args.stds[c] = p.target_stds[c];
+        args.num_classes = C, args.dtype = AA_FLOAT32;
+        for (int i = 0; i < A; ++i) {
+            if (pre[i] < 0) continue;
+            float c = aa_paa_cost(args, (const aa_u8 *)logits, (const aa_u8 *)deltas, i, anchors + 4 * i,
+                                  gts + 4 * pre[i], labels[pre[i]]);
+            assert_memory_equal(&c, &costs[i], 4);
+        }
+    }
+    aa_context_destroy(ctx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(round_trips),
         cmocka_unit_test(rounding),
         cmocka_unit_test(generator),
+        cmocka_unit_test(device_helpers),
     };
     test_seed();
     return cmocka_run_group_tests(tests, NULL, NULL);

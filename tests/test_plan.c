@@ -5,9 +5,12 @@
 
 #include "plan.h"
 
+#include <math.h>
+
 #include "../kernels/atss.h"
 #include "../kernels/gmm.h"
 #include "../kernels/max_iou.h"
+#include "../kernels/paa.h"
 
 /* A grid-stride plan covers every element: each index i < elements is visited by
  * exactly one work-item (i mod global) at some stride step. */
@@ -137,13 +140,72 @@ static void gmm_plan(void **state)
     a = aa__plan_gmm_args(&gp);
     assert_true(!a.full && !a.given);
     /* the layouts the kernel expects, and the public numbering */
-    assert_int_equal(sizeof(aa_gmm_args), 32);
+    gp.float32_input = 1;
+    assert_true(aa__plan_gmm_args(&gp).f32 == 1);
+    assert_int_equal(sizeof(aa_gmm_args), 40);
     assert_int_equal(sizeof(aa_gmm_ws), 16);
     assert_int_equal(AA_GMM_K_MAX, AA_GMM_MAX_COMPONENTS);
     assert_int_equal(AA_GMM_ST_CONVERGED, AA_GMM_CONVERGED);
     assert_int_equal(AA_GMM_ST_NOT_CONVERGED, AA_GMM_NOT_CONVERGED);
     assert_int_equal(AA_GMM_ST_ILL_DEFINED, AA_GMM_ILL_DEFINED);
     assert_int_equal(AA_GMM_ST_TOO_FEW_POINTS, AA_GMM_TOO_FEW_POINTS);
+}
+
+/* PAA: one group of 64 per GT (grid-stride beyond AA_PLAN_MAX_GROUPS); candidate
+ * slots per GT = sum of min(topk, level size); the whole call's workspace: the
+ * pre-assignment at 0, the costs, then max-IoU's and the selection's workspaces
+ * overlapping; 64-bit sizes. */
+static void paa_plan(void **state)
+{
+    (void)state;
+    assert_int_equal(aa__plan_paa_select(0).groups_x, 0);
+    aa_launch p = aa__plan_paa_select(7);
+    assert_true(p.groups_x == 7 && p.groups_y == 1 && p.local_size == AA_PLAN_PAA_LOCAL_SIZE);
+    assert_int_equal(aa__plan_paa_select((int64_t)1 << 33).groups_x, AA_PLAN_MAX_GROUPS);
+
+    int64_t counts[3] = {16800, 4, 1};
+    aa_anchors an = {NULL, 16805, 3, counts, NULL};
+    aa_batch b;
+    memset(&b, 0, sizeof b);
+    b.anchors = &an, b.num_anchors = 16805, b.num_levels = 3, b.num_images = 16, b.total_gts = 150;
+    assert_int_equal(aa__plan_paa_candidates(&b, 9), 9 + 4 + 1);
+    assert_int_equal(aa__plan_paa_candidates(&b, 1), 3);
+
+    aa_paa_select_ws s;
+    size_t bytes = aa__plan_paa_select_ws(150, 14, 512, &s);
+    size_t slots = 150 * 14;
+    int64_t offs[8] = {s.cand_index, s.cand_cost, s.sorted_index, s.sorted_cost, s.resp, s.norm, s.labels,
+                       s.density};
+    size_t sizes[8] = {slots * 4, slots * 4, slots * 4, slots * 4, slots * 16, slots * 8, slots * 4, slots * 8};
+    for (int i = 0; i < 8; ++i) {
+        assert_int_equal(offs[i] % AA_PLAN_WS_ALIGN, 0);
+        assert_true(offs[i] >= 512 && (size_t)offs[i] + sizes[i] <= 512 + bytes);
+        for (int j = 0; j < i; ++j) disjoint(offs[i], sizes[i], offs[j], sizes[j]);
+    }
+    assert_int_equal(s.per_gt, 14);
+
+    int64_t cost_at;
+    aa_max_iou_ws m;
+    bytes = aa__plan_paa_ws(16, 16805, 150, 14, &cost_at, &m, &s);
+    size_t rows = 16 * 16805;
+    disjoint(0, rows * 4, cost_at, rows * 4);
+    assert_true(m.anchor_max >= cost_at + (int64_t)rows * 4 && s.cand_index >= cost_at + (int64_t)rows * 4);
+    assert_true((size_t)m.gt_arg + 150 * 8 <= bytes && (size_t)s.density + slots * 8 <= bytes);
+    assert_int_equal(m.anchor_max % AA_PLAN_WS_ALIGN, 0);
+    /* past 2^31 rows and 2^32 bytes */
+    bytes = aa__plan_paa_ws((int64_t)1 << 12, (int64_t)1 << 20, (int64_t)1 << 20, 16 * 64, &cost_at, &m, &s);
+    assert_true(cost_at >= ((int64_t)1 << 34) && bytes > ((size_t)1 << 36));
+    assert_true((size_t)s.density + ((size_t)1 << 20) * 16 * 64 * 8 <= bytes);
+
+    aa_paa_params pp;
+    aa_paa_params_init_original(&pp);
+    aa_head_outputs h = {NULL, NULL, AA_BFLOAT16, 80};
+    aa_paa_args a = aa__plan_paa_args(&pp, &h);
+    assert_true(a.num_classes == 80 && a.dtype == AA_BFLOAT16 && a.topk == 9 && a.single_positive == 1);
+    assert_true(a.separation == AA_PAA_SEPARATE_ORIGINAL && a.giou_weight == 1.0f);
+    assert_true(a.max_ratio == fabs(log((double)pp.wh_ratio_clip)));
+    assert_int_equal(sizeof(aa_paa_args), 80);
+    assert_int_equal(sizeof(aa_paa_select_ws), 72);
 }
 
 static void level_table(void **state)
@@ -173,6 +235,7 @@ int main(void)
         cmocka_unit_test(per_image_and_per_gt),
         cmocka_unit_test(workspace_layouts),
         cmocka_unit_test(gmm_plan),
+        cmocka_unit_test(paa_plan),
         cmocka_unit_test(level_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

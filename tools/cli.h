@@ -65,7 +65,8 @@ typedef enum cli_assigner_id {
     CLI_FCOS = 2,
     CLI_FCOS_CS = 3,
     CLI_PAA = 4,
-    CLI_NUM_ASSIGNERS = 5
+    CLI_LADA = 5,
+    CLI_NUM_ASSIGNERS = 6
 } cli_assigner_id;
 
 typedef struct cli_assigner {

@@ -36,8 +36,9 @@ void cli_assign_help(FILE *f)
             "options:\n"
             "  --assigner NAME  max-iou (RetinaNet anchors, 9 per location), atss (one\n"
             "                   8*stride anchor per location), fcos or fcos-center-sampling\n"
-            "                   (points, offset 0.5), paa (atss's anchors, synthetic head\n"
-            "                   outputs: tools/synthetic_head.h); mmdetection's defaults\n"
+            "                   (points, offset 0.5), paa or lada (atss's anchors,\n"
+            "                   synthetic head outputs: tools/synthetic_head.h);\n"
+            "                   mmdetection's defaults (lada: docs/semantics.md)\n"
             "  --input FILE     boxes: CSV with the columns of data/README.md, or a COCO\n"
             "                   annotation JSON (images, annotations)\n"
             "  --format F       csv or coco (default: coco for *.json, else csv)\n"
@@ -50,7 +51,8 @@ void cli_assign_help(FILE *f)
             "label,overlap. gt_index is the GT's index within its image (in file order),\n"
             "-2 for an ignored anchor (annotation_id empty); label is the GT's category_id\n"
             "(-1 when ignored); overlap is the assigner's value (IoU for max-iou and atss,\n"
-            "centre-ness for fcos, the cost for paa). Negatives are not written.\n");
+            "centre-ness for fcos, the cost for paa, the loss for lada). Negatives are not\n"
+            "written.\n");
 }
 
 static int parse_assign_value(cli_args *a, assign_opts *o)
@@ -62,7 +64,7 @@ static int parse_assign_value(cli_args *a, assign_opts *o)
         o->assigner = cli_assigner_find(v);
         if (o->assigner == NULL) {
             cli_error(a->cmd, "--assigner: expected max-iou, atss, fcos, "
-                              "fcos-center-sampling or paa, got '%s'", v);
+                              "fcos-center-sampling, paa or lada, got '%s'", v);
             return -1;
         }
     } else if (cli_args_is(a, "--format")) {

@@ -15,6 +15,7 @@ static const cli_assigner assigners[CLI_NUM_ASSIGNERS] = {
     {CLI_FCOS, "fcos", AA_WL_POINTS_FCOS, 0},
     {CLI_FCOS_CS, "fcos-center-sampling", AA_WL_POINTS_FCOS, 0},
     {CLI_PAA, "paa", AA_WL_ANCHORS_ATSS, 1}, /* PAA's anchors are ATSS's */
+    {CLI_LADA, "lada", AA_WL_ANCHORS_ATSS, 1}, /* as PAA; the set carries its strides */
 };
 
 const cli_assigner *cli_assigner_get(cli_assigner_id id)
@@ -48,6 +49,8 @@ aa_status cli_assigner_run(aa_context *ctx, const cli_assigner *as, const aa_anc
     }
     case CLI_PAA:
         return aa_assign_paa(ctx, NULL, anchors, gts, head, out, NULL, 0);
+    case CLI_LADA:
+        return aa_assign_lada(ctx, NULL, anchors, gts, head, out, NULL, 0);
     default:
         return AA_ERR_INVALID_ARGUMENT;
     }

@@ -61,6 +61,8 @@ void cli_profile_help(FILE *f)
             "  fcos-center-sampling  FCOS with centre sampling (radius 1.5)\n"
             "  paa                   PAA (mmdetection's PAAHead) on coco-atss anchors with\n"
             "                        synthetic head outputs (tools/synthetic_head.h)\n"
+            "  lada                  LADA (docs/semantics.md) on coco-atss anchors with the\n"
+            "                        same synthetic head outputs\n"
             "and prints one table per assigner: the median wall-clock time of R runs after\n"
             "one warm-up, positives per GT (mean, min, max over non-crowd GTs), negatives,\n"
             "ignored, and whether each backend agrees bit for bit with the CPU reference.\n"

@@ -195,7 +195,7 @@ void aa__ref_gmm_fit(const aa_gmm_params *p, const aa_gmm_batch *g, const aa_gmm
     double *resp = (double *)workspace;
     for (int64_t s = 0; s < g->num_segments; ++s) {
         int64_t begin = sg->offsets[s], n = sg->offsets[s + 1] - begin;
-        const float *x = sg->points + begin;
+        const float *x = n > 0 ? sg->points + begin : NULL; /* points may be NULL when empty */
         mixture m;
         double lower_bound;
         int32_t iterations, status;

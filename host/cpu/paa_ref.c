@@ -5,98 +5,26 @@
  *   select:    per level the topk lowest costs among the GT's pre-assigned anchors,
  *              sorted, a Gaussian mixture fitted (the CPU GMM reference), component 0
  *              up to its most likely sample positive. */
+#include "head_loss.h"
 #include "image_gts.h"
 
 #include <math.h>
 #include <string.h>
 
-/* ------------------------------------------------------------------ cost */
-
-static float half_to_float(uint16_t h)
-{
-    int sign = h >> 15, exponent = (h >> 10) & 31, mantissa = h & 1023;
-    float v;
-    if (exponent == 0) v = ldexpf((float)mantissa, -24);                 /* subnormal */
-    else if (exponent == 31) v = mantissa ? NAN : INFINITY;
-    else v = ldexpf((float)(mantissa | 1024), exponent - 25);
-    return sign ? -v : v;
-}
-
-static float bfloat_to_float(uint16_t b)
-{
-    uint32_t bits = (uint32_t)b << 16;
-    float v;
-    memcpy(&v, &bits, sizeof v);
-    return v;
-}
-
-/* Element i of a head-output array of the given type, as float. */
-static double head_value(const void *array, aa_dtype dtype, int64_t i)
-{
-    switch (dtype) {
-    case AA_FLOAT16: return half_to_float(((const uint16_t *)array)[i]);
-    case AA_BFLOAT16: return bfloat_to_float(((const uint16_t *)array)[i]);
-    default: return ((const float *)array)[i];
-    }
-}
-
-/* mmdetection's bbox_overlaps(pred, target, mode='giou', is_aligned=True). */
-static double giou(const double *a, const double *b, double eps)
-{
-    double area_a = (a[2] - a[0]) * (a[3] - a[1]);
-    double area_b = (b[2] - b[0]) * (b[3] - b[1]);
-    double w = fmax(fmin(a[2], b[2]) - fmax(a[0], b[0]), 0.0);
-    double h = fmax(fmin(a[3], b[3]) - fmax(a[1], b[1]), 0.0);
-    double overlap = w * h;
-    double uni = fmax(area_a + area_b - overlap, eps);
-    double ew = fmax(fmax(a[2], b[2]) - fmin(a[0], b[0]), 0.0);
-    double eh = fmax(fmax(a[3], b[3]) - fmin(a[1], b[1]), 0.0);
-    double enclose = fmax(ew * eh, eps);
-    return overlap / uni - (enclose - uni) / enclose;
-}
-
-/* delta2bbox (DeltaXYWHBBoxCoder, no clipping) of one anchor. */
-static void decode(const aa_paa_params *p, const float *anchor, const double *d, double *box)
-{
-    double max_ratio = fabs(log((double)p->wh_ratio_clip));
-    double dx = d[0] * p->target_stds[0] + p->target_means[0];
-    double dy = d[1] * p->target_stds[1] + p->target_means[1];
-    double dw = d[2] * p->target_stds[2] + p->target_means[2];
-    double dh = d[3] * p->target_stds[3] + p->target_means[3];
-    double px = ((double)anchor[0] + anchor[2]) * 0.5, py = ((double)anchor[1] + anchor[3]) * 0.5;
-    double pw = (double)anchor[2] - anchor[0], ph = (double)anchor[3] - anchor[1];
-    dw = fmin(fmax(dw, -max_ratio), max_ratio);
-    dh = fmin(fmax(dh, -max_ratio), max_ratio);
-    double gx = px + pw * dx, gy = py + ph * dy;
-    double gw = pw * exp(dw), gh = ph * exp(dh);
-    box[0] = gx - gw * 0.5;
-    box[1] = gy - gh * 0.5;
-    box[2] = gx + gw * 0.5;
-    box[3] = gy + gh * 0.5;
-}
-
-/* mmdetection's py_sigmoid_focal_loss for one class: BCE-with-logits x focal weight. */
-static double focal(double x, int is_target, double alpha, double gamma)
-{
-    double t = is_target ? 1.0 : 0.0;
-    double prob = 1.0 / (1.0 + exp(-x));
-    double pt = (1.0 - prob) * t + prob * (1.0 - t);
-    double weight = (alpha * t + (1.0 - alpha) * (1.0 - t)) * pow(pt, gamma);
-    double bce = fmax(x, 0.0) - x * t + log1p(exp(-fabs(x)));
-    return bce * weight;
-}
+/* ------------------------------------------------------------------ cost
+ * (the double-precision pieces live in head_loss.c, shared with LADA) */
 
 static float anchor_cost(const aa_paa_params *p, const aa_head_outputs *h, int64_t row,
                          const float *anchor, const float *gt_box, int32_t label)
 {
     double d[4], box[4], gt[4], cls = 0.0;
-    for (int c = 0; c < 4; ++c) d[c] = head_value(h->bbox_deltas, h->dtype, row * 4 + c);
+    for (int c = 0; c < 4; ++c) d[c] = aa__ref_head_value(h->bbox_deltas, h->dtype, row * 4 + c);
     for (int c = 0; c < 4; ++c) gt[c] = gt_box[c];
-    decode(p, anchor, d, box);
+    aa__ref_delta2bbox(p->target_means, p->target_stds, p->wh_ratio_clip, anchor, d, box);
     for (int32_t c = 0; c < h->num_classes; ++c)
-        cls += focal(head_value(h->cls_logits, h->dtype, row * h->num_classes + c), c == label,
-                     p->focal_alpha, p->focal_gamma);
-    double reg = p->giou_weight * (1.0 - giou(box, gt, p->giou_eps));
+        cls += aa__ref_focal(aa__ref_head_value(h->cls_logits, h->dtype, row * h->num_classes + c),
+                             c == label, p->focal_alpha, p->focal_gamma);
+    double reg = p->giou_weight * (1.0 - aa__ref_giou(box, gt, p->giou_eps));
     return (float)(reg + cls);
 }
 
@@ -247,6 +175,7 @@ void aa__ref_paa_select(const aa_paa_params *p, const aa_batch *b, const int32_t
                         const float *costs, const aa_assignment *out, void *workspace)
 {
     select_ws w;
+    if (b->num_anchors == 0) return; /* nothing to write; pre and costs may be NULL */
     carve(p, b, workspace, &w);
     const aa_gts *gts = b->gts;
     const int64_t *level_counts = b->anchors->level_counts;

@@ -9,12 +9,14 @@ extern "C" {
 #include "internal.h"
 #include "plan.h"
 }
+#include "alloc.h"
 #include "cuda_backend.h"
 
 #include "../../kernels/atss.h"
 #include "../../kernels/fcos.h"
 #include "../../kernels/gmm.h"
 #include "../../kernels/max_iou.h"
+#include "../../kernels/paa.h"
 #include "../../kernels/overlaps.h"
 
 #include <cuda_runtime.h>
@@ -30,6 +32,7 @@ enum {
     SLOT_POINTS, SLOT_INIT_WEIGHTS, SLOT_INIT_MEANS, SLOT_INIT_PRECISIONS, /* Gaussian mixtures */
     SLOT_GMM_WEIGHTS, SLOT_GMM_MEANS, SLOT_GMM_VARIANCES, SLOT_GMM_BOUND, SLOT_GMM_ITERATIONS,
     SLOT_GMM_STATUS, SLOT_GMM_LABELS, SLOT_GMM_DENSITY,
+    SLOT_PAA_LOGITS, SLOT_PAA_DELTAS, SLOT_PAA_PRE, SLOT_PAA_COSTS, /* PAA */
     SLOT_WORKSPACE, NUM_SLOTS
 };
 
@@ -42,12 +45,35 @@ struct aa_cuda {
     char device_name[256];
 };
 
+/* A failed CUDA call or launch: records "CUDA <what><name>: <error>". The runtime
+ * keeps the error of a failed call as its "last error", which the next launch check
+ * (cudaGetLastError) would report as its own: cleared here, so a recoverable
+ * failure (out of memory, a bad argument) leaves the context usable.
+ * cudaErrorMemoryAllocation gives AA_ERR_OUT_OF_MEMORY. A sticky error (a kernel
+ * fault) corrupts the device's CUDA context for the whole process: the message says
+ * so, and every later call on the context fails the same way. */
+static aa_status cuda_failed(aa_context *ctx, cudaError_t e, aa_status status, const char *what,
+                             const char *name)
+{
+    (void)cudaGetLastError();
+    int sticky = e == cudaErrorIllegalAddress || e == cudaErrorLaunchTimeout ||
+                 e == cudaErrorHardwareStackError || e == cudaErrorIllegalInstruction ||
+                 e == cudaErrorMisalignedAddress || e == cudaErrorInvalidAddressSpace ||
+                 e == cudaErrorInvalidPc || e == cudaErrorLaunchFailure ||
+                 e == cudaErrorECCUncorrectable || e == cudaErrorAssert;
+    if (e == cudaErrorMemoryAllocation) status = AA_ERR_OUT_OF_MEMORY;
+    if (sticky) status = AA_ERR_BACKEND;
+    return aa__fail(ctx, status, "CUDA %s%s: %s (%s)%s", what, name, cudaGetErrorName(e),
+                    cudaGetErrorString(e),
+                    sticky ? "; the device's CUDA context is lost (a sticky error): this "
+                             "aa_context cannot be used again, destroy it"
+                           : "");
+}
+
 #define CUDA_CHECK(ctx, call, status)                                                        \
     do {                                                                                     \
         cudaError_t e_ = (call);                                                             \
-        if (e_ != cudaSuccess)                                                               \
-            return aa__fail(ctx, status, "CUDA %s: %s (%s)", #call, cudaGetErrorName(e_),     \
-                            cudaGetErrorString(e_));                                         \
+        if (e_ != cudaSuccess) return cuda_failed(ctx, e_, status, #call, "");               \
     } while (0)
 
 /* Makes the context's device current for one call and restores the caller's. */
@@ -78,13 +104,17 @@ aa_status aa__cuda_create(aa_context *ctx, int device)
                         e == cudaSuccess ? "0 devices" : cudaGetErrorString(e));
     if (device >= count)
         return aa__fail(ctx, AA_ERR_NO_DEVICE, "CUDA device %d: only %d device(s)", device, count);
-    aa_cuda *c = (aa_cuda *)calloc(1, sizeof *c);
-    if (!c) return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY, "CUDA: out of host memory");
+    aa_cuda *c = (aa_cuda *)aa__calloc(1, sizeof *c);
+    if (!c)
+        return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY,
+                        "CUDA: could not allocate the backend state (%zu bytes of host memory)",
+                        sizeof *c);
     c->device = device;
     cudaDeviceProp prop;
     e = cudaGetDeviceProperties(&prop, device);
     if (e != cudaSuccess) {
-        free(c);
+        aa__free(c);
+        (void)cudaGetLastError();
         return aa__fail(ctx, AA_ERR_BACKEND, "CUDA cudaGetDeviceProperties(%d): %s", device,
                         cudaGetErrorString(e));
     }
@@ -103,7 +133,7 @@ void aa__cuda_destroy(aa_context *ctx)
         for (int s = 0; s < NUM_SLOTS; ++s) cudaFree(c->slot[s]);
         if (c->switched) cudaEventDestroy(c->switched);
     }
-    free(c);
+    aa__free(c);
     ctx->cuda = NULL;
 }
 
@@ -141,10 +171,17 @@ static aa_status stage(aa_context *ctx, int s, size_t bytes, void **mem)
         cudaFree(c->slot[s]);
         c->slot[s] = NULL;
         c->slot_bytes[s] = 0;
-        cudaError_t e = cudaMalloc(&c->slot[s], bytes);
-        if (e != cudaSuccess)
-            return aa__fail(ctx, e == cudaErrorMemoryAllocation ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
-                            "CUDA cudaMalloc(%zu bytes): %s", bytes, cudaGetErrorString(e));
+        /* the hook (alloc.h) simulates the runtime's out of memory, without calling it */
+        cudaError_t e = aa__alloc_should_fail() ? cudaErrorMemoryAllocation
+                                                : cudaMalloc(&c->slot[s], bytes);
+        if (e != cudaSuccess) {
+            c->slot[s] = NULL; /* a failed grow leaves the slot empty, never stale */
+            char what[96];
+            snprintf(what, sizeof what, "cudaMalloc(%zu bytes, %s)", bytes,
+                     s == SLOT_WORKSPACE ? "the context's device workspace"
+                                         : "a staging buffer of AA_MEMORY_HOST");
+            return cuda_failed(ctx, e, AA_ERR_BACKEND, what, "");
+        }
         c->slot_bytes[s] = bytes;
     }
     *mem = c->slot[s];
@@ -217,9 +254,7 @@ static aa_status aa__cuda_reserve(aa_context *ctx, size_t bytes)
 static aa_status launched(aa_context *ctx, const char *kernel)
 {
     cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess)
-        return aa__fail(ctx, e == cudaErrorMemoryAllocation ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
-                        "CUDA launch of %s: %s", kernel, cudaGetErrorString(e));
+    if (e != cudaSuccess) return cuda_failed(ctx, e, AA_ERR_BACKEND, "launch of ", kernel);
     return AA_SUCCESS;
 }
 
@@ -552,9 +587,165 @@ static aa_status aa__cuda_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_
     return gmm_finish(ctx, out, per_k, segs, pts, &m);
 }
 
+/* ---------------------------------------------------------------- PAA */
+
+/* The cost kernel: pre-assignment at pre + pre_at, costs to costs + cost_at. */
+static aa_status paa_cost_launch(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                 const aa_head_outputs *h, const cuda_batch *m, const char *pre,
+                                 aa_i64 pre_at, char *costs, aa_i64 cost_at)
+{
+    size_t rows = (size_t)(b->num_images * b->num_anchors), elem = h->dtype == AA_FLOAT32 ? 4 : 2;
+    const void *logits, *deltas;
+    aa_status st = input(ctx, SLOT_PAA_LOGITS, h->cls_logits, rows * (size_t)h->num_classes * elem, &logits);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_DELTAS, h->bbox_deltas, rows * 4 * elem, &deltas);
+    if (st != AA_SUCCESS) return st;
+    aa_paa_args args = aa__plan_paa_args(p, h);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    aa_paa_cost_kernel<<<grid_of(per_image), per_image.local_size, 0, ctx->cuda->stream>>>(
+        m->anchors, b->num_anchors, m->gts, m->offsets, b->num_images, m->labels, pre, pre_at,
+        (const aa_u8 *)logits, (const aa_u8 *)deltas, args, costs, cost_at);
+    return launched(ctx, "aa_paa_cost_kernel");
+}
+
+/* The outputs' initial values, then the selection. */
+static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                   const cuda_batch *m, const char *pre, aa_i64 pre_at,
+                                   const char *costs, aa_i64 cost_at, char *ws,
+                                   const aa_paa_select_ws &lay)
+{
+    aa_i64 rows = b->num_images * b->num_anchors;
+    cudaStream_t s = ctx->cuda->stream;
+    aa_launch per_row = aa__plan_elementwise(rows);
+    if (per_row.groups_x == 0) return AA_SUCCESS;
+    aa_paa_init_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(
+        rows, pre, pre_at, costs, cost_at, m->out_index, m->out_overlap, m->out_labels);
+    aa_status st = launched(ctx, "aa_paa_init_kernel");
+    aa_launch per_gt = aa__plan_paa_select(b->total_gts);
+    if (st != AA_SUCCESS || per_gt.groups_x == 0) return st;
+    aa_paa_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
+        b->num_anchors, m->offsets, b->num_images, b->total_gts, m->labels,
+        aa__plan_levels(b, NULL, NULL), aa__plan_paa_args(p, NULL), aa__plan_gmm_args(&p->gmm), pre,
+        pre_at, costs, cost_at, ws, lay, m->out_index, m->out_labels);
+    return launched(ctx, "aa_paa_select_kernel");
+}
+
+static aa_status aa__cuda_paa_costs(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                    const aa_head_outputs *h, const int32_t *pre, float *costs)
+{
+    GUARD(ctx);
+    size_t rows = (size_t)(b->num_images * b->num_anchors);
+    if (rows == 0) return AA_SUCCESS;
+    cuda_batch m;
+    aa_assignment none = {NULL, NULL, NULL};
+    const void *dpre;
+    void *dcosts;
+    aa_status st = batch_arrays(ctx, b, &none, &m);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_PRE, pre, rows * 4, &dpre);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_PAA_COSTS, costs, rows * 4, &dcosts);
+    if (st == AA_SUCCESS)
+        st = paa_cost_launch(ctx, p, b, h, &m, (const char *)dpre, 0, (char *)dcosts, 0);
+    if (st == AA_SUCCESS) st = finish_output(ctx, dcosts, costs, rows * 4);
+    if (st == AA_SUCCESS) st = finish_call(ctx);
+    return st;
+}
+
+static size_t aa__cuda_paa_select_ws_bytes(const aa_paa_params *p, const aa_batch *b)
+{
+    aa_paa_select_ws lay;
+    return aa__plan_paa_select_ws(b->total_gts, aa__plan_paa_candidates(b, p->topk), 0, &lay);
+}
+
+static aa_status aa__cuda_paa_select(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                     const int32_t *pre, const float *costs, const aa_assignment *out,
+                                     void *user_ws, size_t user_ws_bytes)
+{
+    GUARD(ctx);
+    size_t rows = (size_t)(b->num_images * b->num_anchors);
+    if (rows == 0) return AA_SUCCESS;
+    aa_paa_select_ws lay;
+    size_t ws_bytes = aa__plan_paa_select_ws(b->total_gts, aa__plan_paa_candidates(b, p->topk), 0, &lay);
+    cuda_batch m;
+    char *ws;
+    const void *dpre, *dcosts;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_arrays(ctx, b, out, &m);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_PRE, pre, rows * 4, &dpre);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_COSTS, costs, rows * 4, &dcosts);
+    if (st == AA_SUCCESS)
+        st = paa_select_launch(ctx, p, b, &m, (const char *)dpre, 0, (const char *)dcosts, 0, ws, lay);
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
+static size_t paa_layout(const aa_paa_params *p, const aa_batch *b, int64_t *cost_at, aa_max_iou_ws *mi,
+                         aa_paa_select_ws *sel)
+{
+    return aa__plan_paa_ws(b->num_images, b->num_anchors, b->total_gts,
+                           aa__plan_paa_candidates(b, p->topk), cost_at, mi, sel);
+}
+
+static size_t aa__cuda_paa_ws_bytes(const aa_paa_params *p, const aa_batch *b)
+{
+    int64_t cost_at;
+    aa_max_iou_ws mi;
+    aa_paa_select_ws sel;
+    return paa_layout(p, b, &cost_at, &mi, &sel);
+}
+
+/* The whole of PAA: the max-IoU kernels write the pre-assignment into the gt_index
+ * output, copied into the workspace before the outputs are initialised. */
+static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                              const aa_head_outputs *h, const aa_assignment *out, void *user_ws,
+                              size_t user_ws_bytes)
+{
+    GUARD(ctx);
+    int64_t cost_at;
+    aa_max_iou_ws mi;
+    aa_paa_select_ws sel;
+    size_t ws_bytes = paa_layout(p, b, &cost_at, &mi, &sel);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    cuda_batch m;
+    char *ws;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_arrays(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_max_iou_args args = aa__plan_max_iou_args(&p->pre);
+    cudaStream_t s = ctx->cuda->stream;
+    aa_i64 rows = b->num_images * b->num_anchors;
+    aa_max_iou_anchor_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
+        m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, mi);
+    st = launched(ctx, "aa_max_iou_anchor_kernel");
+    aa_launch per_gt = aa__plan_per_gt(b->total_gts);
+    if (st == AA_SUCCESS && p->pre.match_low_quality && per_gt.groups_x > 0) {
+        aa_max_iou_gt_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
+            m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
+            p->pre.eps, ws, mi);
+        st = launched(ctx, "aa_max_iou_gt_kernel");
+    }
+    if (st == AA_SUCCESS) {
+        aa_max_iou_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
+            m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, args, ws,
+            mi, m.out_index, NULL, NULL);
+        st = launched(ctx, "aa_max_iou_assign_kernel");
+    }
+    if (st == AA_SUCCESS) {
+        aa_launch per_row = aa__plan_elementwise(rows);
+        aa_paa_copy_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(m.out_index, rows, ws, 0);
+        st = launched(ctx, "aa_paa_copy_kernel");
+    }
+    if (st == AA_SUCCESS) st = paa_cost_launch(ctx, p, b, h, &m, ws, 0, ws, cost_at);
+    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, &m, ws, 0, ws, cost_at, ws, sel);
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
 extern "C" const aa_gpu_ops aa__cuda_ops = {
     aa__cuda_reserve,       aa__cuda_overlaps,          aa__cuda_topk_nearest,
     aa__cuda_candidate_stats, aa__cuda_max_iou_ws_bytes, aa__cuda_max_iou,
     aa__cuda_atss_ws_bytes, aa__cuda_atss,              aa__cuda_fcos,
     aa__cuda_gmm_ws_bytes,  aa__cuda_gmm,
+    aa__cuda_paa_costs,     aa__cuda_paa_select_ws_bytes, aa__cuda_paa_select,
+    aa__cuda_paa_ws_bytes,  aa__cuda_paa,
 };

@@ -5,11 +5,13 @@
 #define CL_TARGET_OPENCL_VERSION 120
 #include "ocl_backend.h"
 
+#include "alloc.h"
 #include "plan.h"
 #include "../../kernels/levels.h"
 #include "../../kernels/atss.h"
 #include "../../kernels/gmm.h"
 #include "../../kernels/max_iou.h"
+#include "../../kernels/paa.h"
 
 #include <CL/cl.h>
 #include <pthread.h>
@@ -27,6 +29,7 @@ enum {
     SLOT_POINTS, SLOT_INIT_WEIGHTS, SLOT_INIT_MEANS, SLOT_INIT_PRECISIONS, /* Gaussian mixtures */
     SLOT_GMM_WEIGHTS, SLOT_GMM_MEANS, SLOT_GMM_VARIANCES, SLOT_GMM_BOUND, SLOT_GMM_ITERATIONS,
     SLOT_GMM_STATUS, SLOT_GMM_LABELS, SLOT_GMM_DENSITY,
+    SLOT_PAA_LOGITS, SLOT_PAA_DELTAS, SLOT_PAA_PRE, SLOT_PAA_COSTS, /* PAA */
     SLOT_WORKSPACE, /* the context's own device workspace, both memory modes */
     NUM_SLOTS
 };
@@ -35,13 +38,15 @@ enum {
 enum {
     K_OVERLAPS, K_FCOS, K_MAX_IOU_ANCHOR, K_MAX_IOU_GT, K_MAX_IOU_ASSIGN,
     K_ATSS_PREPARE, K_ATSS_TOPK, K_ATSS_SELECT, K_ATSS_ASSIGN, K_CANDIDATE_STATS, K_GMM,
+    K_PAA_COST, K_PAA_COPY, K_PAA_INIT, K_PAA_SELECT,
     NUM_KERNELS
 };
 static const char *const kernel_names[NUM_KERNELS] = {
     "aa_overlaps_kernel", "aa_fcos_kernel", "aa_max_iou_anchor_kernel", "aa_max_iou_gt_kernel",
     "aa_max_iou_assign_kernel", "aa_atss_prepare_kernel", "aa_atss_topk_kernel",
     "aa_atss_select_kernel", "aa_atss_assign_kernel", "aa_candidate_stats_kernel",
-    "aa_gmm_kernel"};
+    "aa_gmm_kernel", "aa_paa_cost_kernel", "aa_paa_copy_kernel", "aa_paa_init_kernel",
+    "aa_paa_select_kernel"};
 
 /* Platform discovery and program builds are serialised across the process: PoCL
  * answered "no device" to clGetDeviceIDs racing with another thread's first use
@@ -190,11 +195,11 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
         size_t size = 0;
         char *log = NULL;
         if (clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) == CL_SUCCESS &&
-            (log = calloc(size + 1, 1)) != NULL)
+            (log = aa__calloc(size + 1, 1)) != NULL)
             clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
         aa_status st = aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clBuildProgram: %s; build log: %s",
                                 cl_error_name(e), log ? log : "(unavailable)");
-        free(log);
+        aa__free(log);
         return st;
     }
     for (int k = 0; k < NUM_KERNELS; ++k) {
@@ -205,7 +210,9 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
         size_t wg = 0;
         OCL_CHECK(ctx, clGetKernelWorkGroupInfo(o->kernel[k], o->device, CL_KERNEL_WORK_GROUP_SIZE,
                                                 sizeof wg, &wg, NULL), AA_ERR_BACKEND);
-        int needed = k == K_GMM ? AA_PLAN_GMM_LOCAL_SIZE : AA_PLAN_LOCAL_SIZE; /* the plans' */
+        int needed = k == K_GMM          ? AA_PLAN_GMM_LOCAL_SIZE
+                     : k == K_PAA_SELECT ? AA_PLAN_PAA_LOCAL_SIZE
+                                         : AA_PLAN_LOCAL_SIZE; /* the plans' */
         if (wg < (size_t)needed)
             return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
                             "OpenCL device %s: %s runs work-groups of %zu < %d work-items",
@@ -223,7 +230,7 @@ static void release(struct aa_ocl *o)
     if (o->program) clReleaseProgram(o->program);
     if (o->own_queue) clReleaseCommandQueue(o->own_queue);
     if (o->context) clReleaseContext(o->context);
-    free(o);
+    aa__free(o);
 }
 
 static aa_status create_locked(aa_context *ctx, int platform, int device);
@@ -238,8 +245,11 @@ aa_status aa__ocl_create(aa_context *ctx, int platform, int device)
 
 static aa_status create_locked(aa_context *ctx, int platform, int device)
 {
-    struct aa_ocl *o = calloc(1, sizeof *o);
-    if (!o) return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY, "OpenCL: out of host memory");
+    struct aa_ocl *o = aa__calloc(1, sizeof *o);
+    if (!o)
+        return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY,
+                        "OpenCL: could not allocate the backend state (%zu bytes of host memory)",
+                        sizeof *o);
     aa_status st = pick_device(ctx, o, platform, device);
     cl_int e = CL_SUCCESS;
     if (st == AA_SUCCESS) {
@@ -317,7 +327,9 @@ const char *aa__ocl_device_name(const aa_context *ctx)
     return ctx->ocl ? ctx->ocl->device_name : "";
 }
 
-/* A staging buffer of at least `bytes` for AA_MEMORY_HOST (grown, never shrunk). */
+/* A staging buffer of at least `bytes` for AA_MEMORY_HOST, or the context's device
+ * workspace (grown, never shrunk). The old buffer is released first: a failed grow
+ * leaves the slot empty (the next call allocates it again), never stale. */
 static aa_status stage(aa_context *ctx, int s, size_t bytes, cl_mem *mem)
 {
     struct aa_ocl *o = ctx->ocl;
@@ -326,12 +338,24 @@ static aa_status stage(aa_context *ctx, int s, size_t bytes, cl_mem *mem)
         if (o->slot[s]) clReleaseMemObject(o->slot[s]);
         o->slot[s] = NULL;
         o->slot_bytes[s] = 0;
-        cl_int e;
-        cl_mem m = clCreateBuffer(o->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
-        if (e != CL_SUCCESS)
-            return aa__fail(ctx, e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_HOST_MEMORY
+        cl_int e = CL_MEM_OBJECT_ALLOCATION_FAILURE; /* what the hook simulates (alloc.h) */
+        cl_mem m = aa__alloc_should_fail()
+                       ? NULL
+                       : clCreateBuffer(o->context, CL_MEM_READ_WRITE, bytes, NULL, &e);
+        if (e != CL_SUCCESS) {
+            /* uploads this call already queued read the caller's arrays: done before
+             * the call returns, as on success */
+            clFinish(o->queue);
+            /* CL_INVALID_BUFFER_SIZE: more than CL_DEVICE_MAX_MEM_ALLOC_SIZE (bytes > 0
+             * here), out of memory for this device as much as the other two */
+            return aa__fail(ctx, e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_HOST_MEMORY ||
+                                         e == CL_INVALID_BUFFER_SIZE
                                      ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
-                            "OpenCL clCreateBuffer(%zu bytes): %s", bytes, cl_error_name(e));
+                            "OpenCL clCreateBuffer(%zu bytes, %s): %s", bytes,
+                            s == SLOT_WORKSPACE ? "the context's device workspace"
+                                                : "a staging buffer of AA_MEMORY_HOST",
+                            cl_error_name(e));
+        }
         o->slot[s] = m;
         o->slot_bytes[s] = bytes;
     }
@@ -772,9 +796,172 @@ static aa_status aa__ocl_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_g
     return gmm_finish(ctx, out, per_k, segs, pts, &m);
 }
 
+/* ---------------------------------------------------------------- PAA */
+
+/* The head outputs a cost reads, as kernel arguments. */
+static aa_status paa_head(aa_context *ctx, const aa_batch *b, const aa_head_outputs *h, cl_mem *logits,
+                          cl_mem *deltas)
+{
+    size_t rows = (size_t)(b->num_images * b->num_anchors), elem = h->dtype == AA_FLOAT32 ? 4 : 2;
+    aa_status st = input(ctx, SLOT_PAA_LOGITS, h->cls_logits, rows * (size_t)h->num_classes * elem, logits);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_DELTAS, h->bbox_deltas, rows * 4 * elem, deltas);
+    return st;
+}
+
+/* The cost kernel: pre-assignment at (pre, pre_at), costs to (costs, cost_at). */
+static aa_status paa_cost_launch(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                 const aa_head_outputs *h, const ocl_batch *m, cl_mem pre, cl_long pre_at,
+                                 cl_mem costs, cl_long cost_at)
+{
+    cl_mem logits, deltas;
+    aa_status st = paa_head(ctx, b, h, &logits, &deltas);
+    if (st != AA_SUCCESS) return st;
+    aa_paa_args args = aa__plan_paa_args(p, h);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    cl_long num_anchors = b->num_anchors;
+    cl_int num_images = b->num_images;
+    const ocl_arg args_paa_cost[] = {ARG(m->anchors), ARG(num_anchors), ARG(m->gts), ARG(m->offsets),
+        ARG(num_images), ARG(m->labels), ARG(pre), ARG(pre_at), ARG(logits), ARG(deltas), ARG(args),
+        ARG(costs), ARG(cost_at)};
+    return run_kernel(ctx, K_PAA_COST, &per_image, args_paa_cost, NUM_ARGS(args_paa_cost));
+}
+
+/* The outputs' initial values, then the selection, from (pre, pre_at) and
+ * (costs, cost_at); the selection's workspace at lay. */
+static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                   const ocl_batch *m, cl_mem pre, cl_long pre_at, cl_mem costs,
+                                   cl_long cost_at, cl_mem ws, const aa_paa_select_ws *lay)
+{
+    cl_long rows = b->num_images * b->num_anchors, num_anchors = b->num_anchors, num_gts = b->total_gts;
+    cl_int num_images = b->num_images;
+    aa_launch per_row = aa__plan_elementwise(rows);
+    const ocl_arg args_paa_init[] = {ARG(rows), ARG(pre), ARG(pre_at), ARG(costs), ARG(cost_at),
+        ARG(m->out_index), ARG(m->out_overlap), ARG(m->out_labels)};
+    aa_status st = run_kernel(ctx, K_PAA_INIT, &per_row, args_paa_init, NUM_ARGS(args_paa_init));
+    if (st != AA_SUCCESS) return st;
+    aa_launch per_gt = aa__plan_paa_select(b->total_gts);
+    aa_levels lv = aa__plan_levels(b, NULL, NULL);
+    aa_paa_args args = aa__plan_paa_args(p, NULL);
+    aa_gmm_args gmm = aa__plan_gmm_args(&p->gmm);
+    aa_paa_select_ws l = *lay;
+    const ocl_arg args_paa_select[] = {ARG(num_anchors), ARG(m->offsets), ARG(num_images), ARG(num_gts),
+        ARG(m->labels), ARG(lv), ARG(args), ARG(gmm), ARG(pre), ARG(pre_at), ARG(costs), ARG(cost_at),
+        ARG(ws), ARG(l), ARG(m->out_index), ARG(m->out_labels)};
+    return run_kernel(ctx, K_PAA_SELECT, &per_gt, args_paa_select, NUM_ARGS(args_paa_select));
+}
+
+static aa_status aa__ocl_paa_costs(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                   const aa_head_outputs *h, const int32_t *pre, float *costs)
+{
+    size_t rows = (size_t)(b->num_images * b->num_anchors);
+    if (rows == 0) return AA_SUCCESS;
+    ocl_batch m;
+    aa_assignment none = {NULL, NULL, NULL};
+    cl_mem dpre, dcosts;
+    aa_status st = batch_buffers(ctx, b, &none, &m);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_PRE, pre, rows * 4, &dpre);
+    if (st == AA_SUCCESS) st = output(ctx, SLOT_PAA_COSTS, costs, rows * 4, &dcosts);
+    if (st == AA_SUCCESS) st = paa_cost_launch(ctx, p, b, h, &m, dpre, 0, dcosts, 0);
+    if (st == AA_SUCCESS) st = finish_output(ctx, dcosts, costs, rows * 4);
+    return st;
+}
+
+static size_t aa__ocl_paa_select_ws_bytes(const aa_paa_params *p, const aa_batch *b)
+{
+    aa_paa_select_ws lay;
+    return aa__plan_paa_select_ws(b->total_gts, aa__plan_paa_candidates(b, p->topk), 0, &lay);
+}
+
+static aa_status aa__ocl_paa_select(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                                    const int32_t *pre, const float *costs, const aa_assignment *out,
+                                    void *user_ws, size_t user_ws_bytes)
+{
+    size_t rows = (size_t)(b->num_images * b->num_anchors);
+    if (rows == 0) return AA_SUCCESS;
+    aa_paa_select_ws lay;
+    size_t ws_bytes = aa__plan_paa_select_ws(b->total_gts, aa__plan_paa_candidates(b, p->topk), 0, &lay);
+    ocl_batch m;
+    cl_mem ws, dpre, dcosts;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_PRE, pre, rows * 4, &dpre);
+    if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_COSTS, costs, rows * 4, &dcosts);
+    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, &m, dpre, 0, dcosts, 0, ws, &lay);
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
+static size_t paa_layout(const aa_paa_params *p, const aa_batch *b, int64_t *cost_at, aa_max_iou_ws *mi,
+                         aa_paa_select_ws *sel)
+{
+    return aa__plan_paa_ws(b->num_images, b->num_anchors, b->total_gts,
+                           aa__plan_paa_candidates(b, p->topk), cost_at, mi, sel);
+}
+
+static size_t aa__ocl_paa_ws_bytes(const aa_paa_params *p, const aa_batch *b)
+{
+    int64_t cost_at;
+    aa_max_iou_ws mi;
+    aa_paa_select_ws sel;
+    return paa_layout(p, b, &cost_at, &mi, &sel);
+}
+
+/* The whole of PAA: the max-IoU kernels write the pre-assignment into the gt_index
+ * output, copied into the workspace before the outputs are initialised. */
+static aa_status aa__ocl_paa(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
+                             const aa_head_outputs *h, const aa_assignment *out, void *user_ws,
+                             size_t user_ws_bytes)
+{
+    int64_t cost_at;
+    aa_max_iou_ws mi;
+    aa_paa_select_ws sel;
+    size_t ws_bytes = paa_layout(p, b, &cost_at, &mi, &sel);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    ocl_batch m;
+    cl_mem ws;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
+    if (st != AA_SUCCESS) return st;
+    aa_max_iou_args args = aa__plan_max_iou_args(&p->pre);
+    cl_long num_anchors = b->num_anchors, num_gts = b->total_gts, rows = b->num_images * b->num_anchors;
+    cl_long pre_at = 0, cost_at_l = cost_at;
+    cl_int num_images = b->num_images;
+    cl_float eps = p->pre.eps;
+    cl_mem none = NULL;
+    const ocl_arg args_max_iou_anchor[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
+        ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(args), ARG(ws), ARG(mi)};
+    st = run_kernel(ctx, K_MAX_IOU_ANCHOR, &per_image, args_max_iou_anchor,
+        NUM_ARGS(args_max_iou_anchor));
+    if (st == AA_SUCCESS && p->pre.match_low_quality) {
+        aa_launch per_gt = aa__plan_per_gt(b->total_gts);
+        const ocl_arg args_max_iou_gt[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
+            ARG(num_gts), ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(eps), ARG(ws), ARG(mi)};
+        st = run_kernel(ctx, K_MAX_IOU_GT, &per_gt, args_max_iou_gt, NUM_ARGS(args_max_iou_gt));
+    }
+    if (st == AA_SUCCESS) {
+        const ocl_arg args_max_iou_assign[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
+            ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(m.labels), ARG(args), ARG(ws), ARG(mi),
+            ARG(m.out_index), ARG(none), ARG(none)};
+        st = run_kernel(ctx, K_MAX_IOU_ASSIGN, &per_image, args_max_iou_assign,
+            NUM_ARGS(args_max_iou_assign));
+    }
+    if (st == AA_SUCCESS) {
+        aa_launch per_row = aa__plan_elementwise(rows);
+        const ocl_arg args_paa_copy[] = {ARG(m.out_index), ARG(rows), ARG(ws), ARG(pre_at)};
+        st = run_kernel(ctx, K_PAA_COPY, &per_row, args_paa_copy, NUM_ARGS(args_paa_copy));
+    }
+    if (st == AA_SUCCESS) st = paa_cost_launch(ctx, p, b, h, &m, ws, pre_at, ws, cost_at_l);
+    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, &m, ws, pre_at, ws, cost_at_l, ws, &sel);
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
 const aa_gpu_ops aa__ocl_ops = {
     aa__ocl_reserve,        aa__ocl_overlaps,          aa__ocl_topk_nearest,
     aa__ocl_candidate_stats, aa__ocl_max_iou_ws_bytes, aa__ocl_max_iou,
     aa__ocl_atss_ws_bytes,  aa__ocl_atss,              aa__ocl_fcos,
     aa__ocl_gmm_ws_bytes,   aa__ocl_gmm,
+    aa__ocl_paa_costs,      aa__ocl_paa_select_ws_bytes, aa__ocl_paa_select,
+    aa__ocl_paa_ws_bytes,   aa__ocl_paa,
 };

@@ -5,6 +5,7 @@ import threading
 
 from . import _arrays as A
 from . import _gmm
+from . import _lada
 from . import _paa
 from . import _library as L
 from . import _params as P
@@ -476,14 +477,38 @@ class Context:
         return _paa.assign_costs(self, anchors, gt_boxes, offsets, pre_gt_index, costs, ignore,
                                  labels, device_offsets, overlap, variant, params)
 
+    def lada(self, anchors, gt_boxes, offsets, cls_logits, bbox_deltas, *, labels=None,
+             ignore=None, device_offsets=None, overlap=True, **params):
+        """Lightweight anchor dynamic assignment (Han et al., Sensors 2023),
+        ``aa_assign_lada``: per GT and level the anchors whose centre lies in a centre
+        region of the GT's aspect ratio, a combined loss per (anchor, GT), per level the
+        topk_per_level lowest and overall the topk lowest as candidates, positives
+        strictly below the mean (or mean + std) of their losses; an anchor claimed by
+        several GTs goes to the lowest loss (docs/semantics.md "LADA", which says what
+        is the paper's and what is our reading). CPU backend only for now (the GPU
+        backends raise NOT_SUPPORTED).
+
+        Arguments as :meth:`paa` (``anchors`` with strides: the region scales with the
+        level's stride; labels required). Overrides (keywords; None keeps the default):
+        region_radius 1.5, clip_region_to_gt True, topk_per_level 9, topk 20,
+        threshold "mean" or "mean_std", cls_weight 1, giou_weight 1.5, center_weight 1,
+        focal_alpha 0.25, focal_gamma 2, giou_eps 1e-6, target_means (0,0,0,0),
+        target_stds (.1,.1,.2,.2), wh_ratio_clip 0.016.
+        Returns an :class:`Assignment`; overlap is the winning loss of positives, +inf
+        otherwise; LADA ignores nothing.
+        """
+        return _lada.assign(self, anchors, gt_boxes, offsets, cls_logits, bbox_deltas, ignore,
+                            labels, device_offsets, overlap, params)
+
     def workspace_size(self, assigner, anchors, gt_boxes, offsets, *, ignore=None, labels=None,
                        device_offsets=None, **params):
         """Bytes of workspace ``assigner`` ("max_iou", "atss", "fcos" or "paa", the
         last with ``variant`` and :meth:`paa`'s overrides) needs for this batch
         (``aa_*_workspace_size``), for :meth:`reserve`."""
-        makers = {"max_iou": P.max_iou, "atss": P.atss, "fcos": P.fcos, "paa": P.paa}
+        makers = {"max_iou": P.max_iou, "atss": P.atss, "fcos": P.fcos, "paa": P.paa,
+                  "lada": P.lada}
         if assigner not in makers:
-            raise argument_error("assigner: %r is not one of max_iou, atss, fcos, paa"
+            raise argument_error("assigner: %r is not one of max_iou, atss, fcos, paa, lada"
                                  % (assigner,))
         try:
             p = makers[assigner](**params)
@@ -555,7 +580,7 @@ class Context:
     # ------------------------------------------------------------ Gaussian mixtures
     def gmm_fit(self, points, offsets, num_components=2, max_iter=100, tol=1e-3, reg_covar=1e-6,
                 covariance="diag", init_weights=None, init_means=None, init_precisions=None, *,
-                device_offsets=None):
+                device_offsets=None, float32_input=False):
         """Fits a 1-D Gaussian mixture to each segment of ``points`` at once
         (``aa_gmm_fit``), as scikit-learn's ``GaussianMixture(num_components,
         covariance_type=covariance, tol=tol, reg_covar=reg_covar, max_iter=max_iter,
@@ -569,9 +594,12 @@ class Context:
         init_weights, init_means, init_precisions: all three float64 (S, K) arrays in the
         points' memory, or none: then PAA's init (weights 1/K, means evenly spaced from the
         segment's minimum to its maximum, precisions 1).
+        float32_input: True for scikit-learn's arithmetic on a float32 array (as
+        mmdetection's PAAHead hands it), every backend.
         Returns a :class:`GmmResult`; the per-segment ``status`` says whether scikit-learn
         would have converged (GMM_CONVERGED), warned (GMM_NOT_CONVERGED) or raised
         (GMM_ILL_DEFINED, GMM_TOO_FEW_POINTS).
         """
         return _gmm.fit(self, points, offsets, num_components, max_iter, tol, reg_covar,
-                        covariance, init_weights, init_means, init_precisions, device_offsets)
+                        covariance, init_weights, init_means, init_precisions, device_offsets,
+                        float32_input)

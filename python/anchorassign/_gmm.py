@@ -33,11 +33,11 @@ def _init_views(inits, num_segments, k):
 
 
 def fit(ctx, points, offsets, num_components, max_iter, tol, reg_covar, covariance,
-        init_weights, init_means, init_precisions, device_offsets):
+        init_weights, init_means, init_precisions, device_offsets, float32_input=False):
     """See :meth:`Context.gmm_fit`."""
     from ._context import _Batch, _ptr  # the Context's own helpers (no import cycle)
 
-    p = P.gmm(num_components, max_iter, tol, reg_covar, covariance)
+    p = P.gmm(num_components, max_iter, tol, reg_covar, covariance, float32_input)
     k = p.num_components
     with ctx._lock:
         ctx._open_handle()

@@ -207,6 +207,29 @@ class PaaParams(ctypes.Structure):
     ]
 
 
+LADA_THRESHOLDS = {"mean": 0, "mean_std": 1}
+
+
+class LadaParams(ctypes.Structure):
+    _fields_ = [
+        ("struct_size", ctypes.c_size_t),
+        ("region_radius", ctypes.c_float),
+        ("clip_region_to_gt", ctypes.c_int32),
+        ("topk_per_level", ctypes.c_int32),
+        ("topk", ctypes.c_int32),
+        ("threshold", ctypes.c_int),
+        ("cls_weight", ctypes.c_float),
+        ("giou_weight", ctypes.c_float),
+        ("center_weight", ctypes.c_float),
+        ("focal_alpha", ctypes.c_float),
+        ("focal_gamma", ctypes.c_float),
+        ("giou_eps", ctypes.c_float),
+        ("target_means", ctypes.c_float * 4),
+        ("target_stds", ctypes.c_float * 4),
+        ("wh_ratio_clip", ctypes.c_float),
+    ]
+
+
 # ---------------------------------------------------------------- prototypes
 _vp = ctypes.c_void_p
 _st = ctypes.c_int  # aa_status
@@ -252,6 +275,9 @@ _PROTOTYPES = {
     "aa_assign_paa_costs": (_st, [_vp, _vp, _vp, _vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
     "aa_paa_workspace_size": (_st, [_vp, _vp, _vp, _vp, _c_size_p]),
     "aa_assign_paa": (_st, [_vp, _vp, _vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
+    "aa_lada_params_init": (None, [_vp]),
+    "aa_lada_workspace_size": (_st, [_vp, _vp, _vp, _vp, _c_size_p]),
+    "aa_assign_lada": (_st, [_vp, _vp, _vp, _vp, _vp, _vp, _vp, ctypes.c_size_t]),
 }
 
 # The major version this binding's structs were written against.

@@ -159,8 +159,11 @@ def anchor(strides=None, ratios=None, scales=None, octave_base_scale=None,
 
 
 
-def gmm(num_components=None, max_iter=None, tol=None, reg_covar=None, covariance=None):
+def gmm(num_components=None, max_iter=None, tol=None, reg_covar=None, covariance=None,
+        float32_input=None):
     p = L.init_struct(L.GmmParams, "aa_gmm_params_init")
+    if float32_input is not None:
+        p.float32_input = as_flag(float32_input, "float32_input")
     if num_components is not None:
         # checked here: the init arrays' shape depends on it
         p.num_components = as_int(num_components, "num_components", 1, L.AA_GMM_MAX_COMPONENTS)
@@ -220,6 +223,42 @@ def paa(variant="mmdet", *, pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None
         p.separation = L.PAA_SEPARATIONS[separation]
     for name, value in (("focal_alpha", focal_alpha), ("focal_gamma", focal_gamma),
                         ("giou_weight", giou_weight), ("giou_eps", giou_eps),
+                        ("wh_ratio_clip", wh_ratio_clip)):
+        if value is not None:
+            setattr(p, name, as_float(value, name))
+    for name, values in (("target_means", target_means), ("target_stds", target_stds)):
+        if values is not None:
+            v = as_floats(values, name, 4)
+            if len(v) != 4:
+                raise argument_error("%s: %d values, expected 4 (dx, dy, dw, dh)" % (name, len(v)))
+            for i, x in enumerate(v):
+                getattr(p, name)[i] = x
+    return p
+
+
+def lada(*, region_radius=None, clip_region_to_gt=None, topk_per_level=None, topk=None,
+         threshold=None, cls_weight=None, giou_weight=None, center_weight=None,
+         focal_alpha=None, focal_gamma=None, giou_eps=None, target_means=None,
+         target_stds=None, wh_ratio_clip=None):
+    """An aa_lada_params: aa_lada_params_init's defaults, then the overrides given
+    (threshold: "mean" or "mean_std")."""
+    p = L.init_struct(L.LadaParams, "aa_lada_params_init")
+    if region_radius is not None:
+        p.region_radius = as_float(region_radius, "region_radius")
+    if clip_region_to_gt is not None:
+        p.clip_region_to_gt = as_flag(clip_region_to_gt, "clip_region_to_gt")
+    if topk_per_level is not None:
+        p.topk_per_level = as_int(topk_per_level, "topk_per_level")
+    if topk is not None:
+        p.topk = as_int(topk, "topk")
+    if threshold is not None:
+        if threshold not in L.LADA_THRESHOLDS:
+            raise argument_error("threshold: %r is not one of %s"
+                                 % (threshold, ", ".join(L.LADA_THRESHOLDS)))
+        p.threshold = L.LADA_THRESHOLDS[threshold]
+    for name, value in (("cls_weight", cls_weight), ("giou_weight", giou_weight),
+                        ("center_weight", center_weight), ("focal_alpha", focal_alpha),
+                        ("focal_gamma", focal_gamma), ("giou_eps", giou_eps),
                         ("wh_ratio_clip", wh_ratio_clip)):
         if value is not None:
             setattr(p, name, as_float(value, name))

@@ -8,6 +8,10 @@ corpus_readers/: slices of data/coco2017_subset_boxes.csv (crowd rows included, 
 with CRLF line ends and a UTF-8 byte-order mark), the same images as COCO JSON, and
 the CLI tests' fixtures (tests/cli/).
 
+corpus_loss/seed-*: inputs in fuzz_loss.c's format: EM segments (bimodal, unimodal,
+equal, outliers) under each covariance, init and float32 setting, and PAA on the GT
+boxes of shipped COCO images with float32, float16 and bfloat16 heads, both presets.
+
 corpus_api/seed-*: inputs in fuzz_api.c's format that describe real batches: the
 GT boxes of shipped COCO images (scaled to the canvas) against generated RetinaNet
 anchors, ATSS anchors or FCOS points, with every output requested; and one input per
@@ -250,6 +254,112 @@ def api_corpus(rows):
         put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
 
 
+def gmm_section(e, sizes, mode=0, patches=()):
+    """fuzz_loss.c's fuzz_gmm(): segments of the given sizes (each < 41), point mode
+    (0 bimodal, 1 unimodal, 2 equal, 3 outlier), parameter patches (field, value byte)."""
+    e.u8(len(sizes))
+    for n in sizes:
+        e.u8(n if n < 4 else 164 + n)  # c < 128: n = c % 4; else n = c % 41
+    for k, n in enumerate(sizes):
+        e.u8(mode), e.u32(1000 + k)
+    e.u8(0)                        # no point patches
+    e.u8(0)                        # no corruption
+    e.u8(len(patches))
+    for f, v in patches:
+        e.u8(f), e.u8(v)
+    e.u8(0)                        # params given
+    e.u8(0)                        # given init values: no corruption
+    e.u8(0)                        # every output
+
+
+def paa_section(e, images, by_image, dtype=0, classes=7, original=False, canvas=(800, 1333)):
+    """fuzz_loss.c's fuzz_paa(): 5 levels of random anchors (~700) against the real GTs
+    of `images` scaled to the canvas, head outputs of the dtype (0 f32, 1 f16, 2 bf16)."""
+    e.u8(4)                        # 1 + 4 % 5 = 5 levels
+    for n in (199, 199, 150, 100, 50):
+        e.u8(n)
+    e.u8(0), e.u32(99), e.u8(0)    # random anchor boxes, seed, no patches
+    e.u8(0), e.u8(0)               # no stride patch, no anchor corruption
+    e.u8(len(images))
+    h, w = canvas
+    boxes = []
+    for im in images:
+        rs = by_image[im][:16]
+        e.u8(len(rs))
+        s = min(w / float(rs[0]["width"]), h / float(rs[0]["height"])) if rs else 1.0
+        boxes += [[float(r[k]) * s for k in ("x", "y", "w", "h")] for r in rs]
+    e.u8(3), e.u32(0x7654321 + len(boxes))
+    for x, y, bw, bh in boxes[:64]:
+        e.fval(x, -50, 1400), e.fval(y, -50, 1400), e.fval(bw, 0, 600), e.fval(bh, 0, 600)
+    e.u8(0)                        # no box patches
+    e.u8(3)                        # crowd flags and labels
+    e.u8(0)                        # no GT corruption
+    e.u8(dtype)                    # dtype, no head corruption
+    e.u8(classes - 1)              # num_classes
+    e.u32(11), e.u8(0)             # logits: seed, no patches
+    e.u32(12), e.u8(0)             # deltas
+    if boxes:
+        e.u8(0)                    # labels kept below num_classes
+    e.u8(0 if original else 1)     # preset
+    e.u8(0)                        # no parameter patches
+    e.u8(0)                        # params given
+    e.u8(0)                        # pre-assignment: no corruption
+    e.u8(0x08)                     # outputs: gt_index, overlap, labels
+    e.u8(0)                        # costs: no corruption
+
+
+def lada_section(e, variant=0):
+    """fuzz_loss.c's fuzz_lada(): defaults, mean+std (variant 1), unclipped regions (2),
+    a per-level top-k of 3 (3), radius 2.5 (fval(0, 4)) (4); every output."""
+    patches = {0: [], 1: [(4, 0, bytes([1]))], 2: [(1, 0, bytes([0]))], 3: [(2, 0, bytes([2]))],
+               4: [(0, 0, bytes([0]) + struct.pack("<H", round(2.5 / 4 * 65535)))]}.get(variant, [])
+    e.u8(len(patches))
+    for f, c, value in patches:
+        e.u8(f), e.u8(c)
+        e.b += value
+    e.u8(0)                        # params given
+    e.u8(0x04)                     # outputs: gt_index, overlap, labels
+
+
+def loss_corpus(rows):
+    out = os.path.join(HERE, "corpus_loss")
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(out):
+        if name.startswith("seed-"):
+            os.remove(os.path.join(out, name))
+    order, by_image = images_of(rows)
+
+    def put(name, data):
+        write(os.path.join(out, "seed-" + name), data)
+
+    sizes = [9, 18, 27, 36, 40, 1, 0, 2, 3, 12]
+    # (field, byte): 0 K (byte 2: 3 components), 1 max_iter, 4 covariance, 5 init, 6 float32
+    variants = {"diag": (), "full": ((4, 1),), "float32": ((6, 1),), "full-float32": ((4, 1), (6, 1)),
+                "k3": ((0, 2),), "given": ((5, 1),), "max-iter-0": ((1, 0),)}
+    for k, (name, patches) in enumerate(variants.items()):
+        e = Enc()
+        e.u8(1)                    # the EM only
+        gmm_section(e, sizes, mode=k % 4, patches=patches)
+        put("gmm-" + name, bytes(e.b))
+    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
+    for dtype, label in enumerate(("float32", "float16", "bfloat16")):
+        for original in (False, True):
+            e = Enc()
+            e.u8(6)                # PAA, then LADA on its batch and head
+            paa_section(e, order[4 * dtype:4 * dtype + 4], by_image, dtype=dtype, original=original)
+            lada_section(e, variant=dtype + 3 * original)
+            put("paa-lada-coco-%s-%s" % (label, "original" if original else "mmdet"), bytes(e.b))
+    e = Enc()
+    e.u8(7)                        # all three
+    gmm_section(e, sizes[:4])
+    paa_section(e, crowd[:3], by_image)
+    lada_section(e)
+    put("gmm-paa-lada-coco-crowd", bytes(e.b))
+    rnd = random.Random(20261125)
+    for n in (16, 64, 256):
+        put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
+
+
 def regressions(rows):
     """Hand-made reproducers of the findings of the first fuzzing runs (docs/robustness.md),
     each independent of the others; raw crash files found later sit beside them."""
@@ -289,6 +399,7 @@ def main():
         header = next(csv.reader(f))
     readers_corpus(rows, header)
     api_corpus(rows)
+    loss_corpus(rows)
     regressions(rows)
 
 

@@ -101,7 +101,7 @@ def test_parameters(ctx):
     with raises(Status.INVALID_ARGUMENT, "regress_ranges[1]", "pair"):
         ctx.fcos(ANCHORS, GT, OFF, regress_ranges=[(0, 1), (2, 3, 4)])
     with raises(Status.INVALID_ARGUMENT, "assigner"):
-        ctx.workspace_size("lada", ANCHORS, GT, OFF)
+        ctx.workspace_size("gfl", ANCHORS, GT, OFF)
     with raises(Status.INVALID_ARGUMENT, "backend", "opencl"):
         aa.Context("gpu")
     with raises(Status.INVALID_ARGUMENT, "ratios", "1..8"):

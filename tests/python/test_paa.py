@@ -1,7 +1,6 @@
 """Context.paa, paa_costs and assign_paa_costs: the binding of aa_assign_paa,
-aa_paa_costs and aa_assign_paa_costs. PAA runs on the CPU reference only so far: on
-OpenCL the calls must raise NOT_SUPPORTED (test_opencl_not_supported fails, on
-purpose, once GPU PAA lands: then test it there)."""
+aa_paa_costs and aa_assign_paa_costs, on the CPU reference and (test_opencl_equals_cpu) on the
+OpenCL backend against it."""
 
 import math
 
@@ -333,17 +332,22 @@ def test_crowd_gt_in_pre_assignment(cpu):
 
 
 # ---------------------------------------------------------------- GPU backends
-def test_opencl_not_supported(opencl):
-    """PAA is CPU-only for now: this fails once GPU PAA lands, to be replaced by a
-    CPU-vs-OpenCL comparison."""
-    anchors, gt, off, ignore, labels, cls, deltas = batch(29)
-    pre = np.full((len(off) - 1, anchors.boxes.shape[0]), -1, dtype=np.int32)
-    costs = np.zeros(pre.shape, dtype=f32)
-    with raises(Status.NOT_SUPPORTED, "PAA", "opencl"):
-        opencl.paa(anchors, gt, off, cls, deltas, labels=labels, ignore=ignore)
-    with raises(Status.NOT_SUPPORTED, "PAA", "opencl"):
-        opencl.paa_costs(anchors, gt, off, pre, cls, deltas, labels=labels, ignore=ignore)
-    with raises(Status.NOT_SUPPORTED, "PAA", "opencl"):
-        opencl.assign_paa_costs(anchors, gt, off, pre, costs, labels=labels, ignore=ignore)
-    with raises(Status.NOT_SUPPORTED, "PAA", "opencl"):
-        opencl.workspace_size("paa", anchors, gt, off, labels=labels)
+@pytest.mark.parametrize("seed", [29, 30, 31])
+@pytest.mark.parametrize("variant", ["mmdet", "original"])
+def test_opencl_equals_cpu(cpu, opencl, seed, variant):
+    """PAA on the OpenCL backend (PoCL in CI) against the CPU reference: the selection
+    from the same pre-assignment and costs identical, bit for bit; the costs and the
+    whole call identical (the device's exp/log/pow may move a cost by a float32 ulp
+    in principle; tests/parity_paa.h counts that, none seen)."""
+    anchors, gt, off, ignore, labels, cls, deltas = batch(seed)
+    for dtype in (f32, np.float16):
+        c, d = cls.astype(dtype), deltas.astype(dtype)
+        want = cpu.paa(anchors, gt, off, c, d, labels=labels, ignore=ignore, variant=variant)
+        got = opencl.paa(anchors, gt, off, c, d, labels=labels, ignore=ignore, variant=variant)
+        assert_same(want, got)
+        pre, costs, r = composed(cpu, anchors, gt, off, ignore, labels, c, d, variant)
+        assert same_bits(costs, opencl.paa_costs(anchors, gt, off, pre.gt_index, c, d,
+                                                 labels=labels, ignore=ignore, variant=variant))
+        assert_same(r, opencl.assign_paa_costs(anchors, gt, off, pre.gt_index, costs,
+                                               labels=labels, ignore=ignore, variant=variant))
+    assert opencl.workspace_size("paa", anchors, gt, off, labels=labels) > 0

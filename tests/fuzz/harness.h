@@ -1,0 +1,163 @@
+/*
+ * harness.h - what the fuzz targets (fuzz_api.c, fuzz_loss.c) share:
+ *   - decoding the input: bytes, floats that favour the checks' boundaries, ints,
+ *     struct sizes;
+ *   - the oracle: a `mask` is the set of statuses the inputs call for (every defect
+ *     present, since the library reports whichever it meets first), for anchors,
+ *     GTs and the max-IoU parameters, from the header's documented rules only;
+ *   - checked(): one public call with poisoned outputs, its status against the
+ *     mask, nothing written on failure, every owned byte written and the same bytes
+ *     again on success (see fuzz_api.c's file comment for the whole list);
+ *   - the batch (anchors + GTs) decoded from the input, with one corruption each.
+ */
+#ifndef AA_FUZZ_HARNESS_H
+#define AA_FUZZ_HARNESS_H
+
+#include "anchorassign.h"
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* Bounds that keep one input well under a millisecond. */
+enum { MAX_ANCHORS = 2000, MAX_GTS = 64, MAX_IMAGES = 8, MAX_GENERATED = 20000 };
+
+/* ---------------------------------------------------------------- failures */
+
+extern const char *fuzz_target_name; /* defined by each target: its name in reports */
+extern const char *current_call;     /* the call being checked, for the report       */
+extern int verbose;                  /* AA_FUZZ_VERBOSE=1: every call's status        */
+
+void die(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2), noreturn))
+#endif
+    ;
+#define CHECK(cond, ...)                                                                         \
+    do {                                                                                         \
+        if (!(cond)) die(__VA_ARGS__);                                                           \
+    } while (0)
+void *xmalloc(size_t bytes);
+
+/* ---------------------------------------------------------------- input */
+
+typedef struct input {
+    const uint8_t *p;
+    size_t n;
+} input;
+
+unsigned u8(input *in); /* 0 once the input is used up */
+unsigned u16(input *in);
+uint32_t u32(input *in);
+float raw_float(input *in);
+float special_float(unsigned k); /* boundaries of the checks and beyond */
+float fval(input *in, float lo, float hi);
+int32_t ival(input *in, int32_t lo, int32_t span);
+size_t struct_size_val(input *in, size_t right);
+
+extern uint64_t rng_state; /* xorshift64*: bulk values from a seed in the input */
+uint32_t rng(void);
+float rng_float(float lo, float hi);
+
+/* ---------------------------------------------------------------- the oracle */
+
+typedef unsigned mask;
+#define BIT(st) ((unsigned)(st) < 32u ? 1u << (unsigned)(st) : 0u)
+extern const mask documented; /* every status the header documents for a call */
+
+/* What the harness allocated behind the structs it passes (the library may read
+ * only so much). */
+typedef struct extent {
+    int64_t anchor_boxes;  /* boxes behind anchors.boxes            */
+    int32_t offsets;       /* entries behind gts.offsets            */
+    int64_t gt_boxes;      /* boxes behind gts.boxes, flags, labels */
+} extent;
+
+int finite_pos(float v);
+mask check_box(const float *b);
+mask oracle_anchors(const aa_anchors *a, const extent *e, int need_strides);
+mask oracle_gts(const aa_gts *g, const extent *e, int need_labels);
+mask oracle_eps(float eps);
+mask oracle_finite(float v);
+mask oracle_topk(int32_t k);
+mask oracle_struct_size(size_t given, size_t right);
+mask oracle_max_iou_params(const aa_max_iou_params *given);
+
+/* The parameters a call works with: the defaults, overwritten by the caller's first
+ * struct_size bytes (the header's versioning rule). */
+#define EFFECTIVE(type, init, given, eff)                                                        \
+    do {                                                                                         \
+        init(&(eff));                                                                            \
+        if ((given) && (given)->struct_size >= 1 && (given)->struct_size <= sizeof(type))       \
+            memcpy(&(eff), (given), (given)->struct_size);                                       \
+    } while (0)
+
+/* ---------------------------------------------------------------- checked calls */
+
+/* An output buffer: `alloc` bytes allocated (all must stay untouched on failure),
+ * of which the first `owned` bytes must be written on success (the rest untouched). */
+typedef struct obuf {
+    void *p;
+    size_t alloc, owned;
+} obuf;
+
+enum { MAX_OBUFS = 8 };
+typedef struct outs {
+    obuf b[MAX_OBUFS];
+    int n;
+    unsigned char *saved[MAX_OBUFS];
+} outs;
+
+void outs_add(outs *o, void *p, size_t alloc, size_t owned); /* p NULL: nothing */
+void outs_poison(outs *o, unsigned char v);
+long long first_not(const obuf *b, size_t from, size_t to, unsigned char v);
+void outs_free(outs *o);
+
+/* One public call, so that it can be repeated on another context. */
+typedef aa_status (*call_fn)(aa_context *ctx, void *args);
+
+#define POISON_A 0xCD
+#define POISON_B 0x5A
+
+void check_message(const char *msg);
+aa_context *cpu_context(void);
+/* Runs fn on ctx with its outputs poisoned and checks the invariants against
+ * `expected` (the defects present; 0: the call must succeed). */
+aa_status checked(const char *name, aa_context *ctx, call_fn fn, void *args, outs *o,
+                  mask expected);
+/* The same, where the statuses of `may` are allowed as well as success (behaviour
+ * the header leaves open). */
+aa_status checked_may(const char *name, aa_context *ctx, call_fn fn, void *args, outs *o,
+                      mask expected, mask may);
+
+/* ---------------------------------------------------------------- the batch */
+
+typedef struct batch {
+    /* storage */
+    float *anchor_boxes;
+    int64_t level_counts[AA_MAX_LEVELS];
+    float strides[AA_MAX_LEVELS];
+    float *gt_boxes;
+    int64_t offsets[MAX_IMAGES + 1];
+    uint8_t *crowd;
+    int32_t *labels;
+    extent e;
+    /* what is passed */
+    aa_anchors a;
+    aa_gts g;
+    const aa_anchors *ap;
+    const aa_gts *gp;
+    /* valid shapes, when the batch is valid: output sizes */
+    int64_t honest_anchors;
+    int32_t honest_images;
+} batch;
+
+void fill_boxes(input *in, float *b, int64_t n, float extent_px);
+/* Builds the batch; `gen_boxes` is a generated anchor set to use instead (may be NULL). */
+void build_batch(input *in, batch *b, const float *gen_boxes, int64_t gen_n,
+                 const int64_t *gen_counts, const float *gen_strides, int32_t gen_levels);
+void free_batch(batch *b);
+
+#endif

@@ -1,0 +1,142 @@
+/* test_lada_rule.c - aa_assign_lada against the independent brute force of
+ * lada_common.h, bit for bit (gt_index, overlap, labels), on fresh random inputs (seed
+ * printed; AA_TEST_SEED reproduces) and on real COCO boxes with synthetic head
+ * outputs (coco-atss anchors, aa_wl_head_make, 91 classes); outputs poisoned before
+ * every call; a caller workspace of exactly the size asked gives the same bits, and
+ * a second run too. */
+#include "lada_common.h"
+
+#if AA_TEST_HAVE_WORKLOAD
+#include "synthetic_head.h"
+#include "workload.h"
+#endif
+
+/* One call with the context's workspace, one with a caller workspace of exactly
+ * aa_lada_workspace_size bytes (guarded, its alignment slack poisoned), both
+ * compared with the brute force. Returns the positives. */
+static int64_t check_all(aa_context *ctx, const aa_lada_params *p, const aa_anchors *a,
+                         const aa_gts *g, const aa_head_outputs *h, const float *logits,
+                         const float *deltas)
+{
+    size_t rows = (size_t)g->num_images * (size_t)a->num_anchors;
+    test_outputs first, again;
+    test_outputs_alloc(&first, g->num_images, a->num_anchors, 1);
+    test_outputs_alloc(&again, g->num_images, a->num_anchors, 1);
+    lada_ok(ctx, aa_assign_lada(ctx, p, a, g, h, &first.out, NULL, 0), "aa_assign_lada");
+    test_outputs_check_written(&first);
+    int64_t positives = lada_check_rule(p, a, g, logits, deltas, h->num_classes, &first.out);
+
+    size_t bytes = 0;
+    lada_ok(ctx, aa_lada_workspace_size(ctx, p, a, g, &bytes), "aa_lada_workspace_size");
+    unsigned char *block = test_guarded_alloc(bytes + AA_WORKSPACE_ALIGNMENT, 1);
+    unsigned char *ws = block + (AA_WORKSPACE_ALIGNMENT - (uintptr_t)block % AA_WORKSPACE_ALIGNMENT) %
+                                    AA_WORKSPACE_ALIGNMENT;
+    lada_ok(ctx, aa_assign_lada(ctx, p, a, g, h, &again.out, ws, bytes), "aa_assign_lada (workspace)");
+    test_guarded_check(block);
+    for (unsigned char *c = block; c < ws; ++c) assert_int_equal(*c, 0xCD);
+    for (unsigned char *c = ws + bytes; c < block + bytes + AA_WORKSPACE_ALIGNMENT; ++c)
+        assert_int_equal(*c, 0xCD);
+    test_guarded_free(block);
+    assert_memory_equal(first.gt_index, again.gt_index, rows * sizeof(int32_t));
+    assert_memory_equal(first.overlap, again.overlap, rows * sizeof(float));
+    assert_memory_equal(first.labels, again.labels, rows * sizeof(int32_t));
+    test_outputs_free(&first), test_outputs_free(&again);
+    return positives;
+}
+
+/* Random batches under random parameters (half of them the defaults). */
+static void random_inputs(void **state)
+{
+    (void)state;
+    aa_context *ctx = test_cpu_context();
+    int64_t positives = 0, gts = 0;
+    for (int round = 0; round < 400; ++round) {
+        lada_batch b;
+        aa_lada_params p;
+        lada_batch_random(&b);
+        lada_params_random(&p);
+        positives += check_all(ctx, &p, &b.anchors, &b.gts, &b.head, b.logits, b.deltas);
+        gts += b.offsets[b.num_images];
+        lada_batch_free(&b);
+    }
+    fprintf(stderr, "random: 400 batches, %lld GTs, %lld positives checked\n", (long long)gts,
+            (long long)positives);
+    assert_true(positives > 0);
+    aa_context_destroy(ctx);
+}
+
+#if AA_TEST_HAVE_WORKLOAD
+/* float16 bits -> float, written here (not the library's converter). */
+static float half_bits_to_float(uint16_t h)
+{
+    int e = (h >> 10) & 31, m = h & 1023;
+    float v = e == 0 ? ldexpf((float)m, -24) : ldexpf((float)(m + 1024), e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+/* 16 COCO images (no crowd boxes) and 16 with crowd boxes (from image 100), coco-atss
+ * anchors, synthetic heads in float32 and float16 (the brute force reads the float16
+ * values converted to float, the library the float16 array itself); the defaults,
+ * mean + std, and an unclipped wider region. */
+static void coco(void **state)
+{
+    (void)state;
+    aa_context *ctx = test_cpu_context();
+    aa_wl_dataset ds;
+    aa_wl_error err;
+    if (aa_wl_load(AA_TEST_DATA, AA_WL_FORMAT_CSV, &ds, &err) != AA_WL_OK) fail_msg("%s", err.message);
+    aa_wl_anchor_set set;
+    assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, AA_WL_CANVAS_H, AA_WL_CANVAS_W, &set, &err),
+                     AA_WL_OK);
+    const int32_t first[2] = {0, 100};
+    for (int part = 0; part < 2; ++part) {
+        aa_wl_batch batch;
+        assert_int_equal(aa_wl_batch_make(&ds, first[part], 16, &batch, &err), AA_WL_OK);
+        for (int dtype = AA_FLOAT32; dtype <= AA_FLOAT16; ++dtype) {
+            aa_wl_head head;
+            if (aa_wl_head_make(&set.anchors, &batch.gts, AA_WL_COCO_CLASSES, (aa_dtype)dtype,
+                                AA_WL_HEAD_SEED, &head, &err) != AA_WL_OK)
+                fail_msg("head: %s", err.message);
+            size_t rows = (size_t)batch.gts.num_images * (size_t)set.anchors.num_anchors;
+            size_t nl = rows * AA_WL_COCO_CLASSES;
+            float *logits = head.cls_logits, *deltas = head.bbox_deltas;
+            if (dtype == AA_FLOAT16) {
+                logits = malloc(nl * sizeof(float)), deltas = malloc(rows * 4 * sizeof(float));
+                for (size_t j = 0; j < nl; ++j) logits[j] = half_bits_to_float(((uint16_t *)head.cls_logits)[j]);
+                for (size_t j = 0; j < rows * 4; ++j)
+                    deltas[j] = half_bits_to_float(((uint16_t *)head.bbox_deltas)[j]);
+            }
+            for (int variant = 0; variant < 3; ++variant) {
+                aa_lada_params p;
+                aa_lada_params_init(&p);
+                if (variant == 1) p.threshold = AA_LADA_MEAN_STD;
+                if (variant == 2) p.clip_region_to_gt = 0, p.region_radius = 2.5f;
+                int64_t positives = check_all(ctx, &p, &set.anchors, &batch.gts, &head.head, logits, deltas);
+                int64_t gts = batch.gts.offsets[16];
+                fprintf(stderr, "coco images %d..%d, %s head, variant %d: %lld positives for %lld GTs\n",
+                        (int)first[part], (int)first[part] + 15, dtype == AA_FLOAT32 ? "float32" : "float16",
+                        variant, (long long)positives, (long long)gts);
+                assert_true(positives > 0);
+            }
+            if (dtype == AA_FLOAT16) free(logits), free(deltas);
+            aa_wl_head_free(&head);
+        }
+        aa_wl_batch_free(&batch);
+    }
+    aa_wl_anchor_set_free(&set);
+    aa_wl_dataset_free(&ds);
+    aa_context_destroy(ctx);
+}
+#endif
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(random_inputs),
+#if AA_TEST_HAVE_WORKLOAD
+        cmocka_unit_test(coco),
+#endif
+    };
+    test_seed();
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
