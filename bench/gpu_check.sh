@@ -51,7 +51,8 @@ step() { # name, command...: runs, logs to $out/name.log, records the exit code
 step configure cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAA_ENABLE_CUDA=ON \
   -DAA_ENABLE_OPENCL=AUTO -DAA_WERROR=ON
 step build cmake --build "$build" -j "$(nproc)"
-grep -E "ptxas info *: (Compiling|Used)" "$out/build.log" > "$out/ptxas.txt" || true
+grep -E "ptxas info *: (Compiling|Function properties|Used)|bytes stack frame" "$out/build.log" \
+  > "$out/ptxas.txt" || true
 step ctest ctest --test-dir "$build" --output-on-failure -j 4
 for tool in memcheck racecheck initcheck synccheck; do
   step "sanitizer-$tool" compute-sanitizer --tool "$tool" --error-exitcode 1 \

@@ -17,6 +17,7 @@ Standard library only (no plots: matplotlib is not required).
 import argparse
 import json
 import os
+import re
 import sys
 
 BACKENDS = ('cpu', 'opencl', 'cuda')
@@ -351,6 +352,9 @@ def run_section(folder, display):
     scaling_path = os.path.join(folder, 'scaling.json')
     if os.path.exists(scaling_path):
         out += scaling_section(scaling_path, display)
+    ptxas_path = os.path.join(folder, 'ptxas.txt')
+    if os.path.exists(ptxas_path):
+        out += ptxas_section(ptxas_path, display)
 
     # A backend with no result at all is listed once, with its reason.
     for b in BACKENDS:
@@ -426,6 +430,63 @@ def scaling_section(path, display):
     if isinstance(doc.get('plots'), str):
         out.append(doc['plots'])
         out.append('')
+    return out
+
+
+PTXAS_COMPILING = re.compile(r"Compiling entry function '([^']+)' for '(sm_\d+)'")
+PTXAS_PROPS = re.compile(r'(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads')
+PTXAS_USED = re.compile(r'Used (\d+) registers')
+PTXAS_SMEM = re.compile(r'(\d+) bytes smem')
+
+
+def read_ptxas(path):
+    """ptxas -v's report (the lines of the build log): {(kernel, arch): fields}."""
+    rows, cur = {}, None
+    with open(path) as f:
+        for line in f:
+            m = PTXAS_COMPILING.search(line)
+            if m:
+                cur = rows.setdefault((m.group(1), m.group(2)), {})
+                continue
+            if cur is None:
+                continue
+            m = PTXAS_PROPS.search(line)
+            if m:
+                cur.update(stack=int(m.group(1)), spill_stores=int(m.group(2)),
+                           spill_loads=int(m.group(3)))
+            m = PTXAS_USED.search(line)
+            if m:
+                cur['registers'] = int(m.group(1))
+                s = PTXAS_SMEM.search(line)
+                cur['smem'] = int(s.group(1)) if s else 0
+    return rows
+
+
+def ptxas_section(path, display):
+    """The static cost of every CUDA kernel, from the build (no GPU needed)."""
+    rows = read_ptxas(path)
+    if not rows:
+        return []
+    archs = sorted({a for _, a in rows})
+    out = ['### Static cost of the CUDA kernels (`%s/ptxas.txt`)' % display, '',
+           'ptxas\'s report from the CUDA build (`-Xptxas=-v`, `--fmad=false`): registers per '
+           'thread, shared memory per block (static), stack frame and spills per thread, per '
+           'architecture. What each kernel must move, and so its floor on a measured '
+           'bandwidth, needs the GPU run (see "Not measured yet").', '']
+    head = ['kernel'] + ['%s registers' % a for a in archs] + [
+        '%s smem B' % a for a in archs] + ['stack B', 'spills (stores/loads B)']
+    out.append('| ' + ' | '.join(head) + ' |')
+    out.append('|' + '---|' * len(head))
+    for k in sorted({k for k, _ in rows}):
+        per = [rows.get((k, a), {}) for a in archs]
+        cells = ['`%s`' % k] + [str(r.get('registers', '-')) for r in per] + [
+            str(r.get('smem', '-')) for r in per]
+        cells.append('/'.join(sorted({str(r['stack']) for r in per if 'stack' in r})) or '-')
+        spills = sorted({'%d/%d' % (r['spill_stores'], r['spill_loads']) for r in per
+                         if 'spill_stores' in r})
+        cells.append(', '.join(spills) or '-')
+        out.append('| ' + ' | '.join(cells) + ' |')
+    out.append('')
     return out
 
 

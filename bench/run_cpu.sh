@@ -79,6 +79,22 @@ PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
   "$python" bench/scaling.py --bench-workloads "$build/bench/bench_workloads" \
   --out "$out/scaling.json" "${squick[@]}" 2>&1 | tee "$out/scaling.txt" || status=1
 
+# The static cost of every CUDA kernel (ptxas's report), when the CUDA toolkit is here:
+# a CUDA build of the library alone (no GPU needed to compile); the touch makes an
+# up-to-date build compile the kernels, and so print the report, again.
+if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
+  echo "== ptxas (CUDA build of the library in $build-cuda)"
+  PATH="/usr/local/cuda/bin:$PATH" cmake -S . -B "$build-cuda" -DCMAKE_BUILD_TYPE=Release \
+    -DAA_ENABLE_CUDA=ON -DAA_ENABLE_OPENCL=OFF -DAA_BUILD_TESTS=OFF -DAA_BUILD_TOOLS=OFF \
+    -DAA_BUILD_BENCH=OFF > "$build-cuda.configure.log" 2>&1 \
+  && touch host/cuda/cuda_backend.cu \
+  && PATH="/usr/local/cuda/bin:$PATH" cmake --build "$build-cuda" -j "$(nproc)" --target anchorassign \
+    > "$build-cuda.build.log" 2>&1 \
+  && grep -E "ptxas info *: (Compiling|Function properties|Used)|bytes stack frame" \
+    "$build-cuda.build.log" > "$out/ptxas.txt" \
+  || { echo "ptxas: the CUDA build failed (see $build-cuda.build.log)"; status=1; }
+fi
+
 echo "== report"
 folders=()
 for d in $(ls -d bench/results/*/ 2>/dev/null | sort -r); do

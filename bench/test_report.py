@@ -200,6 +200,29 @@ class ReportTest(unittest.TestCase):
         self.assertIn('![scaling-gts-atss.png](', text)
         self.assertIn('/scaling-gts-atss.png)', text)
 
+    def test_ptxas(self):
+        with open(os.path.join(self.run, 'ptxas.txt'), 'w') as f:
+            f.write("""ptxas info    : 0 bytes gmem
+ptxas info    : Compiling entry function 'aa_paa_select_kernel' for 'sm_80'
+ptxas info    : Function properties for aa_paa_select_kernel
+    136 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 114 registers, used 1 barriers, 136 bytes cumulative stack size, 1188 bytes smem, 976 bytes cmem[0]
+ptxas info    : Compiling entry function 'aa_overlaps_kernel' for 'sm_80'
+ptxas info    : Function properties for aa_overlaps_kernel
+    0 bytes stack frame, 8 bytes spill stores, 4 bytes spill loads
+ptxas info    : Used 32 registers, used 0 barriers, 400 bytes cmem[0]
+ptxas info    : Compiling entry function 'aa_paa_select_kernel' for 'sm_90'
+ptxas info    : Function properties for aa_paa_select_kernel
+    136 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 124 registers, used 1 barriers, 136 bytes cumulative stack size, 1188 bytes smem
+""")
+        text = self.render()
+        self.assertIn('### Static cost of the CUDA kernels', text)
+        r = self.row(text, '| `aa_paa_select_kernel` |')
+        self.assertEqual(r[1:7], ['114', '124', '1188', '1188', '136', '0/0'])
+        r = self.row(text, '| `aa_overlaps_kernel` |')
+        self.assertEqual(r[1:7], ['32', '-', '0', '-', '0', '8/4'])
+
     def test_single_repetition_and_failed_peer(self):
         text = self.render()
         r = self.row(text, '| fcos | dense | 22,400')

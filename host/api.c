@@ -65,6 +65,46 @@ static aa_status check_eps(aa_context *ctx, float eps)
     return AA_SUCCESS;
 }
 
+static aa_status check_nonneg(aa_context *ctx, const char *name, float v)
+{
+    if (!(v >= 0.0f) || !isfinite(v))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.%s: %g is not a finite number >= 0",
+                        name, (double)v);
+    return AA_SUCCESS;
+}
+
+static aa_status check_positive(aa_context *ctx, const char *name, float v)
+{
+    if (!(v > 0.0f) || !isfinite(v))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.%s: %g is not a positive finite number",
+                        name, (double)v);
+    return AA_SUCCESS;
+}
+
+/* The head-loss constants PAA's cost and LADA's loss share: sigmoid focal loss and
+ * the DeltaXYWH box coder with GIoU. */
+static aa_status check_head_loss(aa_context *ctx, float focal_alpha, float focal_gamma,
+                                 float giou_eps, const float *target_means,
+                                 const float *target_stds, float wh_ratio_clip)
+{
+    if (!(focal_alpha >= 0.0f && focal_alpha <= 1.0f))
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.focal_alpha: %g is outside [0, 1]",
+                        (double)focal_alpha);
+    aa_status st = check_nonneg(ctx, "focal_gamma", focal_gamma);
+    if (st == AA_SUCCESS) st = check_positive(ctx, "giou_eps", giou_eps);
+    for (int c = 0; st == AA_SUCCESS && c < 4; ++c) {
+        if (!isfinite(target_means[c]))
+            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.target_means[%d]: %g is not finite",
+                          c, (double)target_means[c]);
+        else if (!(target_stds[c] > 0.0f) || !isfinite(target_stds[c]))
+            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                          "params.target_stds[%d]: %g is not a positive finite number", c,
+                          (double)target_stds[c]);
+    }
+    if (st == AA_SUCCESS) st = check_positive(ctx, "wh_ratio_clip", wh_ratio_clip);
+    return st;
+}
+
 /* Copies the caller's struct over the defaults so that a struct from an older
  * header (smaller struct_size) keeps the defaults of fields added since. */
 #define LOAD_PARAMS(ctx, given, p, init)                                                         \
@@ -534,30 +574,10 @@ static aa_status check_paa_params(aa_context *ctx, const aa_paa_params *p)
     if (p->topk < 1 || p->topk > AA_MAX_TOPK)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.topk: %d is outside 1..%d",
                         (int)p->topk, AA_MAX_TOPK);
-    if (!(p->focal_alpha >= 0.0f && p->focal_alpha <= 1.0f))
-        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.focal_alpha: %g is outside [0, 1]",
-                        (double)p->focal_alpha);
-    if (!(p->focal_gamma >= 0.0f) || !isfinite(p->focal_gamma))
-        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
-                        "params.focal_gamma: %g is not a finite number >= 0", (double)p->focal_gamma);
     st = check_finite(ctx, "giou_weight", p->giou_weight);
-    if (st == AA_SUCCESS && (!(p->giou_eps > 0.0f) || !isfinite(p->giou_eps)))
-        st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.giou_eps: %g is not a positive finite number",
-                      (double)p->giou_eps);
-    for (int c = 0; st == AA_SUCCESS && c < 4; ++c) {
-        if (!isfinite(p->target_means[c]))
-            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.target_means[%d]: %g is not finite",
-                          c, (double)p->target_means[c]);
-        else if (!(p->target_stds[c] > 0.0f) || !isfinite(p->target_stds[c]))
-            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
-                          "params.target_stds[%d]: %g is not a positive finite number", c,
-                          (double)p->target_stds[c]);
-    }
-    if (st == AA_SUCCESS && (!(p->wh_ratio_clip > 0.0f) || !isfinite(p->wh_ratio_clip)))
-        st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
-                      "params.wh_ratio_clip: %g is not a positive finite number",
-                      (double)p->wh_ratio_clip);
-    return st;
+    if (st != AA_SUCCESS) return st;
+    return check_head_loss(ctx, p->focal_alpha, p->focal_gamma, p->giou_eps, p->target_means,
+                           p->target_stds, p->wh_ratio_clip);
 }
 
 /* A pre-assignment: AA_IGNORED, AA_NEGATIVE or a GT index of the anchor's image. */
@@ -816,25 +836,9 @@ void aa_lada_params_init(aa_lada_params *p)
     p->wh_ratio_clip = 16.0f / 1000.0f;
 }
 
-static aa_status check_lada_weight(aa_context *ctx, const char *name, float v)
-{
-    if (!(v >= 0.0f) || !isfinite(v))
-        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.%s: %g is not a finite number >= 0",
-                        name, (double)v);
-    return AA_SUCCESS;
-}
-
-static aa_status check_lada_positive(aa_context *ctx, const char *name, float v)
-{
-    if (!(v > 0.0f) || !isfinite(v))
-        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.%s: %g is not a positive finite number",
-                        name, (double)v);
-    return AA_SUCCESS;
-}
-
 static aa_status check_lada_params(aa_context *ctx, const aa_lada_params *p)
 {
-    aa_status st = check_lada_positive(ctx, "region_radius", p->region_radius);
+    aa_status st = check_positive(ctx, "region_radius", p->region_radius);
     if (st != AA_SUCCESS) return st;
     if (p->clip_region_to_gt != 0 && p->clip_region_to_gt != 1)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.clip_region_to_gt: %d is not 0 or 1",
@@ -848,32 +852,12 @@ static aa_status check_lada_params(aa_context *ctx, const aa_lada_params *p)
     if (p->threshold != AA_LADA_MEAN && p->threshold != AA_LADA_MEAN_STD)
         return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
                         "params.threshold: %d is not an aa_lada_threshold", (int)p->threshold);
-    st = check_lada_weight(ctx, "cls_weight", p->cls_weight);
-    if (st == AA_SUCCESS) st = check_lada_weight(ctx, "giou_weight", p->giou_weight);
-    if (st == AA_SUCCESS) st = check_lada_weight(ctx, "center_weight", p->center_weight);
+    st = check_nonneg(ctx, "cls_weight", p->cls_weight);
+    if (st == AA_SUCCESS) st = check_nonneg(ctx, "giou_weight", p->giou_weight);
+    if (st == AA_SUCCESS) st = check_nonneg(ctx, "center_weight", p->center_weight);
     if (st != AA_SUCCESS) return st;
-    if (!(p->focal_alpha >= 0.0f && p->focal_alpha <= 1.0f))
-        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.focal_alpha: %g is outside [0, 1]",
-                        (double)p->focal_alpha);
-    st = check_lada_weight(ctx, "focal_gamma", p->focal_gamma);
-    if (st == AA_SUCCESS) st = check_lada_positive(ctx, "giou_eps", p->giou_eps);
-    for (int c = 0; st == AA_SUCCESS && c < 4; ++c) {
-        if (!isfinite(p->target_means[c]))
-            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT, "params.target_means[%d]: %g is not finite",
-                          c, (double)p->target_means[c]);
-        else if (!(p->target_stds[c] > 0.0f) || !isfinite(p->target_stds[c]))
-            st = aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
-                          "params.target_stds[%d]: %g is not a positive finite number", c,
-                          (double)p->target_stds[c]);
-    }
-    if (st == AA_SUCCESS) st = check_lada_positive(ctx, "wh_ratio_clip", p->wh_ratio_clip);
-    return st;
-}
-
-static aa_status lada_not_on_gpu(aa_context *ctx)
-{
-    return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "LADA: not on the %s backend yet",
-                    aa_backend_name(ctx->backend));
+    return check_head_loss(ctx, p->focal_alpha, p->focal_gamma, p->giou_eps, p->target_means,
+                           p->target_stds, p->wh_ratio_clip);
 }
 
 aa_status aa_lada_workspace_size(aa_context *ctx, const aa_lada_params *params,
@@ -887,7 +871,7 @@ aa_status aa_lada_workspace_size(aa_context *ctx, const aa_lada_params *params,
     if (st == AA_SUCCESS) st = aa__check_batch(ctx, anchors, gts, 1, &b);
     if (st == AA_SUCCESS) st = check_out_size(ctx, &b);
     if (st != AA_SUCCESS) return st;
-    if (ctx->gpu) return lada_not_on_gpu(ctx);
+    if (ctx->gpu) return sized(ctx, bytes, ctx->gpu->lada_ws_bytes(&p, &b));
     return sized(ctx, bytes, aa__ref_lada_ws_bytes(&p, &b));
 }
 
@@ -905,7 +889,9 @@ aa_status aa_assign_lada(aa_context *ctx, const aa_lada_params *params, const aa
     if (st == AA_SUCCESS && b.total_gts > 0 && !b.gts->labels)
         st = aa__fail(ctx, AA_ERR_NULL_POINTER, "gts.labels: NULL; LADA's loss needs each GT's class");
     if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
-    if (st == AA_SUCCESS && ctx->gpu) return lada_not_on_gpu(ctx);
+    /* GPU backends: a loss beyond float32 costs its GT its positives (kernels/lada.h) */
+    if (st == AA_SUCCESS && ctx->gpu)
+        return ctx->gpu->lada(ctx, &p, &b, head, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_lada_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;

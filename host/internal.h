@@ -49,6 +49,11 @@ typedef struct aa_gpu_ops {
     aa_status (*paa)(aa_context *ctx, const aa_paa_params *p, const struct aa_batch *b,
                      const aa_head_outputs *h, const aa_assignment *out, void *workspace,
                      size_t workspace_bytes);
+    /* LADA (kernels/lada.h) */
+    size_t (*lada_ws_bytes)(const aa_lada_params *p, const struct aa_batch *b);
+    aa_status (*lada)(aa_context *ctx, const aa_lada_params *p, const struct aa_batch *b,
+                      const aa_head_outputs *h, const aa_assignment *out, void *workspace,
+                      size_t workspace_bytes);
 } aa_gpu_ops;
 
 struct aa_context {

@@ -7,6 +7,7 @@
 #include "../kernels/gmm.h"
 #include "../kernels/max_iou.h"
 #include "../kernels/paa.h"
+#include "../kernels/lada.h"
 
 #include <math.h>
 
@@ -165,6 +166,48 @@ struct aa_paa_args aa__plan_paa_args(const aa_paa_params *p, const aa_head_outpu
     a.num_classes = h ? h->num_classes : 0, a.dtype = h ? (int32_t)h->dtype : 0;
     a.topk = p->topk, a.single_positive = p->single_candidate_positive;
     a.separation = p->separation;
+    return a;
+}
+
+/* LADA's kernels number thresholds and dtypes as the public header does. */
+typedef char aa_lada_kernel_matches_header[
+    (AA_LADA_MEAN_STD_K == AA_LADA_MEAN_STD && AA_LADA_LOCAL_SIZE == AA_PLAN_LADA_LOCAL_SIZE &&
+     sizeof(aa_lada_args) == 96) ? 1 : -1];
+
+aa_launch aa__plan_lada_select(int64_t num_gts)
+{
+    aa_launch p = {0, 1, AA_PLAN_LADA_LOCAL_SIZE, 0};
+    if (num_gts <= 0) return p;
+    p.groups_x = num_gts < AA_PLAN_MAX_GROUPS ? num_gts : AA_PLAN_MAX_GROUPS;
+    return p;
+}
+
+size_t aa__plan_lada_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts, int64_t per_gt,
+                        struct aa_lada_ws *layout)
+{
+    size_t cursor = 0, rows = (size_t)num_images * (size_t)num_anchors;
+    size_t slots = (size_t)num_gts * (size_t)per_gt;
+    layout->key = ws_take(&cursor, rows * sizeof(uint64_t));
+    layout->cand_index = ws_take(&cursor, slots * sizeof(int32_t));
+    layout->cand_loss = ws_take(&cursor, slots * sizeof(float));
+    layout->sorted_index = ws_take(&cursor, slots * sizeof(int32_t));
+    layout->sorted_loss = ws_take(&cursor, slots * sizeof(float));
+    layout->per_gt = per_gt;
+    return cursor;
+}
+
+struct aa_lada_args aa__plan_lada_args(const aa_lada_params *p, const aa_head_outputs *h)
+{
+    aa_lada_args a;
+    memset(&a, 0, sizeof a);
+    a.max_ratio = fabs(log((double)p->wh_ratio_clip)); /* as head_loss.c's delta2bbox */
+    a.region_radius = p->region_radius, a.cls_weight = p->cls_weight;
+    a.giou_weight = p->giou_weight, a.center_weight = p->center_weight;
+    a.focal_alpha = p->focal_alpha, a.focal_gamma = p->focal_gamma, a.giou_eps = p->giou_eps;
+    for (int c = 0; c < 4; ++c) a.means[c] = p->target_means[c], a.stds[c] = p->target_stds[c];
+    a.num_classes = h ? h->num_classes : 0, a.dtype = h ? (int32_t)h->dtype : 0;
+    a.clip = p->clip_region_to_gt, a.topk_per_level = p->topk_per_level, a.topk = p->topk;
+    a.mean_std = p->threshold == AA_LADA_MEAN_STD;
     return a;
 }
 

@@ -72,6 +72,20 @@ size_t aa__plan_paa_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
                        struct aa_paa_select_ws *select);
 struct aa_paa_args aa__plan_paa_args(const aa_paa_params *p, const aa_head_outputs *h);
 
+/* LADA (kernels/lada.h): a clear kernel and an output kernel per (image, anchor)
+ * (aa__plan_elementwise, aa__plan_per_image) and the selection, one work-group of
+ * AA_PLAN_LADA_LOCAL_SIZE per GT (grid-stride beyond AA_PLAN_MAX_GROUPS). The
+ * workspace: the claim keys (uint64 [images x anchors]) at 0, then per GT per_gt
+ * candidate slots, per_gt = the sum over levels of min(topk_per_level, level size)
+ * (aa__plan_paa_candidates's formula): anchor index and loss, level by level and
+ * ranked. Sizes in 64 bits (size_t) throughout. */
+#define AA_PLAN_LADA_LOCAL_SIZE 64
+aa_launch aa__plan_lada_select(int64_t num_gts);
+struct aa_lada_ws;
+size_t aa__plan_lada_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts, int64_t per_gt,
+                        struct aa_lada_ws *layout);
+struct aa_lada_args aa__plan_lada_args(const aa_lada_params *p, const aa_head_outputs *h);
+
 /* The level table the assigner kernels take by value: level begins, strides, and
  * the regress ranges lo/hi (FCOS; NULL: zeros). */
 aa_levels aa__plan_levels(const aa_batch *b, const float *lo, const float *hi);

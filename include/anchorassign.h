@@ -591,10 +591,12 @@ AA_API aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params,
  *      on equal losses.
  * Crowd GTs (ignore_flags) are never candidates; LADA ignores nothing (no AA_IGNORED).
  * overlap output: the winning loss of positives, +INFINITY otherwise. gts.labels and
- * head outputs are required. A loss that overflows float32 (huge finite logits) is
- * refused (AA_ERR_INVALID_ARGUMENT), nothing written. CPU reference only so far: the
- * GPU backends answer AA_ERR_NOT_SUPPORTED after checking the arguments. Which parts
- * are the paper's and which are ours: docs/semantics.md, "LADA".
+ * head outputs are required. Every backend, with the same bits (the loss up to the
+ * device's exp/log/pow/log1p). A loss that overflows float32 (huge finite logits):
+ * the CPU reference refuses the call (AA_ERR_INVALID_ARGUMENT), nothing written; a
+ * GPU backend gives that GT no positive (also for NaN head outputs in device memory,
+ * which the host cannot check), the other GTs as usual. Which parts are the paper's
+ * and which are ours: docs/semantics.md, "LADA".
  */
 typedef enum aa_lada_threshold {
     AA_LADA_MEAN = 0,     /* mean of the candidates' losses                     */

@@ -99,33 +99,59 @@ AA_DEVICE double aa_paa_focal(double x, aa_i32 is_target, double alpha, double g
     return bce * weight;
 }
 
-/* The cost of head row `row` (image x num_anchors + anchor) against a GT box and
- * label: delta2bbox of the anchor, focal loss summed over classes, GIoU loss. */
-AA_DEVICE float aa_paa_cost(aa_paa_args args, AA_GLOBAL const aa_u8 *logits,
-                            AA_GLOBAL const aa_u8 *deltas, aa_i64 row, AA_GLOBAL const float *anchor,
-                            AA_GLOBAL const float *gt_box, aa_i32 label)
+/* The four box deltas of head row `row`, as double. */
+AA_DEVICE void aa_paa_read_deltas(AA_GLOBAL const aa_u8 *deltas, aa_i32 dtype, aa_i64 row, double *d)
 {
-    double d[4], box[4], gt[4], cls = 0.0;
-    for (aa_i32 c = 0; c < 4; ++c) d[c] = (double)aa_paa_head_value(deltas, args.dtype, row * 4 + c);
-    for (aa_i32 c = 0; c < 4; ++c) gt[c] = (double)gt_box[c];
-    double dx = d[0] * (double)args.stds[0] + (double)args.means[0];
-    double dy = d[1] * (double)args.stds[1] + (double)args.means[1];
-    double dw = d[2] * (double)args.stds[2] + (double)args.means[2];
-    double dh = d[3] * (double)args.stds[3] + (double)args.means[3];
+    for (aa_i32 c = 0; c < 4; ++c) d[c] = (double)aa_paa_head_value(deltas, dtype, row * 4 + c);
+}
+
+/* mmdetection's delta2bbox of one anchor (DeltaXYWHBBoxCoder, no clipping), in
+ * double in head_loss.c's operation order; max_ratio = |log(wh_ratio_clip)|. Shared
+ * by PAA's cost and LADA's loss. */
+AA_DEVICE void aa_paa_delta2bbox(const float *means, const float *stds, double max_ratio,
+                                 AA_GLOBAL const float *anchor, const double *d, double *box)
+{
+    double dx = d[0] * (double)stds[0] + (double)means[0];
+    double dy = d[1] * (double)stds[1] + (double)means[1];
+    double dw = d[2] * (double)stds[2] + (double)means[2];
+    double dh = d[3] * (double)stds[3] + (double)means[3];
     double px = ((double)anchor[0] + (double)anchor[2]) * 0.5;
     double py = ((double)anchor[1] + (double)anchor[3]) * 0.5;
     double pw = (double)anchor[2] - (double)anchor[0], ph = (double)anchor[3] - (double)anchor[1];
-    dw = AA_FMIN(AA_FMAX(dw, -args.max_ratio), args.max_ratio);
-    dh = AA_FMIN(AA_FMAX(dh, -args.max_ratio), args.max_ratio);
+    dw = AA_FMIN(AA_FMAX(dw, -max_ratio), max_ratio);
+    dh = AA_FMIN(AA_FMAX(dh, -max_ratio), max_ratio);
     double gx = px + pw * dx, gy = py + ph * dy;
     double gw = pw * AA_EXP(dw), gh = ph * AA_EXP(dh);
     box[0] = gx - gw * 0.5;
     box[1] = gy - gh * 0.5;
     box[2] = gx + gw * 0.5;
     box[3] = gy + gh * 0.5;
-    for (aa_i32 c = 0; c < args.num_classes; ++c)
-        cls += aa_paa_focal((double)aa_paa_head_value(logits, args.dtype, row * args.num_classes + c),
-                            c == label, (double)args.focal_alpha, (double)args.focal_gamma);
+}
+
+/* The focal loss of head row `row` summed over classes in class order against
+ * `label` (PAA's cost and LADA's loss). */
+AA_DEVICE double aa_paa_cls_sum(AA_GLOBAL const aa_u8 *logits, aa_i32 dtype, aa_i64 row,
+                                aa_i32 num_classes, aa_i32 label, double alpha, double gamma)
+{
+    double cls = 0.0;
+    for (aa_i32 c = 0; c < num_classes; ++c)
+        cls += aa_paa_focal((double)aa_paa_head_value(logits, dtype, row * num_classes + c), c == label,
+                            alpha, gamma);
+    return cls;
+}
+
+/* The cost of head row `row` (image x num_anchors + anchor) against a GT box and
+ * label: delta2bbox of the anchor, focal loss summed over classes, GIoU loss. */
+AA_DEVICE float aa_paa_cost(aa_paa_args args, AA_GLOBAL const aa_u8 *logits,
+                            AA_GLOBAL const aa_u8 *deltas, aa_i64 row, AA_GLOBAL const float *anchor,
+                            AA_GLOBAL const float *gt_box, aa_i32 label)
+{
+    double d[4], box[4], gt[4];
+    aa_paa_read_deltas(deltas, args.dtype, row, d);
+    for (aa_i32 c = 0; c < 4; ++c) gt[c] = (double)gt_box[c];
+    aa_paa_delta2bbox(args.means, args.stds, args.max_ratio, anchor, d, box);
+    double cls = aa_paa_cls_sum(logits, args.dtype, row, args.num_classes, label, (double)args.focal_alpha,
+                                (double)args.focal_gamma);
     double reg = (double)args.giou_weight * (1.0 - aa_paa_giou(box, gt, (double)args.giou_eps));
     return (float)(reg + cls);
 }

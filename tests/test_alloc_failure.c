@@ -265,7 +265,7 @@ static const call calls[] = {
     {"aa_paa_costs", run_paa_costs, 0},
     {"aa_assign_paa_costs", run_paa_select, 1},
     {"aa_assign_paa", run_paa, 1},
-    {"aa_assign_lada", run_lada, 1}, /* the GPU backends: not yet (skipped) */
+    {"aa_assign_lada", run_lada, 1},
 };
 enum { NUM_CALLS = sizeof calls / sizeof calls[0] };
 

@@ -595,6 +595,7 @@ static void cuda_native_stream_and_graph(void **state)
 
 #include "parity_gmm.h"
 #include "parity_paa.h"
+#include "parity_lada.h"
 
 static int summary(void **state)
 {
@@ -603,6 +604,7 @@ static int summary(void **state)
             aa_backend_name(TEST_BACKEND), (long long)inputs_compared, (long long)elements_compared);
     gmm_summary();
     paa_summary();
+    lada_summary();
     return 0;
 }
 
@@ -621,6 +623,11 @@ int main(void)
         cmocka_unit_test(paa_native),
 #if AA_TEST_HAVE_WORKLOAD
         cmocka_unit_test(paa_coco),
+#endif
+        cmocka_unit_test(lada_random),
+        cmocka_unit_test(lada_native),
+#if AA_TEST_HAVE_WORKLOAD
+        cmocka_unit_test(lada_coco),
 #endif
 #if AA_TEST_HAVE_WORKLOAD
         cmocka_unit_test(coco),

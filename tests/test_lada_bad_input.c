@@ -2,7 +2,7 @@
  * aa_lada_workspace_size returns the right status, names the argument in the
  * context's message, and writes nothing: outputs are poisoned and guarded, the
  * workspace size untouched. Also: a loss that overflows float32 is refused, a NULL
- * context or bytes, and the GPU backends refuse LADA (for now) after the checks. */
+ * context or bytes, and the OpenCL backend checks the same before its kernels. */
 #include "lada_common.h"
 
 enum { A = 4, G = 2, C = 3 };
@@ -266,9 +266,10 @@ static void null_context_and_bytes(void **state)
 }
 
 #if AA_TEST_HAVE_OPENCL
-/* The GPU backends do not run LADA yet: AA_ERR_NOT_SUPPORTED after the checks (a bad
- * argument is still named), outputs untouched (on PoCL, with host arrays). */
-static void not_on_gpu(void **state)
+/* The OpenCL backend (PoCL here) runs the same checks before its kernels: a bad
+ * argument is named and nothing written; good inputs give the CPU's outputs
+ * (tests/parity_lada.h compares them at length). */
+static void on_gpu(void **state)
 {
     (void)state;
     aa_context_options o;
@@ -280,23 +281,31 @@ static void not_on_gpu(void **state)
     if (st != AA_SUCCESS)
         fail_msg("no OpenCL context (%s): %s. Install pocl-opencl-icd (bash .ci/deps.sh).",
                  aa_status_string(st), aa_context_create_error());
+    aa_context *cpu = test_cpu_context();
     fixture f;
-    test_outputs t;
+    test_outputs t, want;
     fixture_init(&f);
     test_outputs_alloc(&t, 1, A, 1);
+    test_outputs_alloc(&want, 1, A, 1);
     size_t bytes = 12345;
-    ASSERT_FAILS(ctx, aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0),
-                 AA_ERR_NOT_SUPPORTED, "LADA: not on the opencl backend yet", test_outputs_untouched(&t));
-    ASSERT_FAILS(ctx, aa_lada_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes), AA_ERR_NOT_SUPPORTED,
-                 "LADA", bytes == 12345);
+    assert_int_equal(aa_lada_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes), AA_SUCCESS);
+    assert_true(bytes > 0 && bytes != 12345);
+    test_outputs_poison(&t);
+    assert_int_equal(aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), AA_SUCCESS);
+    assert_int_equal(aa_assign_lada(cpu, &f.p, f.ap, f.gp, f.hp, &want.out, NULL, 0), AA_SUCCESS);
+    test_outputs_check_written(&t);
+    assert_memory_equal(t.gt_index, want.gt_index, A * sizeof(int32_t));
+    assert_memory_equal(t.overlap, want.overlap, A * sizeof(float));
+    assert_memory_equal(t.labels, want.labels, A * sizeof(int32_t));
+    test_outputs_poison(&t);
     f.p.region_radius = 0.0f;
     ASSERT_FAILS(ctx, aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0),
                  AA_ERR_INVALID_ARGUMENT, "params.region_radius", test_outputs_untouched(&t));
     f.p.region_radius = 1.5f, f.logits[1] = NAN;
     ASSERT_FAILS(ctx, aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0),
                  AA_ERR_INVALID_ARGUMENT, "head.cls_logits[0][1]", test_outputs_untouched(&t));
-    test_outputs_free(&t);
-    aa_context_destroy(ctx);
+    test_outputs_free(&t), test_outputs_free(&want);
+    aa_context_destroy(ctx), aa_context_destroy(cpu);
 }
 #endif
 
@@ -310,7 +319,7 @@ int main(void)
         cmocka_unit_test(good_inputs),
         cmocka_unit_test(null_context_and_bytes),
 #if AA_TEST_HAVE_OPENCL
-        cmocka_unit_test(not_on_gpu),
+        cmocka_unit_test(on_gpu),
 #endif
     };
     for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; ++k) tests[n++] = fixed[k];

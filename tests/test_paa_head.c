@@ -13,6 +13,8 @@
 #include "workload.h"
 
 #include "../kernels/paa.h" /* the device helpers, compiled as host C */
+#include "../kernels/lada.h"
+#include "lada_common.h"
 
 static double half_value(uint16_t h) /* exact, from the definition */
 {
@@ -269,6 +271,53 @@ static void device_helpers(void **state)
     aa_context_destroy(ctx);
 }
 
+/* LADA's device loss (kernels/lada.h, the PAA helpers it shares) as host C against
+ * the independent brute force of lada_common.h, bit for bit on random batches (so on
+ * a device only its math library can differ), and the threshold's three cases. */
+static void lada_device_helpers(void **state)
+{
+    (void)state;
+    int64_t compared = 0;
+    for (int trial = 0; trial < 40; ++trial) {
+        lada_batch b;
+        lada_batch_random(&b);
+        aa_lada_params p;
+        lada_params_random(&p);
+        aa_lada_args args = {0};
+        args.max_ratio = fabs(log((double)p.wh_ratio_clip));
+        args.region_radius = p.region_radius, args.cls_weight = p.cls_weight;
+        args.giou_weight = p.giou_weight, args.center_weight = p.center_weight;
+        args.focal_alpha = p.focal_alpha, args.focal_gamma = p.focal_gamma, args.giou_eps = p.giou_eps;
+        for (int c = 0; c < 4; ++c) args.means[c] = p.target_means[c], args.stds[c] = p.target_stds[c];
+        args.num_classes = b.num_classes, args.dtype = AA_FLOAT32;
+        for (int32_t i = 0; i < b.num_images; ++i)
+            for (int64_t k = b.offsets[i]; k < b.offsets[i + 1]; ++k) {
+                const float *gt = b.gt_boxes + 4 * k;
+                if (!(gt[2] > gt[0] && gt[3] > gt[1])) continue;
+                double gx = (double)((gt[0] + gt[2]) / 2.0f), gy = (double)((gt[1] + gt[3]) / 2.0f);
+                for (int64_t a = 0; a < b.num_anchors; a += 3) {
+                    int64_t row = (int64_t)i * b.num_anchors + a;
+                    float got = aa_lada_loss(args, (const aa_u8 *)b.logits, (const aa_u8 *)b.deltas, row,
+                                             b.anchor_boxes + 4 * a, gt, b.labels[k], gx, gy);
+                    float want = lada_bf_loss(&p, b.anchor_boxes + 4 * a, b.logits + row * b.num_classes,
+                                              b.num_classes, b.deltas + row * 4, gt, b.labels[k]);
+                    if (memcmp(&got, &want, 4) != 0)
+                        fail_msg("trial %d image %d GT %lld anchor %lld: device %.9g brute force %.9g", trial,
+                                 (int)i, (long long)k, (long long)a, got, want);
+                    ++compared;
+                }
+            }
+        lada_batch_free(&b);
+    }
+    assert_true(compared > 1000);
+    /* the threshold: mean, mean + unbiased std, one candidate */
+    const float l[4] = {0.25f, 0.5f, 1.0f, 2.25f};
+    assert_true(aa_lada_dynamic_threshold(0, l, 4) == 1.0);
+    assert_true(aa_lada_dynamic_threshold(1, l, 4) == 1.0 + sqrt((0.5625 + 0.25 + 0.0 + 1.5625) / 3.0));
+    assert_true(aa_lada_dynamic_threshold(1, l, 1) == 0.25);
+    fprintf(stderr, "lada device loss: %lld losses bit-identical to the brute force\n", (long long)compared);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -276,6 +325,7 @@ int main(void)
         cmocka_unit_test(rounding),
         cmocka_unit_test(generator),
         cmocka_unit_test(device_helpers),
+        cmocka_unit_test(lada_device_helpers),
     };
     test_seed();
     return cmocka_run_group_tests(tests, NULL, NULL);

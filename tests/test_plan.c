@@ -11,6 +11,7 @@
 #include "../kernels/gmm.h"
 #include "../kernels/max_iou.h"
 #include "../kernels/paa.h"
+#include "../kernels/lada.h"
 
 /* A grid-stride plan covers every element: each index i < elements is visited by
  * exactly one work-item (i mod global) at some stride step. */
@@ -208,6 +209,58 @@ static void paa_plan(void **state)
     assert_int_equal(sizeof(aa_paa_select_ws), 72);
 }
 
+/* LADA: one group of 64 per GT (grid-stride beyond AA_PLAN_MAX_GROUPS); the claim
+ * keys (uint64 per image and anchor) at 0, then four arrays of per_gt slots per GT,
+ * aligned, disjoint, in 64 bits past 2^31 rows; the arguments as the kernel reads them. */
+static void lada_plan(void **state)
+{
+    (void)state;
+    assert_int_equal(aa__plan_lada_select(0).groups_x, 0);
+    aa_launch p = aa__plan_lada_select(7);
+    assert_true(p.groups_x == 7 && p.groups_y == 1 && p.local_size == AA_PLAN_LADA_LOCAL_SIZE);
+    assert_int_equal(aa__plan_lada_select((int64_t)1 << 33).groups_x, AA_PLAN_MAX_GROUPS);
+
+    aa_lada_ws w;
+    size_t bytes = aa__plan_lada_ws(16, 22400, 150, 45, &w);
+    size_t rows = 16 * 22400, slots = 150 * 45;
+    int64_t offs[5] = {w.key, w.cand_index, w.cand_loss, w.sorted_index, w.sorted_loss};
+    size_t sizes[5] = {rows * 8, slots * 4, slots * 4, slots * 4, slots * 4};
+    assert_int_equal(w.key, 0);
+    for (int i = 0; i < 5; ++i) {
+        assert_int_equal(offs[i] % AA_PLAN_WS_ALIGN, 0);
+        assert_true((size_t)offs[i] + sizes[i] <= bytes);
+        for (int j = 0; j < i; ++j) disjoint(offs[i], sizes[i], offs[j], sizes[j]);
+    }
+    assert_int_equal(w.per_gt, 45);
+    assert_int_equal(aa__plan_lada_ws(0, 0, 0, 0, &w), 0);
+    /* past 2^31 rows and 2^32 bytes */
+    bytes = aa__plan_lada_ws((int64_t)1 << 12, (int64_t)1 << 20, (int64_t)1 << 20, 16 * 64, &w);
+    assert_true(w.cand_index >= ((int64_t)1 << 35) && bytes > ((size_t)1 << 35));
+    assert_true((size_t)w.sorted_loss + ((size_t)1 << 20) * 16 * 64 * 4 <= bytes);
+
+    aa_lada_params lp;
+    aa_lada_params_init(&lp);
+    lp.threshold = AA_LADA_MEAN_STD, lp.clip_region_to_gt = 0, lp.topk = 33;
+    aa_head_outputs h = {NULL, NULL, AA_FLOAT16, 80};
+    aa_lada_args a = aa__plan_lada_args(&lp, &h);
+    assert_true(a.num_classes == 80 && a.dtype == AA_FLOAT16 && a.mean_std == 1 && a.clip == 0);
+    assert_true(a.topk == 33 && a.topk_per_level == 9 && a.region_radius == 1.5f && a.giou_weight == 1.5f);
+    assert_true(a.stds[3] == 0.2f && a.max_ratio == fabs(log((double)lp.wh_ratio_clip)));
+    assert_int_equal(sizeof(aa_lada_args), 96);
+    assert_int_equal(sizeof(aa_lada_ws), 48);
+
+    /* the claim key: lower loss first, then the lower GT; -0 as +0; 0 is none */
+    assert_true(aa_lada_key(0.5f, 3) > aa_lada_key(0.75f, 0));
+    assert_true(aa_lada_key(0.5f, 1) > aa_lada_key(0.5f, 2));
+    assert_true(aa_lada_key(-1.0f, 9) > aa_lada_key(0.0f, 0) && aa_lada_key(-0.0f, 0) == aa_lada_key(0.0f, 0));
+    assert_true(aa_lada_key(3.4e38f, 2147483646) > 0);
+    const float v[5] = {-2.5f, -0.0f, 1e-40f, 0.375f, 3.4e38f};
+    for (int i = 0; i < 5; ++i) {
+        float back = aa_lada_unorder(aa_lada_order(v[i]));
+        assert_true(back == v[i]);
+    }
+}
+
 static void level_table(void **state)
 {
     (void)state;
@@ -236,6 +289,7 @@ int main(void)
         cmocka_unit_test(workspace_layouts),
         cmocka_unit_test(gmm_plan),
         cmocka_unit_test(paa_plan),
+        cmocka_unit_test(lada_plan),
         cmocka_unit_test(level_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -17,6 +17,7 @@ extern "C" {
 #include "../../kernels/gmm.h"
 #include "../../kernels/max_iou.h"
 #include "../../kernels/paa.h"
+#include "../../kernels/lada.h"
 #include "../../kernels/overlaps.h"
 
 #include <cuda_runtime.h>
@@ -741,6 +742,64 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
     return finish_assignment(ctx, b, out, &m);
 }
 
+/* ---------------------------------------------------------------- LADA */
+
+static size_t lada_layout(const aa_lada_params *p, const aa_batch *b, aa_lada_ws *lay)
+{
+    return aa__plan_lada_ws(b->num_images, b->num_anchors, b->total_gts,
+                            aa__plan_paa_candidates(b, p->topk_per_level), lay);
+}
+
+static size_t aa__cuda_lada_ws_bytes(const aa_lada_params *p, const aa_batch *b)
+{
+    aa_lada_ws lay;
+    return lada_layout(p, b, &lay);
+}
+
+/* Clear the claim keys, select per GT, decode the keys into the outputs. */
+static aa_status aa__cuda_lada(aa_context *ctx, const aa_lada_params *p, const aa_batch *b,
+                               const aa_head_outputs *h, const aa_assignment *out, void *user_ws,
+                               size_t user_ws_bytes)
+{
+    GUARD(ctx);
+    aa_lada_ws lay;
+    size_t ws_bytes = lada_layout(p, b, &lay);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    cuda_batch m;
+    char *ws;
+    const void *logits = NULL, *deltas = NULL;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_arrays(ctx, b, out, &m);
+    if (st == AA_SUCCESS && b->total_gts > 0) {
+        size_t rows = (size_t)(b->num_images * b->num_anchors), elem = h->dtype == AA_FLOAT32 ? 4 : 2;
+        st = input(ctx, SLOT_PAA_LOGITS, h->cls_logits, rows * (size_t)h->num_classes * elem, &logits);
+        if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_DELTAS, h->bbox_deltas, rows * 4 * elem, &deltas);
+    }
+    if (st != AA_SUCCESS) return st;
+    cudaStream_t s = ctx->cuda->stream;
+    aa_i64 rows = b->num_images * b->num_anchors;
+    aa_launch per_row = aa__plan_elementwise(rows);
+    aa_lada_clear_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(rows, ws, lay);
+    st = launched(ctx, "aa_lada_clear_kernel");
+    aa_launch per_gt = aa__plan_lada_select(b->total_gts);
+    if (st == AA_SUCCESS && per_gt.groups_x > 0) {
+        aa_lada_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
+            m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, b->total_gts, m.flags, m.labels,
+            aa__plan_levels(b, NULL, NULL), aa__plan_lada_args(p, h), (const aa_u8 *)logits,
+            (const aa_u8 *)deltas, ws, lay);
+        st = launched(ctx, "aa_lada_select_kernel");
+    }
+    if (st == AA_SUCCESS) {
+        aa_lada_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
+            b->num_anchors, m.offsets, b->num_images, m.labels, ws, lay, m.out_index, m.out_overlap,
+            m.out_labels);
+        st = launched(ctx, "aa_lada_assign_kernel");
+    }
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
 extern "C" const aa_gpu_ops aa__cuda_ops = {
     aa__cuda_reserve,       aa__cuda_overlaps,          aa__cuda_topk_nearest,
     aa__cuda_candidate_stats, aa__cuda_max_iou_ws_bytes, aa__cuda_max_iou,
@@ -748,4 +807,5 @@ extern "C" const aa_gpu_ops aa__cuda_ops = {
     aa__cuda_gmm_ws_bytes,  aa__cuda_gmm,
     aa__cuda_paa_costs,     aa__cuda_paa_select_ws_bytes, aa__cuda_paa_select,
     aa__cuda_paa_ws_bytes,  aa__cuda_paa,
+    aa__cuda_lada_ws_bytes, aa__cuda_lada,
 };

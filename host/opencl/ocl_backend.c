@@ -12,6 +12,7 @@
 #include "../../kernels/gmm.h"
 #include "../../kernels/max_iou.h"
 #include "../../kernels/paa.h"
+#include "../../kernels/lada.h"
 
 #include <CL/cl.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@ enum {
     K_OVERLAPS, K_FCOS, K_MAX_IOU_ANCHOR, K_MAX_IOU_GT, K_MAX_IOU_ASSIGN,
     K_ATSS_PREPARE, K_ATSS_TOPK, K_ATSS_SELECT, K_ATSS_ASSIGN, K_CANDIDATE_STATS, K_GMM,
     K_PAA_COST, K_PAA_COPY, K_PAA_INIT, K_PAA_SELECT,
+    K_LADA_CLEAR, K_LADA_SELECT, K_LADA_ASSIGN,
     NUM_KERNELS
 };
 static const char *const kernel_names[NUM_KERNELS] = {
@@ -46,7 +48,7 @@ static const char *const kernel_names[NUM_KERNELS] = {
     "aa_max_iou_assign_kernel", "aa_atss_prepare_kernel", "aa_atss_topk_kernel",
     "aa_atss_select_kernel", "aa_atss_assign_kernel", "aa_candidate_stats_kernel",
     "aa_gmm_kernel", "aa_paa_cost_kernel", "aa_paa_copy_kernel", "aa_paa_init_kernel",
-    "aa_paa_select_kernel"};
+    "aa_paa_select_kernel", "aa_lada_clear_kernel", "aa_lada_select_kernel", "aa_lada_assign_kernel"};
 
 /* Platform discovery and program builds are serialised across the process: PoCL
  * answered "no device" to clGetDeviceIDs racing with another thread's first use
@@ -212,6 +214,7 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
                                                 sizeof wg, &wg, NULL), AA_ERR_BACKEND);
         int needed = k == K_GMM          ? AA_PLAN_GMM_LOCAL_SIZE
                      : k == K_PAA_SELECT ? AA_PLAN_PAA_LOCAL_SIZE
+                     : k == K_LADA_SELECT ? AA_PLAN_LADA_LOCAL_SIZE
                                          : AA_PLAN_LOCAL_SIZE; /* the plans' */
         if (wg < (size_t)needed)
             return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
@@ -957,6 +960,58 @@ static aa_status aa__ocl_paa(aa_context *ctx, const aa_paa_params *p, const aa_b
     return finish_assignment(ctx, b, out, &m);
 }
 
+/* ---------------------------------------------------------------- LADA */
+
+static size_t lada_layout(const aa_lada_params *p, const aa_batch *b, aa_lada_ws *lay)
+{
+    return aa__plan_lada_ws(b->num_images, b->num_anchors, b->total_gts,
+                            aa__plan_paa_candidates(b, p->topk_per_level), lay);
+}
+
+static size_t aa__ocl_lada_ws_bytes(const aa_lada_params *p, const aa_batch *b)
+{
+    aa_lada_ws lay;
+    return lada_layout(p, b, &lay);
+}
+
+/* Clear the claim keys, select per GT, decode the keys into the outputs. */
+static aa_status aa__ocl_lada(aa_context *ctx, const aa_lada_params *p, const aa_batch *b,
+                              const aa_head_outputs *h, const aa_assignment *out, void *user_ws,
+                              size_t user_ws_bytes)
+{
+    aa_lada_ws lay;
+    size_t ws_bytes = lada_layout(p, b, &lay);
+    aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
+    if (per_image.groups_x == 0) return AA_SUCCESS;
+    ocl_batch m;
+    cl_mem ws, logits = NULL, deltas = NULL;
+    aa_status st = workspace(ctx, ws_bytes, user_ws, user_ws_bytes, &ws);
+    if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
+    if (st == AA_SUCCESS && b->total_gts > 0) st = paa_head(ctx, b, h, &logits, &deltas);
+    if (st != AA_SUCCESS) return st;
+    cl_long rows = b->num_images * b->num_anchors, num_anchors = b->num_anchors, num_gts = b->total_gts;
+    cl_int num_images = b->num_images;
+    aa_launch per_row = aa__plan_elementwise(rows);
+    const ocl_arg args_lada_clear[] = {ARG(rows), ARG(ws), ARG(lay)};
+    st = run_kernel(ctx, K_LADA_CLEAR, &per_row, args_lada_clear, NUM_ARGS(args_lada_clear));
+    if (st == AA_SUCCESS && num_gts > 0) {
+        aa_launch per_gt = aa__plan_lada_select(b->total_gts);
+        aa_levels lv = aa__plan_levels(b, NULL, NULL);
+        aa_lada_args args = aa__plan_lada_args(p, h);
+        const ocl_arg args_lada_select[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts), ARG(m.offsets),
+            ARG(num_images), ARG(num_gts), ARG(m.flags), ARG(m.labels), ARG(lv), ARG(args), ARG(logits),
+            ARG(deltas), ARG(ws), ARG(lay)};
+        st = run_kernel(ctx, K_LADA_SELECT, &per_gt, args_lada_select, NUM_ARGS(args_lada_select));
+    }
+    if (st == AA_SUCCESS) {
+        const ocl_arg args_lada_assign[] = {ARG(num_anchors), ARG(m.offsets), ARG(num_images), ARG(m.labels),
+            ARG(ws), ARG(lay), ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
+        st = run_kernel(ctx, K_LADA_ASSIGN, &per_image, args_lada_assign, NUM_ARGS(args_lada_assign));
+    }
+    if (st != AA_SUCCESS) return st;
+    return finish_assignment(ctx, b, out, &m);
+}
+
 const aa_gpu_ops aa__ocl_ops = {
     aa__ocl_reserve,        aa__ocl_overlaps,          aa__ocl_topk_nearest,
     aa__ocl_candidate_stats, aa__ocl_max_iou_ws_bytes, aa__ocl_max_iou,
@@ -964,4 +1019,5 @@ const aa_gpu_ops aa__ocl_ops = {
     aa__ocl_gmm_ws_bytes,   aa__ocl_gmm,
     aa__ocl_paa_costs,      aa__ocl_paa_select_ws_bytes, aa__ocl_paa_select,
     aa__ocl_paa_ws_bytes,   aa__ocl_paa,
+    aa__ocl_lada_ws_bytes,  aa__ocl_lada,
 };

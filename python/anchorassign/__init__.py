@@ -29,7 +29,7 @@ What is here (the C API, one to one):
   outputs, float32/float16/bfloat16; CPU backend only so far),
   :meth:`~Context.paa_costs`, :meth:`~Context.assign_paa_costs` (PAA in two steps,
   the second with the caller's own costs), :meth:`~Context.lada` (LADA from head
-  outputs; CPU backend only so far), :meth:`~Context.workspace_size`,
+  outputs, every backend), :meth:`~Context.workspace_size`,
   :meth:`~Context.reserve`;
 * :func:`anchors`, :func:`anchor_counts`, :func:`points` (generation);
 * :func:`to_mmdet` (mmdetection's ``AssignResult`` encoding);

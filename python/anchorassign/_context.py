@@ -485,8 +485,9 @@ class Context:
         topk_per_level lowest and overall the topk lowest as candidates, positives
         strictly below the mean (or mean + std) of their losses; an anchor claimed by
         several GTs goes to the lowest loss (docs/semantics.md "LADA", which says what
-        is the paper's and what is our reading). CPU backend only for now (the GPU
-        backends raise NOT_SUPPORTED).
+        is the paper's and what is our reading). Every backend; on a GPU backend a
+        loss beyond float32 costs its GT its positives where the CPU raises
+        INVALID_ARGUMENT.
 
         Arguments as :meth:`paa` (``anchors`` with strides: the region scales with the
         level's stride; labels required). Overrides (keywords; None keeps the default):

@@ -1,5 +1,6 @@
 """Context.lada: the binding of aa_assign_lada on the CPU reference (hand-checked
-outputs, parameters, head dtypes, errors); the GPU backends refuse LADA for now."""
+outputs, parameters, head dtypes, errors), and OpenCL (PoCL) against the CPU
+reference: the same bits in every output."""
 
 import math
 
@@ -139,7 +140,18 @@ def test_errors(cpu):
         cpu.lada(anchors, gt, off, bad, deltas, labels=labels)
 
 
-def test_not_on_opencl(opencl):
-    anchors, gt, off, ignore, labels, cls, deltas = batch(7)
-    with raises(Status.NOT_SUPPORTED, "LADA"):
-        opencl.lada(anchors, gt, off, cls, deltas, labels=labels, ignore=ignore)
+@pytest.mark.parametrize("seed", [7, 8, 9])
+@pytest.mark.parametrize("dtype", ["float32", "float16"])
+def test_opencl_equals_cpu(cpu, opencl, seed, dtype):
+    anchors, gt, off, ignore, labels, cls, deltas = batch(seed)
+    cls, deltas = cls.astype(dtype), deltas.astype(dtype)
+    kw = dict(labels=labels, ignore=ignore)
+    if seed == 8:
+        kw.update(threshold="mean_std", clip_region_to_gt=False, topk=40)
+    want = cpu.lada(anchors, gt, off, cls, deltas, **kw)
+    got = opencl.lada(anchors, gt, off, cls, deltas, **kw)
+    assert (want.gt_index >= 0).any()
+    for name, x, y in zip(aa.Assignment._fields, want, got):
+        assert same_bits(x, y), name
+    n = opencl.workspace_size("lada", anchors, gt, off, ignore=ignore, labels=labels)
+    assert n >= 8 * (len(off) - 1) * anchors.boxes.shape[0]  # the claim keys
