@@ -391,6 +391,14 @@ def scaling_section(path, display):
                    doc.get('commit', '?'),
                    ', '.join('%.2f' % x for x in doc.get('load_avg', [])),
                    doc.get('workloads', ''), doc.get('limit_s', 10)))
+    loads = list(doc.get('load_avg', [])) + list(doc.get('load_avg_end', []))
+    cpus = doc.get('logical_cpus') or 1
+    if loads and max(loads) > 0.5 * cpus:
+        out.append('')
+        out.append('The machine was shared while this ran (load average up to %.1f on %d logical '
+                   'CPUs at the start or end): expect noise of tens of per cent, more on the '
+                   'multi-threaded PyTorch peer; compare ratios and trends, not absolute '
+                   'times.' % (max(loads), cpus))
     out.append('')
     for sweep, spec in doc.get('sweeps', {}).items():
         pts = [p for p in doc.get('points', []) if p.get('sweep') == sweep]
@@ -444,6 +452,9 @@ def read_ptxas(path):
     rows, cur = {}, None
     with open(path) as f:
         for line in f:
+            if line.startswith('# '):  # provenance: commit, nvcc, date
+                rows.setdefault(('#', 'provenance'), {})['text'] = line[2:].strip()
+                continue
             m = PTXAS_COMPILING.search(line)
             if m:
                 cur = rows.setdefault((m.group(1), m.group(2)), {})
@@ -465,6 +476,7 @@ def read_ptxas(path):
 def ptxas_section(path, display):
     """The static cost of every CUDA kernel, from the build (no GPU needed)."""
     rows = read_ptxas(path)
+    provenance = rows.pop(('#', 'provenance'), {}).get('text')
     if not rows:
         return []
     archs = sorted({a for _, a in rows})
@@ -472,7 +484,8 @@ def ptxas_section(path, display):
            'ptxas\'s report from the CUDA build (`-Xptxas=-v`, `--fmad=false`): registers per '
            'thread, shared memory per block (static), stack frame and spills per thread, per '
            'architecture. What each kernel must move, and so its floor on a measured '
-           'bandwidth, needs the GPU run (see "Not measured yet").', '']
+           'bandwidth, needs the GPU run (see "Not measured yet").' +
+           (' Build: %s.' % provenance if provenance else ''), '']
     head = ['kernel'] + ['%s registers' % a for a in archs] + [
         '%s smem B' % a for a in archs] + ['stack B', 'spills (stores/loads B)']
     out.append('| ' + ' | '.join(head) + ' |')

@@ -90,8 +90,10 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
   && touch host/cuda/cuda_backend.cu \
   && PATH="/usr/local/cuda/bin:$PATH" cmake --build "$build-cuda" -j "$(nproc)" --target anchorassign \
     > "$build-cuda.build.log" 2>&1 \
-  && grep -E "ptxas info *: (Compiling|Function properties|Used)|bytes stack frame" \
-    "$build-cuda.build.log" > "$out/ptxas.txt" \
+  && { echo "# commit $commit; $(PATH="/usr/local/cuda/bin:$PATH" nvcc --version | tail -n 1);" \
+         "$(date -u +%Y-%m-%dT%H:%M:%SZ); CUDA build of the library (Release, -Xptxas=-v, --fmad=false)"
+       grep -E "ptxas info *: (Compiling|Function properties|Used)|bytes stack frame" \
+         "$build-cuda.build.log"; } > "$out/ptxas.txt" \
   || { echo "ptxas: the CUDA build failed (see $build-cuda.build.log)"; status=1; }
 fi
 

@@ -228,6 +228,7 @@ def main(argv=None):
         ocl.close()
     folder = args.plots or os.path.dirname(os.path.abspath(args.out))
     os.makedirs(folder, exist_ok=True)
+    doc['load_avg_end'] = list(os.getloadavg())
     doc['plots'] = plot(doc, folder)
     with open(args.out, 'w') as f:
         json.dump(doc, f, indent=1)
