@@ -8,12 +8,14 @@
 // a backend that is not built or has no device. Benchmark names are
 // ASSIGNER/WORKLOAD/BACKEND, e.g. atss/dense/opencl.
 //
-// Besides the assigners of bench_cases: paa/coco-atss (aa_assign_paa from synthetic head
-// outputs; gt_index, overlap and labels checked bit for bit) and gmm_fit/coco-atss
+// Besides the assigners of bench_cases: paa/coco-atss and lada/coco-atss (aa_assign_paa and
+// aa_assign_lada from synthetic head outputs, defaults; gt_index, overlap and labels
+// checked bit for bit) and gmm_fit/coco-atss
 // (aa_gmm_fit on the segments PAA fits there: bench_cases.h says how they are built; the
 // per-segment status and the per-point labels checked equal to the CPU's). A backend
 // that answers AA_ERR_NOT_SUPPORTED for them gets one skipped entry saying so, which is
-// not a failure (PAA runs on OpenCL; paa/cuda waits for device buffers of the head).
+// not a failure (PAA and LADA run on OpenCL; their CUDA rows wait for device buffers of
+// the head).
 //
 // Defaults (overridable on the command line): 5 repetitions, aggregates only (mean,
 // median, stddev, cv; the report uses the median), real time. Quick run:
@@ -329,6 +331,9 @@ struct PaaInputs {
     aa_wl_head head{};
     Reference ref;       // aa_assign_paa on the CPU: gt_index, overlap
     std::vector<int32_t> ref_labels;
+    aa_lada_params lada{}; // aa_lada_params_init, on the same head
+    Reference lada_ref;  // aa_assign_lada on the CPU
+    std::vector<int32_t> lada_ref_labels;
     bench_segments seg{};
     aa_gmm_params gmm{}; // aa_gmm_params_init: float32_input 0 (the GPU backends' only mode)
     std::vector<int32_t> gmm_status, gmm_labels; // the CPU's fit
@@ -368,6 +373,17 @@ PaaInputs &paa_inputs()
         P.error = "cpu reference (paa): " + status_text(cpu, st);
         return P;
     }
+    aa_lada_params_init(&P.lada);
+    P.lada_ref.gt_index.assign(n, 0);
+    P.lada_ref.overlap.assign(n, 0.0f);
+    P.lada_ref_labels.assign(n, 0);
+    aa_assignment lout{P.lada_ref.gt_index.data(), P.lada_ref.overlap.data(),
+                       P.lada_ref_labels.data()};
+    st = aa_assign_lada(cpu, &P.lada, &a, &P.gts, &P.head.head, &lout, nullptr, 0);
+    if (st != AA_SUCCESS) {
+        P.error = "cpu reference (lada): " + status_text(cpu, st);
+        return P;
+    }
     char msg[256] = "";
     if (bench_paa_segments(cpu, &P.params, &a, &P.gts, &P.head.head, &P.seg, msg, sizeof msg)) {
         P.error = msg;
@@ -395,8 +411,19 @@ void paa_counters(benchmark::State &state, const PaaInputs &P, const aa_anchors 
     state.counters["bytes_written"] = 12.0 * P.gts.num_images * static_cast<double>(a.num_anchors);
 }
 
-// paa/coco-atss on a host backend (CPU; OpenCL with host arrays).
-void bench_paa(benchmark::State &state, Backend *b)
+// The assigners from head outputs, one call each.
+enum HeadAssigner { HEAD_PAA, HEAD_LADA };
+
+aa_status call_head(HeadAssigner which, aa_context *ctx, const PaaInputs &P, const aa_anchors &a,
+                    const aa_assignment *out)
+{
+    if (which == HEAD_LADA)
+        return aa_assign_lada(ctx, &P.lada, &a, &P.gts, &P.head.head, out, nullptr, 0);
+    return aa_assign_paa(ctx, &P.params, &a, &P.gts, &P.head.head, out, nullptr, 0);
+}
+
+// paa/coco-atss or lada/coco-atss on a host backend (CPU; OpenCL with host arrays).
+void bench_head(benchmark::State &state, Backend *b, HeadAssigner which)
 {
     PaaInputs &P = paa_inputs();
     if (!P.error.empty()) {
@@ -404,13 +431,15 @@ void bench_paa(benchmark::State &state, Backend *b)
         return;
     }
     const aa_anchors &a = inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
-    size_t n = P.ref.gt_index.size();
+    const Reference &ref = which == HEAD_LADA ? P.lada_ref : P.ref;
+    const std::vector<int32_t> &ref_labels = which == HEAD_LADA ? P.lada_ref_labels : P.ref_labels;
+    size_t n = ref.gt_index.size();
     std::vector<int32_t> gi(n), lab(n);
     std::vector<float> ov(n);
     aa_assignment out{gi.data(), ov.data(), lab.data()};
     auto check = [&](const char *when) {
-        std::string diff = compare(P.ref, gi.data(), ov.data());
-        if (diff.empty() && lab != P.ref_labels)
+        std::string diff = compare(ref, gi.data(), ov.data());
+        if (diff.empty() && lab != ref_labels)
             diff = "labels differ from the CPU reference";
         if (!diff.empty())
             fail_case(state, std::string(b->name) + when + ": " + diff);
@@ -418,7 +447,7 @@ void bench_paa(benchmark::State &state, Backend *b)
     };
     aa_status st = AA_SUCCESS;
     if (b->kind != AA_BACKEND_CPU) { // check call and warm-up, as bench_host
-        st = aa_assign_paa(b->ctx, &P.params, &a, &P.gts, &P.head.head, &out, nullptr, 0);
+        st = call_head(which, b->ctx, P, a, &out);
         if (st != AA_SUCCESS) {
             fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
             return;
@@ -427,7 +456,7 @@ void bench_paa(benchmark::State &state, Backend *b)
             return;
     }
     for (auto _ : state) {
-        st = aa_assign_paa(b->ctx, &P.params, &a, &P.gts, &P.head.head, &out, nullptr, 0);
+        st = call_head(which, b->ctx, P, a, &out);
         if (st != AA_SUCCESS)
             break;
         benchmark::DoNotOptimize(gi.data());
@@ -502,14 +531,20 @@ void bench_gmm(benchmark::State &state, Backend *b)
         std::count(status.begin(), status.end(), AA_GMM_CONVERGED));
 }
 
-// Why a backend does not run paa / gmm_fit here ("" if it does). Sets *failure when it
-// is an error rather than a feature the backend lacks.
-std::string extra_skip(const Backend &b, bool paa, bool *failure)
+void bench_paa(benchmark::State &state, Backend *b) { bench_head(state, b, HEAD_PAA); }
+void bench_lada(benchmark::State &state, Backend *b) { bench_head(state, b, HEAD_LADA); }
+
+// The loss-aware rows: PAA, the EM alone, LADA.
+enum LossAware { ROW_PAA, ROW_GMM, ROW_LADA };
+
+// Why a backend does not run a loss-aware row here ("" if it does). Sets *failure when
+// it is an error rather than a feature the backend lacks.
+std::string extra_skip(const Backend &b, LossAware row, bool *failure)
 {
     *failure = false;
     if (!b.ctx || (b.kind == AA_BACKEND_CUDA && !b.why.empty()))
         return b.why;
-    if (!paa) {
+    if (row == ROW_GMM) {
         if (b.kind == AA_BACKEND_CUDA)
             return "gmm_fit/cuda: not in the suite yet (device buffers for the segments; "
                    "bench/pending.md)";
@@ -517,18 +552,26 @@ std::string extra_skip(const Backend &b, bool paa, bool *failure)
     }
     if (b.kind == AA_BACKEND_CPU)
         return "";
-    if (b.kind == AA_BACKEND_CUDA) // bench_paa passes host arrays (AA_MEMORY_HOST)
-        return "paa/cuda: not in the suite yet (device buffers for the head outputs; "
-               "bench/pending.md)";
-    // PAA on OpenCL (host arrays): ask the backend whether it has PAA.
+    const char *name = row == ROW_LADA ? "lada" : "paa";
+    if (b.kind == AA_BACKEND_CUDA) // bench_head passes host arrays (AA_MEMORY_HOST)
+        return std::string(name) + "/cuda: not in the suite yet (device buffers for the head "
+                                   "outputs; bench/pending.md)";
+    // On OpenCL (host arrays): ask the backend whether it has the assigner.
     const Workload &w = workload(BENCH_PAA_WORKLOAD);
     if (!w.loaded)
         return ""; // the case reports the error
-    aa_paa_params p;
-    aa_paa_params_init(&p);
+    const aa_anchors *anchors = &inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
     size_t bytes = 0;
-    aa_status st = aa_paa_workspace_size(b.ctx, &p, &inputs().sets[AA_WL_ANCHORS_ATSS].anchors,
-                                         &w.batch.gts, &bytes);
+    aa_status st;
+    if (row == ROW_LADA) {
+        aa_lada_params p;
+        aa_lada_params_init(&p);
+        st = aa_lada_workspace_size(b.ctx, &p, anchors, &w.batch.gts, &bytes);
+    } else {
+        aa_paa_params p;
+        aa_paa_params_init(&p);
+        st = aa_paa_workspace_size(b.ctx, &p, anchors, &w.batch.gts, &bytes);
+    }
     if (st == AA_SUCCESS)
         return "";
     if (st == AA_ERR_NOT_SUPPORTED)
@@ -849,13 +892,14 @@ int main(int argc, char **argv)
             if (heavy) // 3 single calls, whatever the command line says
                 bm->Repetitions(3)->Iterations(1);
         }
-    // paa/coco-atss and gmm_fit/coco-atss on every backend.
-    for (bool paa : {true, false})
+    // paa/, gmm_fit/ and lada/coco-atss on every backend.
+    for (LossAware row : {ROW_PAA, ROW_GMM, ROW_LADA})
         for (Backend &b : backends) {
-            std::string name = std::string(paa ? "paa/" : "gmm_fit/") +
+            static const char *const prefix[] = {"paa/", "gmm_fit/", "lada/"};
+            std::string name = std::string(prefix[row]) +
                                bench_workloads[BENCH_PAA_WORKLOAD].name + "/" + b.name;
             bool failure = false;
-            std::string skip = extra_skip(b, paa, &failure);
+            std::string skip = extra_skip(b, row, &failure);
             if (!skip.empty()) {
                 benchmark::RegisterBenchmark(name.c_str(),
                                              [skip, failure](benchmark::State &state) {
@@ -867,7 +911,8 @@ int main(int argc, char **argv)
                     ->Iterations(1);
                 continue;
             }
-            auto *bm = benchmark::RegisterBenchmark(name.c_str(), paa ? bench_paa : bench_gmm, &b);
+            auto *bm = benchmark::RegisterBenchmark(
+                name.c_str(), row == ROW_PAA ? bench_paa : row == ROW_GMM ? bench_gmm : bench_lada, &b);
             bm->Unit(benchmark::kMillisecond)->UseRealTime();
         }
     benchmark::RunSpecifiedBenchmarks();

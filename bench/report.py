@@ -23,7 +23,7 @@ import sys
 BACKENDS = ('cpu', 'opencl', 'cuda')
 BACKEND_TITLES = {'cpu': 'CPU reference', 'opencl': 'OpenCL', 'cuda': 'CUDA'}
 ORDER = ('coco-atss', 'coco-retina', 'dense', 'extreme')
-ASSIGNER_ORDER = ('atss', 'fcos', 'max_iou', 'overlaps', 'paa', 'gmm_fit')
+ASSIGNER_ORDER = ('atss', 'fcos', 'max_iou', 'overlaps', 'paa', 'gmm_fit', 'lada')
 UNIT_MS = {'ns': 1e-6, 'us': 1e-3, 'ms': 1.0, 's': 1e3}
 
 
@@ -186,8 +186,9 @@ def run_section(folder, display):
         out.append('No GPU in this run. The CPU reference is single-threaded; OpenCL ran on '
                    'PoCL, i.e. the GPU kernels executed on this CPU (with the host copies of '
                    '`AA_MEMORY_HOST`), so its column tests the kernels and their launch plans, '
-                   'it does not predict GPU speed. The PyTorch peer used %s intra-op '
-                   'threads.' % pdoc.get('torch_threads', '?'))
+                   'it does not predict GPU speed.' +
+                   (' The PyTorch peer used %s intra-op threads.' % pdoc.get('torch_threads', '?')
+                    if pdoc else ''))
         loads = list(ctx.get('load_avg', [])) + list(pdoc.get('load_avg', []))
         cpus = ctx.get('num_cpus') or pdoc.get('logical_cpus') or 1
         if loads and max(loads) > 0.5 * cpus:
@@ -276,6 +277,11 @@ def run_section(folder, display):
                'backend column was checked bit for bit against the CPU reference before it '
                'was timed (bench_assign skips a case that differs).')
     out.append('')
+    if any(k[0] == 'lada' for k in keys):
+        out.append('`lada`: aa_assign_lada (aa_lada_params_init defaults) on the same synthetic '
+                   'head outputs as `paa`, gt_index, overlap and labels checked bit for bit; no '
+                   'peer (LADA has no public code: docs/semantics.md).')
+        out.append('')
     if any(k[0] in ('paa', 'gmm_fit') for k in keys):
         out.append('`paa`: aa_assign_paa (mmdetection\'s PAAHead defaults) from synthetic head '
                    'outputs (aa_wl_head_make, float32, 91 classes), gt_index, overlap and labels '
@@ -287,10 +293,11 @@ def run_section(folder, display):
         out.append('')
     out.append('Sources: the backend columns are `%s/bench_assign.json`, entry '
                '`ASSIGNER/WORKLOAD/BACKEND/..._median` (Google Benchmark\'s median aggregate; '
-               'counters `anchors`, `gts`, `bytes_written`%s); the peer columns are '
-               '`%s/peers.json`, the `results` item with that assigner and workload '
-               '(`peer.median_ms`, `peer.peak_mib`, `parity`).' % (
-                   display, ', `copy_bw_fraction`' if gpu else '', display))
+               'counters `anchors`, `gts`, `bytes_written`%s)%s.' % (
+                   display, ', `copy_bw_fraction`' if gpu else '',
+                   ('; the peer columns are `%s/peers.json`, the `results` item with that '
+                    'assigner and workload (`peer.median_ms`, `peer.peak_mib`, `parity`)' % display)
+                   if pdoc else ''))
     out.append('')
 
     if peers and any('anchorassign_cpu' in p for p in peers.values()):

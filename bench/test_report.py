@@ -57,6 +57,8 @@ def bench_doc(with_cuda=False):
     gmm = dict(segments=119.0, points=2428.0, converged=119.0, max_iterations=33.0)
     b += gb_aggregates('gmm_fit/coco-atss/cpu', [2.0] * 5, gmm)
     b += gb_aggregates('gmm_fit/coco-atss/opencl', [3.0] * 5, gmm)
+    b += gb_aggregates('lada/coco-atss/cpu', [50.0] * 5, COUNTERS)
+    b += gb_aggregates('lada/coco-atss/opencl', [400.0] * 5, COUNTERS)
     ctx = dict(date='2026-11-25T00:00:00+00:00', num_cpus=2, load_avg=[0.1, 0.2, 0.3],
                cpu_model='Test CPU', commit='abc123', backend_cpu='CPU reference',
                backend_opencl='pthread-test')
@@ -222,6 +224,14 @@ ptxas info    : Used 124 registers, used 1 barriers, 136 bytes cumulative stack 
         self.assertEqual(r[1:7], ['114', '124', '1188', '1188', '136', '0/0'])
         r = self.row(text, '| `aa_overlaps_kernel` |')
         self.assertEqual(r[1:7], ['32', '-', '0', '-', '0', '8/4'])
+
+    def test_lada_row(self):
+        text = self.render()
+        r = self.row(text, '| lada | coco-atss | 22,400')
+        self.assertEqual(r[4:7], ['50.0', '400', 'x0.12'])
+        self.assertIn('`lada`: aa_assign_lada', text)
+        # rows in the documented order: paa, gmm_fit, then lada
+        self.assertLess(text.index('| paa | coco-atss'), text.index('| lada | coco-atss'))
 
     def test_single_repetition_and_failed_peer(self):
         text = self.render()
