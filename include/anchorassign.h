@@ -59,7 +59,15 @@ AA_API const char *aa_version_string(void);
 
 /* ---------------------------------------------------------------- status */
 
-/* Explicit values: they are stable across versions. */
+/* Explicit values: they are stable across versions.
+ *
+ * After AA_ERR_BACKEND (or AA_ERR_OUT_OF_MEMORY) from a failed CUDA/OpenCL runtime call
+ * the context stays usable, unless the message ends with "cannot be used again,
+ * destroy it" (a lost OpenCL device or queue, a sticky CUDA error): then every later
+ * call on it fails with AA_ERR_BACKEND until it is destroyed. "No output has been
+ * written" holds for AA_MEMORY_HOST on every failure; with AA_MEMORY_NATIVE a runtime
+ * failure after the call's first kernel launch may leave its device outputs partly
+ * written (their content is then unspecified). See docs/robustness.md. */
 typedef enum aa_status {
     AA_SUCCESS = 0,
     AA_ERR_NULL_POINTER = 1,       /* a required pointer is NULL                      */

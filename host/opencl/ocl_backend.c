@@ -1,11 +1,22 @@
 /* ocl_backend.c - the OpenCL backend: device choice, the program built once per
  * context from the embedded kernel text, an in-order queue, staging buffers for
  * AA_MEMORY_HOST, and the launches, translated from the shared plans (plan.h).
- * Every OpenCL call is checked; a failure names the call and the error code. */
+ * Every OpenCL call is checked; a failure names the call and the error code.
+ *
+ * A failed call on the context's queue (an upload, a launch, a read-back, the wait
+ * for the results; queue_failed): AA_ERR_OUT_OF_MEMORY for the allocation codes
+ * (CL_MEM_OBJECT_ALLOCATION_FAILURE, CL_OUT_OF_HOST_MEMORY), AA_ERR_BACKEND for
+ * every other, CL_OUT_OF_RESOURCES included; the call waits for the work it had
+ * queued and the context stays usable. A device or queue that is gone
+ * (CL_DEVICE_NOT_AVAILABLE, CL_INVALID_COMMAND_QUEUE, CL_INVALID_CONTEXT) makes the
+ * context lost: AA_ERR_BACKEND now, and every later call that would use the
+ * device fails at once with AA_ERR_BACKEND, naming the first failure, until the
+ * context is destroyed. Each of these calls asks the test hook (inject.h) first. */
 #define CL_TARGET_OPENCL_VERSION 120
 #include "ocl_backend.h"
 
 #include "alloc.h"
+#include "inject.h"
 #include "plan.h"
 #include "../../kernels/levels.h"
 #include "../../kernels/atss.h"
@@ -16,6 +27,8 @@
 
 #include <CL/cl.h>
 #include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,6 +80,10 @@ struct aa_ocl {
     cl_mem slot[NUM_SLOTS];
     size_t slot_bytes[NUM_SLOTS];
     char device_name[128];
+    void *results;          /* AA_MEMORY_HOST: the results of a call, read back here */
+    size_t results_bytes;   /* before they are copied to the caller (read_results) */
+    cl_int lost;            /* not CL_SUCCESS: the device or queue is gone (queue_failed) */
+    char lost_call[96];     /* the call that found it */
 };
 
 static const char *cl_error_name(cl_int e)
@@ -95,6 +112,71 @@ static const char *cl_error_name(cl_int e)
         if (e_ != CL_SUCCESS)                                                                \
             return aa__fail(ctx, status, "OpenCL %s: %s (%d)", #call, cl_error_name(e_), (int)e_); \
     } while (0)
+
+/* The status of a failed runtime call: the allocation codes are out of memory (as
+ * for clCreateBuffer, which adds CL_INVALID_BUFFER_SIZE); every other code,
+ * CL_OUT_OF_RESOURCES included, is a backend failure. */
+static aa_status cl_status(cl_int e)
+{
+    return e == CL_MEM_OBJECT_ALLOCATION_FAILURE || e == CL_OUT_OF_HOST_MEMORY ? AA_ERR_OUT_OF_MEMORY
+                                                                               : AA_ERR_BACKEND;
+}
+
+/* The codes that say the device or the queue is gone: nothing more can run. */
+static int cl_lost(cl_int e)
+{
+    return e == CL_DEVICE_NOT_AVAILABLE || e == CL_INVALID_COMMAND_QUEUE || e == CL_INVALID_CONTEXT;
+}
+
+/* e = a runtime call of `kind`: the test hook's error if it injects one (the call
+ * is not made), else the call's own result. */
+#define CL_RUN(e, kind, call)                                                                \
+    do {                                                                                     \
+        (e) = (cl_int)aa__inject_error(kind);                                                \
+        if ((e) == CL_SUCCESS) (e) = (call);                                                 \
+    } while (0)
+
+/* A failed call on the context's queue; `fmt` names the call and what it did. Waits
+ * (unchecked) for the work this call had queued: uploads read the caller's arrays,
+ * which the caller may free once the call returns. A lost device or queue marks the
+ * context lost (check_lost). */
+static aa_status queue_failed(aa_context *ctx, cl_int e, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+static aa_status queue_failed(aa_context *ctx, cl_int e, const char *fmt, ...)
+{
+    struct aa_ocl *o = ctx->ocl;
+    char what[96];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    clFinish(o->queue);
+    int lost = cl_lost(e);
+    if (lost && o->lost == CL_SUCCESS) {
+        o->lost = e;
+        snprintf(o->lost_call, sizeof o->lost_call, "%s", what);
+    }
+    return aa__fail(ctx, lost ? AA_ERR_BACKEND : cl_status(e), "OpenCL %s: %s (%d)%s", what,
+                    cl_error_name(e), (int)e,
+                    lost ? "; the device or its queue is lost: this aa_context cannot be used "
+                           "again, destroy it"
+                         : "");
+}
+
+/* A lost context (queue_failed) runs nothing more: every call that would use the
+ * device fails here, before touching the runtime or any output. */
+static aa_status check_lost(aa_context *ctx)
+{
+    struct aa_ocl *o = ctx->ocl;
+    if (o->lost == CL_SUCCESS) return AA_SUCCESS;
+    return aa__fail(ctx, AA_ERR_BACKEND,
+                    "OpenCL: this aa_context was lost by an earlier call (%s: %s): it cannot be "
+                    "used again, destroy it",
+                    o->lost_call, cl_error_name(o->lost));
+}
 
 /* An index from the environment overrides the one in the options. */
 static int env_index(const char *name, int fallback)
@@ -167,6 +249,40 @@ static int first_gpu_locked(int *platform, int *device)
     return 0;
 }
 
+/* The build log in a message, which is one line (aa_context_last_error): line breaks
+ * and runs of white space become " | " and " ", and at most LOG_EXCERPT characters
+ * are kept. Returns nonzero when the log was cut. */
+#define LOG_EXCERPT 300
+#define LOG_EXCERPT_TEXT "300"
+static int flatten_log(const char *log, char *out, size_t cap)
+{
+    size_t n = 0;
+    int pending = 0; /* 1: a space, 2: a line break, not written yet */
+    for (const char *c = log; *c; ++c) {
+        unsigned char ch = (unsigned char)*c;
+        if (ch == '\n' || ch == '\r') {
+            pending = 2;
+            continue;
+        }
+        if (ch == ' ' || ch == '\t' || ch < 32 || ch == 127) {
+            if (!pending) pending = 1;
+            continue;
+        }
+        const char *sep = n == 0 ? "" : pending == 2 ? " | " : pending == 1 ? " " : "";
+        size_t need = strlen(sep) + 1;
+        if (n + need >= cap) {
+            out[n] = '\0';
+            return 1;
+        }
+        memcpy(out + n, sep, need - 1);
+        n += need - 1;
+        out[n++] = (char)ch;
+        pending = 0;
+    }
+    out[n] = '\0';
+    return 0;
+}
+
 static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
 {
     cl_int e;
@@ -190,17 +306,31 @@ static aa_status build_program(aa_context *ctx, struct aa_ocl *o)
     if (!fp64)
         return aa__fail(ctx, AA_ERR_NOT_SUPPORTED, "OpenCL device %s: no double precision (cl_khr_fp64)",
                         o->device_name);
-    e = clBuildProgram(o->program, 1, &o->device,
-                       "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt", NULL, NULL);
+    int injected = (e = (cl_int)aa__inject_error(AA__INJECT_BUILD)) != CL_SUCCESS;
+    if (!injected)
+        e = clBuildProgram(o->program, 1, &o->device,
+                           "-cl-std=CL1.2 -cl-fp32-correctly-rounded-divide-sqrt", NULL, NULL);
     if (e != CL_SUCCESS) {
-        /* The log can be long: ask its size first (a short buffer gets nothing). */
+        /* The log can be long: ask its size first (a short buffer gets nothing). An
+         * injected failure (inject.h) reports the hook's fake log instead. */
         size_t size = 0;
         char *log = NULL;
-        if (clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) == CL_SUCCESS &&
-            (log = aa__calloc(size + 1, 1)) != NULL)
-            clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, size, log, NULL);
-        aa_status st = aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clBuildProgram: %s; build log: %s",
-                                cl_error_name(e), log ? log : "(unavailable)");
+        const char *text = injected ? aa__inject_build_log() : NULL;
+        if (!injected &&
+            clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, 0, NULL, &size) == CL_SUCCESS &&
+            (log = aa__calloc(size + 1, 1)) != NULL &&
+            clGetProgramBuildInfo(o->program, o->device, CL_PROGRAM_BUILD_LOG, size, log, NULL) == CL_SUCCESS)
+            text = log;
+        char excerpt[LOG_EXCERPT + 4];
+        size_t bytes = text ? strlen(text) : 0;
+        int cut = flatten_log(text ? text : "", excerpt, sizeof excerpt - 3);
+        if (cut) strcat(excerpt, "...");
+        aa_status st = aa__fail(ctx, AA_ERR_BACKEND,
+                                "OpenCL clBuildProgram: %s (%d); build log (%zu bytes, lines joined "
+                                "by \" | \"%s): %s",
+                                cl_error_name(e), (int)e, bytes,
+                                cut ? ", cut to its first " LOG_EXCERPT_TEXT " characters" : "",
+                                text ? excerpt : "(unavailable)");
         aa__free(log);
         return st;
     }
@@ -233,6 +363,7 @@ static void release(struct aa_ocl *o)
     if (o->program) clReleaseProgram(o->program);
     if (o->own_queue) clReleaseCommandQueue(o->own_queue);
     if (o->context) clReleaseContext(o->context);
+    aa__free(o->results);
     aa__free(o);
 }
 
@@ -303,6 +434,8 @@ static aa_status switch_queue(aa_context *ctx, cl_command_queue next)
 aa_status aa__ocl_set_queue(aa_context *ctx, void *queue)
 {
     struct aa_ocl *o = ctx->ocl;
+    aa_status st = check_lost(ctx);
+    if (st != AA_SUCCESS) return st;
     if (!queue) return switch_queue(ctx, o->own_queue);
     cl_context qctx;
     OCL_CHECK(ctx, clGetCommandQueueInfo((cl_command_queue)queue, CL_QUEUE_CONTEXT, sizeof qctx,
@@ -336,6 +469,8 @@ const char *aa__ocl_device_name(const aa_context *ctx)
 static aa_status stage(aa_context *ctx, int s, size_t bytes, cl_mem *mem)
 {
     struct aa_ocl *o = ctx->ocl;
+    aa_status st = check_lost(ctx);
+    if (st != AA_SUCCESS) return st;
     if (bytes == 0) bytes = 16; /* a zero-size buffer is an error in OpenCL */
     if (o->slot_bytes[s] < bytes) {
         if (o->slot[s]) clReleaseMemObject(o->slot[s]);
@@ -370,6 +505,8 @@ static aa_status stage(aa_context *ctx, int s, size_t bytes, cl_mem *mem)
  * cl_mem handle. */
 static aa_status input(aa_context *ctx, int s, const void *ptr, size_t bytes, cl_mem *mem)
 {
+    aa_status st = check_lost(ctx);
+    if (st != AA_SUCCESS) return st;
     if (!ptr) { /* an optional array left out: a NULL kernel argument */
         *mem = NULL;
         return AA_SUCCESS;
@@ -378,16 +515,21 @@ static aa_status input(aa_context *ctx, int s, const void *ptr, size_t bytes, cl
         *mem = (cl_mem)(uintptr_t)ptr;
         return AA_SUCCESS;
     }
-    aa_status st = stage(ctx, s, bytes, mem);
+    st = stage(ctx, s, bytes, mem);
     if (st != AA_SUCCESS || bytes == 0) return st;
-    OCL_CHECK(ctx, clEnqueueWriteBuffer(ctx->ocl->queue, *mem, CL_FALSE, 0, bytes, ptr, 0, NULL, NULL),
-              AA_ERR_BACKEND);
+    cl_int e;
+    CL_RUN(e, AA__INJECT_WRITE,
+           clEnqueueWriteBuffer(ctx->ocl->queue, *mem, CL_FALSE, 0, bytes, ptr, 0, NULL, NULL));
+    if (e != CL_SUCCESS)
+        return queue_failed(ctx, e, "clEnqueueWriteBuffer(%zu bytes, an input of AA_MEMORY_HOST)", bytes);
     return AA_SUCCESS;
 }
 
 /* An output array: a slot in host-memory mode, else the caller's cl_mem. */
 static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, cl_mem *mem)
 {
+    aa_status st = check_lost(ctx);
+    if (st != AA_SUCCESS) return st;
     if (!ptr) {
         *mem = NULL;
         return AA_SUCCESS;
@@ -399,13 +541,76 @@ static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, cl_mem 
     return stage(ctx, s, bytes, mem);
 }
 
-/* Host-memory mode: reads an output back, blocking (the call's promise). */
+/* One result of a call: a device buffer and the caller's array it goes to (NULL:
+ * not wanted). */
+typedef struct ocl_result {
+    cl_mem mem;
+    void *dst;
+    size_t bytes;
+} ocl_result;
+
+/* Host-memory mode: the call's results into the caller's arrays, returning when they
+ * are there (the call's promise). A single result is read straight into its array
+ * (blocking). Several are read into the context's host buffer first and copied out
+ * only when every read and the wait have succeeded, so that a failure leaves every
+ * output untouched rather than some of them written. With no result wanted, the
+ * call still waits for its uploads. */
+static aa_status read_results(aa_context *ctx, const ocl_result *r, int n)
+{
+    if (ctx->memory != AA_MEMORY_HOST) return AA_SUCCESS;
+    struct aa_ocl *o = ctx->ocl;
+    size_t total = 0;
+    int wanted = 0, one = 0;
+    for (int i = 0; i < n; ++i)
+        if (r[i].dst && r[i].bytes) total += r[i].bytes, one = i, ++wanted;
+    cl_int e;
+    if (wanted == 1) {
+        CL_RUN(e, AA__INJECT_READ, clEnqueueReadBuffer(o->queue, r[one].mem, CL_TRUE, 0, r[one].bytes,
+                                                       r[one].dst, 0, NULL, NULL));
+        if (e != CL_SUCCESS)
+            return queue_failed(ctx, e, "clEnqueueReadBuffer(%zu bytes, a result of AA_MEMORY_HOST)",
+                                r[one].bytes);
+        return AA_SUCCESS;
+    }
+    if (o->results_bytes < total) { /* grown, never shrunk; the old one released first */
+        aa__free(o->results);
+        o->results_bytes = 0;
+        o->results = aa__malloc(total);
+        if (!o->results) {
+            clFinish(o->queue);
+            return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY,
+                            "OpenCL: could not allocate %zu bytes of host memory for the results", total);
+        }
+        o->results_bytes = total;
+    }
+    size_t at = 0;
+    for (int i = 0; i < n; ++i) {
+        if (!r[i].dst || !r[i].bytes) continue;
+        CL_RUN(e, AA__INJECT_READ, clEnqueueReadBuffer(o->queue, r[i].mem, CL_FALSE, 0, r[i].bytes,
+                                                       (char *)o->results + at, 0, NULL, NULL));
+        if (e != CL_SUCCESS)
+            return queue_failed(ctx, e, "clEnqueueReadBuffer(%zu bytes, a result of AA_MEMORY_HOST)",
+                                r[i].bytes);
+        at += r[i].bytes;
+    }
+    CL_RUN(e, AA__INJECT_FINISH, clFinish(o->queue));
+    if (e != CL_SUCCESS)
+        return queue_failed(ctx, e, "clFinish(%s)", wanted ? "the results of AA_MEMORY_HOST"
+                                                           : "the uploads of AA_MEMORY_HOST");
+    at = 0;
+    for (int i = 0; i < n; ++i) {
+        if (!r[i].dst || !r[i].bytes) continue;
+        memcpy(r[i].dst, (const char *)o->results + at, r[i].bytes);
+        at += r[i].bytes;
+    }
+    return AA_SUCCESS;
+}
+
+/* Host-memory mode: one output back (read_results). */
 static aa_status finish_output(aa_context *ctx, cl_mem mem, void *ptr, size_t bytes)
 {
-    if (ctx->memory != AA_MEMORY_HOST || bytes == 0 || !ptr) return AA_SUCCESS;
-    OCL_CHECK(ctx, clEnqueueReadBuffer(ctx->ocl->queue, mem, CL_TRUE, 0, bytes, ptr, 0, NULL, NULL),
-              AA_ERR_BACKEND);
-    return AA_SUCCESS;
+    ocl_result r = {mem, ptr, bytes};
+    return read_results(ctx, &r, 1);
 }
 
 static aa_status launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, const char *name)
@@ -413,10 +618,10 @@ static aa_status launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, con
     if (plan->groups_x == 0) return AA_SUCCESS;
     size_t global[2] = {(size_t)aa__plan_global_x(plan), (size_t)plan->groups_y};
     size_t local[2] = {(size_t)plan->local_size, 1};
-    cl_int e = clEnqueueNDRangeKernel(ctx->ocl->queue, k, 2, NULL, global, local, 0, NULL, NULL);
-    if (e != CL_SUCCESS)
-        return aa__fail(ctx, e == CL_OUT_OF_RESOURCES ? AA_ERR_OUT_OF_MEMORY : AA_ERR_BACKEND,
-                        "OpenCL clEnqueueNDRangeKernel(%s): %s", name, cl_error_name(e));
+    cl_int e;
+    CL_RUN(e, AA__INJECT_LAUNCH,
+           clEnqueueNDRangeKernel(ctx->ocl->queue, k, 2, NULL, global, local, 0, NULL, NULL));
+    if (e != CL_SUCCESS) return queue_failed(ctx, e, "clEnqueueNDRangeKernel(%s)", name);
     return AA_SUCCESS;
 }
 
@@ -433,6 +638,8 @@ static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, c
                             int num_args)
 {
     cl_kernel k = ctx->ocl->kernel[which];
+    aa_status st = check_lost(ctx);
+    if (st != AA_SUCCESS) return st;
     for (int i = 0; i < num_args; ++i) {
         cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
         if (e != CL_SUCCESS)
@@ -499,10 +706,9 @@ static aa_status finish_assignment(aa_context *ctx, const aa_batch *b, const aa_
                                    const ocl_batch *m)
 {
     size_t bytes = (size_t)(b->num_images * b->num_anchors) * 4;
-    aa_status st = finish_output(ctx, m->out_index, out->gt_index, bytes);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_overlap, out->overlap, bytes);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_labels, out->labels, bytes);
-    return st;
+    const ocl_result r[] = {{m->out_index, out->gt_index, bytes}, {m->out_overlap, out->overlap, bytes},
+                            {m->out_labels, out->labels, bytes}};
+    return read_results(ctx, r, 3);
 }
 
 
@@ -710,9 +916,9 @@ static aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float ep
         ARG(per_gt), ARG(e), ARG(cand), ARG(dmean), ARG(dstd)};
     st = run_kernel(ctx, K_CANDIDATE_STATS, &plan, args_candidate_stats,
         NUM_ARGS(args_candidate_stats));
-    if (st == AA_SUCCESS) st = finish_output(ctx, dmean, mean, n_gts * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, dstd, std, n_gts * 8);
-    return st;
+    if (st != AA_SUCCESS) return st;
+    const ocl_result r[] = {{dmean, mean, n_gts * 8}, {dstd, std, n_gts * 8}};
+    return read_results(ctx, r, 2);
 }
 
 /* ---------------------------------------------------------------- Gaussian mixtures */
@@ -745,19 +951,13 @@ static aa_status gmm_outputs(aa_context *ctx, const aa_gmm_result *r, size_t per
 static aa_status gmm_finish(aa_context *ctx, const aa_gmm_result *r, size_t per_k, size_t segs,
                             size_t pts, const ocl_gmm_out *m)
 {
-    aa_status st = finish_output(ctx, m->w, r->weights, per_k * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->mu, r->means, per_k * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->var, r->variances, per_k * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->bound, r->lower_bound, segs * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->iter, r->iterations, segs * 4);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->status, r->status, segs * 4);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->labels, r->labels, pts * 4);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->density, r->log_density, pts * 8);
-    if (st != AA_SUCCESS || ctx->memory != AA_MEMORY_HOST) return st;
-    /* every output is optional: with none read back, the uploads of the caller's
-     * arrays must still be done before the call returns */
-    OCL_CHECK(ctx, clFinish(ctx->ocl->queue), AA_ERR_BACKEND);
-    return AA_SUCCESS;
+    /* every output is optional: with none read back, read_results still waits for
+     * the uploads of the caller's arrays */
+    const ocl_result res[] = {{m->w, r->weights, per_k * 8}, {m->mu, r->means, per_k * 8},
+                              {m->var, r->variances, per_k * 8}, {m->bound, r->lower_bound, segs * 8},
+                              {m->iter, r->iterations, segs * 4}, {m->status, r->status, segs * 4},
+                              {m->labels, r->labels, pts * 4}, {m->density, r->log_density, pts * 8}};
+    return read_results(ctx, res, 8);
 }
 
 static aa_status aa__ocl_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_gmm_batch *g,

@@ -1,0 +1,547 @@
+/* test_opencl_failures.c - a failed OpenCL runtime call returns its documented
+ * status, names the call and the error, writes no output, and leaves the context
+ * usable, or says it is lost (issue #8, item 4).
+ *
+ * The library's test hook (host/inject.h, exported under an aa__ name that the
+ * public header does not declare) makes the (n+1)-th checked runtime call of one
+ * kind fail with a chosen cl_int, without calling the runtime, so that the backend's
+ * real error path runs: clBuildProgram (with a fake build log), clEnqueueNDRangeKernel,
+ * clEnqueueWriteBuffer, clEnqueueReadBuffer and the checked clFinish.
+ *
+ * On PoCL (OpenCL is never skipped where it is built: CI installs PoCL), with
+ * AA_MEMORY_HOST and the context's own workspace, for seven calls (aa_overlaps,
+ * max-IoU, ATSS, FCOS, the EM, PAA, LADA):
+ *  - transient: every call of each kind is made to fail in turn (n = 0, 1, ... until
+ *    the call succeeds) with CL_OUT_OF_RESOURCES (AA_ERR_BACKEND) and
+ *    CL_MEM_OBJECT_ALLOCATION_FAILURE (AA_ERR_OUT_OF_MEMORY), on one context: the
+ *    status, a one-line message naming the call and the error, the call stopped at
+ *    the failure, every output byte-identical to its poison (guards intact); then
+ *    the same context runs the call and gives a fresh context's bytes;
+ *  - lost: CL_DEVICE_NOT_AVAILABLE or CL_INVALID_COMMAND_QUEUE (alternately) at
+ *    every call of each kind in turn, each on a fresh context:
+ *    AA_ERR_BACKEND, the message says the context is lost, outputs untouched; every
+ *    later call on it (the same, another, aa_context_reserve, aa_context_set_stream)
+ *    fails at once (no runtime call) naming the first failure;
+ *  - the program build failing at context creation: AA_ERR_BACKEND, *ctx NULL, the
+ *    log's excerpt on one line in aa_context_create_error, nothing leaked (the
+ *    ci-asan preset runs this under LeakSanitizer).
+ * AA_TEST_VERBOSE=1 prints every failure's message. */
+#include "common.h"
+
+#include "inject.h" /* the test hook: host/, not the public header */
+
+#include <CL/cl.h>
+#include <math.h>
+
+enum { NUM_ANCHORS = 6, NUM_LEVELS = 2, NUM_IMAGES = 2, NUM_GTS = 3, NUM_CLASSES = 3 };
+enum { NUM_SEGMENTS = 3, NUM_POINTS = 10, K = 2 };
+enum { MAX_SITES = 64 }; /* a call with more runtime calls of one kind than this is a bug */
+
+/* ---------------------------------------------------------------- inputs */
+
+typedef struct fixture {
+    float anchors[NUM_ANCHORS * 4];
+    int64_t level_counts[NUM_LEVELS];
+    float strides[NUM_LEVELS];
+    float gts[NUM_GTS * 4];
+    int64_t offsets[NUM_IMAGES + 1];
+    uint8_t crowd[NUM_GTS];
+    int32_t labels[NUM_GTS];
+    aa_anchors a;
+    aa_gts g;
+    aa_max_iou_params max_iou;
+    aa_atss_params atss;
+    aa_fcos_params fcos;
+    aa_gmm_params gmm;
+    float points[NUM_POINTS];
+    int64_t seg_offsets[NUM_SEGMENTS + 1];
+    aa_gmm_segments segs;
+    aa_paa_params paa;
+    aa_lada_params lada;
+    float logits[NUM_IMAGES * NUM_ANCHORS * NUM_CLASSES];
+    float deltas[NUM_IMAGES * NUM_ANCHORS * 4];
+    aa_head_outputs head;
+} fixture;
+
+static fixture fx;
+
+static void fixture_init(void)
+{
+    fixture *f = &fx;
+    memset(f, 0, sizeof *f);
+    for (int i = 0; i < NUM_ANCHORS; ++i) {
+        float x = 10.0f * (float)i;
+        f->anchors[4 * i] = x, f->anchors[4 * i + 1] = 0, f->anchors[4 * i + 2] = x + 16,
+        f->anchors[4 * i + 3] = 16;
+    }
+    const float gts[NUM_GTS * 4] = {0, 0, 20, 20, 30, 0, 50, 10, 5, 5, 26, 14};
+    memcpy(f->gts, gts, sizeof gts);
+    f->level_counts[0] = 4, f->level_counts[1] = 2;
+    f->strides[0] = 8, f->strides[1] = 16;
+    f->offsets[0] = 0, f->offsets[1] = 2, f->offsets[2] = 3;
+    f->crowd[0] = 0, f->crowd[1] = 1, f->crowd[2] = 0;
+    f->labels[0] = 1, f->labels[1] = 2, f->labels[2] = 0;
+    aa_anchors a = {f->anchors, NUM_ANCHORS, NUM_LEVELS, f->level_counts, f->strides};
+    aa_gts g = {f->gts, f->offsets, NUM_IMAGES, f->crowd, f->labels, NULL};
+    f->a = a, f->g = g;
+    aa_max_iou_params_init(&f->max_iou);
+    aa_atss_params_init(&f->atss);
+    aa_fcos_params_init(&f->fcos);
+    f->fcos.num_regress_ranges = NUM_LEVELS;
+    f->fcos.center_sampling = 1;
+    aa_gmm_params_init(&f->gmm);
+    const float points[NUM_POINTS] = {0.1f, 0.2f, 0.9f, 1.0f, 0.15f, 0.5f, 0.6f, 0.55f, 0.3f, 0.8f};
+    memcpy(f->points, points, sizeof points);
+    f->seg_offsets[0] = 0, f->seg_offsets[1] = 5, f->seg_offsets[2] = 8, f->seg_offsets[3] = 10;
+    aa_gmm_segments s = {f->points, f->seg_offsets, NUM_SEGMENTS, NULL};
+    f->segs = s;
+    aa_paa_params_init(&f->paa);
+    f->paa.topk = 2;
+    aa_lada_params_init(&f->lada);
+    f->lada.region_radius = 2.5f;
+    for (int i = 0; i < NUM_IMAGES * NUM_ANCHORS * NUM_CLASSES; ++i)
+        f->logits[i] = 3.0f * sinf(0.7f * (float)i + 0.3f);
+    for (int i = 0; i < NUM_IMAGES * NUM_ANCHORS * 4; ++i) f->deltas[i] = 0.5f * cosf(1.3f * (float)i);
+    f->head.cls_logits = f->logits;
+    f->head.bbox_deltas = f->deltas;
+    f->head.dtype = AA_FLOAT32;
+    f->head.num_classes = NUM_CLASSES;
+}
+
+/* ---------------------------------------------------------------- outputs */
+
+enum {
+    B_OVERLAPS, B_GT_INDEX, B_OVERLAP, B_LABELS, B_GMM_WEIGHTS, B_GMM_MEANS, B_GMM_VARIANCES,
+    B_GMM_BOUND, B_GMM_ITER, B_GMM_STATUS, B_GMM_LABELS, B_GMM_DENSITY, NUM_BUFFERS
+};
+
+typedef struct outputs {
+    void *buf[NUM_BUFFERS];
+    size_t bytes[NUM_BUFFERS];
+    aa_assignment out;
+    aa_gmm_result gmm;
+} outputs;
+
+static outputs outs;
+
+static void outputs_alloc(outputs *o)
+{
+    const size_t n[NUM_BUFFERS][2] = {
+        {NUM_GTS * NUM_ANCHORS, 4}, {NUM_IMAGES * NUM_ANCHORS, 4}, {NUM_IMAGES * NUM_ANCHORS, 4},
+        {NUM_IMAGES * NUM_ANCHORS, 4}, {NUM_SEGMENTS * K, 8}, {NUM_SEGMENTS * K, 8},
+        {NUM_SEGMENTS * K, 8}, {NUM_SEGMENTS, 8}, {NUM_SEGMENTS, 4}, {NUM_SEGMENTS, 4},
+        {NUM_POINTS, 4}, {NUM_POINTS, 8}};
+    for (int i = 0; i < NUM_BUFFERS; ++i) {
+        o->buf[i] = test_guarded_alloc(n[i][0], n[i][1]);
+        o->bytes[i] = n[i][0] * n[i][1];
+    }
+    o->out.gt_index = o->buf[B_GT_INDEX];
+    o->out.overlap = o->buf[B_OVERLAP];
+    o->out.labels = o->buf[B_LABELS];
+    aa_gmm_result r = {o->buf[B_GMM_WEIGHTS], o->buf[B_GMM_MEANS], o->buf[B_GMM_VARIANCES],
+                       o->buf[B_GMM_BOUND],   o->buf[B_GMM_ITER],  o->buf[B_GMM_STATUS],
+                       o->buf[B_GMM_LABELS],  o->buf[B_GMM_DENSITY]};
+    o->gmm = r;
+}
+
+static void outputs_poison(outputs *o)
+{
+    for (int i = 0; i < NUM_BUFFERS; ++i) test_guarded_poison(o->buf[i]);
+}
+
+static void outputs_assert_untouched(const outputs *o, const char *what)
+{
+    for (int i = 0; i < NUM_BUFFERS; ++i) {
+        test_guarded_check(o->buf[i]);
+        if (!test_guarded_untouched(o->buf[i])) fail_msg("%s: output buffer %d was written", what, i);
+    }
+}
+
+static void outputs_free(outputs *o)
+{
+    for (int i = 0; i < NUM_BUFFERS; ++i) test_guarded_free(o->buf[i]);
+}
+
+typedef struct snapshot {
+    unsigned char bytes[1024];
+    size_t size;
+} snapshot;
+
+static void snapshot_take(const outputs *o, snapshot *s)
+{
+    s->size = 0;
+    for (int i = 0; i < NUM_BUFFERS; ++i) {
+        test_guarded_check(o->buf[i]);
+        assert_true(s->size + o->bytes[i] <= sizeof s->bytes);
+        memcpy(s->bytes + s->size, o->buf[i], o->bytes[i]);
+        s->size += o->bytes[i];
+    }
+}
+
+static void snapshot_assert_equal(const outputs *o, const snapshot *expected, const char *what)
+{
+    snapshot got;
+    snapshot_take(o, &got);
+    assert_int_equal(got.size, expected->size);
+    if (memcmp(got.bytes, expected->bytes, got.size) != 0)
+        fail_msg("%s: the outputs differ from a fresh context's", what);
+}
+
+/* ---------------------------------------------------------------- the calls */
+
+typedef struct call {
+    const char *name;
+    aa_status (*run)(aa_context *ctx, outputs *o);
+} call;
+
+static aa_status run_overlaps(aa_context *ctx, outputs *o)
+{
+    return aa_overlaps(ctx, AA_IOU, 1e-6f, &fx.a, &fx.g, o->buf[B_OVERLAPS]);
+}
+static aa_status run_max_iou(aa_context *ctx, outputs *o)
+{
+    return aa_assign_max_iou(ctx, &fx.max_iou, &fx.a, &fx.g, &o->out, NULL, 0);
+}
+static aa_status run_atss(aa_context *ctx, outputs *o)
+{
+    return aa_assign_atss(ctx, &fx.atss, &fx.a, &fx.g, &o->out, NULL, 0);
+}
+static aa_status run_fcos(aa_context *ctx, outputs *o)
+{
+    return aa_assign_fcos(ctx, &fx.fcos, &fx.a, &fx.g, &o->out, NULL, 0);
+}
+static aa_status run_gmm(aa_context *ctx, outputs *o)
+{
+    return aa_gmm_fit(ctx, &fx.gmm, &fx.segs, &o->gmm, NULL, 0);
+}
+static aa_status run_paa(aa_context *ctx, outputs *o)
+{
+    return aa_assign_paa(ctx, &fx.paa, &fx.a, &fx.g, &fx.head, &o->out, NULL, 0);
+}
+static aa_status run_lada(aa_context *ctx, outputs *o)
+{
+    return aa_assign_lada(ctx, &fx.lada, &fx.a, &fx.g, &fx.head, &o->out, NULL, 0);
+}
+
+static const call calls[] = {
+    {"aa_overlaps", run_overlaps},   {"aa_assign_max_iou", run_max_iou}, {"aa_assign_atss", run_atss},
+    {"aa_assign_fcos", run_fcos},    {"aa_gmm_fit", run_gmm},            {"aa_assign_paa", run_paa},
+    {"aa_assign_lada", run_lada},
+};
+enum { NUM_CALLS = sizeof calls / sizeof calls[0] };
+
+/* The kinds injected into the calls (the build is tested at context creation). */
+static const aa__inject_kind kinds[] = {AA__INJECT_LAUNCH, AA__INJECT_WRITE, AA__INJECT_READ,
+                                        AA__INJECT_FINISH};
+static const char *const kind_call[] = {"clBuildProgram", "clEnqueueNDRangeKernel(",
+                                        "clEnqueueWriteBuffer(", "clEnqueueReadBuffer(", "clFinish("};
+enum { NUM_KINDS = sizeof kinds / sizeof kinds[0] };
+
+static snapshot expected[NUM_CALLS];      /* a fresh context's results */
+static int sites[NUM_CALLS][NUM_KINDS];   /* runtime calls of each kind per call */
+static int total_failures;
+
+/* ---------------------------------------------------------------- helpers */
+
+static int verbose(void)
+{
+    const char *v = getenv("AA_TEST_VERBOSE");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+static aa_status create(aa_context **ctx)
+{
+    aa_context_options o;
+    aa_context_options_init(&o);
+    o.backend = AA_BACKEND_OPENCL;
+    o.memory = AA_MEMORY_HOST;
+    *ctx = NULL;
+    return aa_context_create(ctx, &o);
+}
+
+static aa_context *create_ok(void)
+{
+    aa_context *ctx;
+    aa_status st = create(&ctx);
+    if (st != AA_SUCCESS)
+        fail_msg("OpenCL: %s: %s (CI installs PoCL: no device is a failure)", aa_status_string(st),
+                 aa_context_create_error());
+    return ctx;
+}
+
+static void disarm(void)
+{
+    aa__test_fail_runtime_call(AA__INJECT_LAUNCH, -1, 0);
+}
+
+static void assert_one_line(const char *msg, const char *what)
+{
+    if (!msg[0] || strchr(msg, '\n') || strchr(msg, '\r'))
+        fail_msg("%s: message \"%s\" is not one line", what, msg);
+}
+
+static void assert_contains(const char *msg, const char *part, const char *what)
+{
+    if (!strstr(msg, part)) fail_msg("%s: message \"%s\" does not contain \"%s\"", what, msg, part);
+}
+
+/* ---------------------------------------------------------------- tests */
+
+/* The hook's own rules: counts per kind, fails one call of the armed kind once. */
+static void hook(void **state)
+{
+    (void)state;
+    aa_context *ctx = create_ok();
+    outputs_poison(&outs);
+    aa__test_fail_runtime_call(AA__INJECT_LAUNCH, -1, 0);
+    assert_int_equal(run_fcos(ctx, &outs), AA_SUCCESS);
+    assert_int_equal(aa__test_runtime_calls(AA__INJECT_LAUNCH), 1);
+    assert_int_equal(aa__test_runtime_calls(AA__INJECT_WRITE), 5); /* boxes, GTs, offsets, flags, labels */
+    assert_int_equal(aa__test_runtime_calls(AA__INJECT_READ), 3);
+    assert_int_equal(aa__test_runtime_calls(AA__INJECT_FINISH), 1);
+    assert_int_equal(aa__test_runtime_calls(AA__INJECT_BUILD), 0);
+    aa__test_fail_runtime_call(AA__INJECT_LAUNCH, 0, CL_OUT_OF_RESOURCES);
+    assert_int_equal(run_fcos(ctx, &outs), AA_ERR_BACKEND);
+    assert_string_equal(aa_context_last_error(ctx),
+                        "OpenCL clEnqueueNDRangeKernel(aa_fcos_kernel): CL_OUT_OF_RESOURCES (-5)");
+    assert_int_equal(run_fcos(ctx, &outs), AA_SUCCESS); /* once per arming */
+    assert_int_equal(aa__test_runtime_calls(AA__INJECT_LAUNCH), 2);
+    disarm();
+    aa_context_destroy(ctx);
+}
+
+/* A fresh context's results of every call, and how many runtime calls of each kind
+ * every call makes. */
+static void baseline(void **state)
+{
+    (void)state;
+    aa_context *ctx = create_ok();
+    for (int c = 0; c < NUM_CALLS; ++c) {
+        outputs_poison(&outs);
+        disarm();
+        aa_status st = calls[c].run(ctx, &outs);
+        if (st != AA_SUCCESS)
+            fail_msg("%s: %s: %s", calls[c].name, aa_status_string(st), aa_context_last_error(ctx));
+        snapshot_take(&outs, &expected[c]);
+        for (int k = 0; k < NUM_KINDS; ++k) sites[c][k] = (int)aa__test_runtime_calls(kinds[k]);
+        /* launches, uploads and read-backs everywhere; the wait where several results
+         * are read back (all but aa_overlaps) */
+        assert_true(sites[c][0] >= 1 && sites[c][1] >= 1 && sites[c][2] >= 1);
+        assert_int_equal(sites[c][3], c == 0 ? 0 : 1);
+        fprintf(stderr, "%s: %d launches, %d uploads, %d read-backs, %d waits\n", calls[c].name,
+                sites[c][0], sites[c][1], sites[c][2], sites[c][3]);
+    }
+    disarm();
+    aa_context_destroy(ctx);
+}
+
+/* Transient errors: every call of each kind fails in turn, on one context. */
+static void transient(void **state)
+{
+    (void)state;
+    static const struct {
+        cl_int error;
+        const char *name;
+        aa_status status;
+    } errors[] = {{CL_OUT_OF_RESOURCES, "CL_OUT_OF_RESOURCES (-5)", AA_ERR_BACKEND},
+                  {CL_MEM_OBJECT_ALLOCATION_FAILURE, "CL_MEM_OBJECT_ALLOCATION_FAILURE (-4)",
+                   AA_ERR_OUT_OF_MEMORY}};
+    aa_context *ctx = create_ok();
+    int count = 0;
+    for (int c = 0; c < NUM_CALLS; ++c)
+        for (int k = 0; k < NUM_KINDS; ++k)
+            for (size_t e = 0; e < sizeof errors / sizeof errors[0]; ++e) {
+                int n = 0;
+                for (;; ++n) {
+                    char what[200];
+                    snprintf(what, sizeof what, "%s, %s call %d failing with %s", calls[c].name,
+                             kind_call[kinds[k]], n, errors[e].name);
+                    assert_true(n < MAX_SITES);
+                    outputs_poison(&outs);
+                    aa__test_fail_runtime_call(kinds[k], n, errors[e].error);
+                    aa_status st = calls[c].run(ctx, &outs);
+                    int64_t made = aa__test_runtime_calls(kinds[k]);
+                    disarm();
+                    if (st == AA_SUCCESS) {
+                        if (made > n) fail_msg("%s: succeeded after %lld calls", what, (long long)made);
+                        snapshot_assert_equal(&outs, &expected[c], what);
+                        break;
+                    }
+                    const char *msg = aa_context_last_error(ctx);
+                    if (verbose()) fprintf(stderr, "%s: %s: %s\n", what, aa_status_string(st), msg);
+                    if (st != errors[e].status)
+                        fail_msg("%s: %s (%s), expected %s", what, aa_status_string(st), msg,
+                                 aa_status_string(errors[e].status));
+                    if (made != n + 1) fail_msg("%s: %lld calls, expected %d", what, (long long)made, n + 1);
+                    assert_one_line(msg, what);
+                    assert_contains(msg, kind_call[kinds[k]], what);
+                    assert_contains(msg, errors[e].name, what);
+                    if (strstr(msg, "lost")) fail_msg("%s: a transient error lost the context: %s", what, msg);
+                    outputs_assert_untouched(&outs, what);
+                    ++count;
+                    /* the same context: the call runs, with a fresh context's bytes */
+                    outputs_poison(&outs);
+                    st = calls[c].run(ctx, &outs);
+                    if (st != AA_SUCCESS)
+                        fail_msg("%s, then again: %s: %s", what, aa_status_string(st),
+                                 aa_context_last_error(ctx));
+                    snapshot_assert_equal(&outs, &expected[c], what);
+                }
+                assert_int_equal(n, sites[c][k]); /* every call of the kind was failed */
+            }
+    aa_context_destroy(ctx);
+    total_failures += count;
+    fprintf(stderr, "transient: %d injected failures (%d calls x 4 kinds x 2 errors, every call of the kind)\n",
+            count, NUM_CALLS);
+}
+
+/* A lost device or queue: the call fails, the context says it is lost, and every
+ * later call on it fails at once, touching neither the runtime nor the outputs. */
+static void lost(void **state)
+{
+    (void)state;
+    static const struct {
+        cl_int error;
+        const char *name;
+    } errors[] = {{CL_DEVICE_NOT_AVAILABLE, "CL_DEVICE_NOT_AVAILABLE"},
+                  {CL_INVALID_COMMAND_QUEUE, "CL_INVALID_COMMAND_QUEUE"}};
+    int count = 0;
+    for (int c = 0; c < NUM_CALLS; ++c)
+        for (int k = 0; k < NUM_KINDS; ++k) {
+            for (int n = 0; n < sites[c][k]; ++n) {
+                int e = (c + k + n) % 2;
+                char what[200];
+                snprintf(what, sizeof what, "%s, %s call %d failing with %s", calls[c].name, kind_call[kinds[k]],
+                         n, errors[e].name);
+                aa_context *ctx = create_ok();
+                outputs_poison(&outs);
+                aa__test_fail_runtime_call(kinds[k], n, errors[e].error);
+                aa_status st = calls[c].run(ctx, &outs);
+                disarm();
+                char msg[512];
+                snprintf(msg, sizeof msg, "%s", aa_context_last_error(ctx));
+                if (verbose()) fprintf(stderr, "%s: %s: %s\n", what, aa_status_string(st), msg);
+                assert_int_equal(st, AA_ERR_BACKEND);
+                assert_one_line(msg, what);
+                assert_contains(msg, kind_call[kinds[k]], what);
+                assert_contains(msg, errors[e].name, what);
+                assert_contains(msg, "the device or its queue is lost: this aa_context cannot be used again, destroy it",
+                                what);
+                outputs_assert_untouched(&outs, what);
+                /* every later call: the same call and another, no runtime call made */
+                for (int again = 0; again < 4; ++again) {
+                    outputs_poison(&outs);
+                    aa__test_fail_runtime_call(AA__INJECT_LAUNCH, -1, 0);
+                    st = again == 2   ? aa_context_reserve(ctx, 1 << 20)
+                         : again == 3 ? aa_context_set_stream(ctx, NULL)
+                                      : calls[again == 0 ? c : (c + 1) % NUM_CALLS].run(ctx, &outs);
+                    const char *later = aa_context_last_error(ctx);
+                    if (verbose() && again == 0) fprintf(stderr, "  then: %s: %s\n", aa_status_string(st), later);
+                    assert_int_equal(st, AA_ERR_BACKEND);
+                    assert_one_line(later, what);
+                    assert_contains(later, "OpenCL: this aa_context was lost by an earlier call (", what);
+                    assert_contains(later, kind_call[kinds[k]], what);
+                    assert_contains(later, errors[e].name, what);
+                    assert_contains(later, "destroy it", what);
+                    for (int kk = 0; kk < AA__INJECT_NUM_KINDS; ++kk)
+                        assert_int_equal(aa__test_runtime_calls((aa__inject_kind)kk), 0);
+                    outputs_assert_untouched(&outs, what);
+            }
+            disarm();
+            aa_context_destroy(ctx); /* and it can be destroyed (LeakSanitizer: nothing left) */
+            ++count;
+            }
+        }
+    total_failures += count;
+    fprintf(stderr, "lost: %d injected failures (each a fresh context)\n", count);
+}
+
+/* The program build fails at context creation: AA_ERR_BACKEND, *ctx NULL, the build
+ * log's excerpt on one line; nothing leaks; the next creation works. */
+static void build_failure(void **state)
+{
+    (void)state;
+    char long_log[2000];
+    size_t n = 0;
+    for (int line = 0; n + 100 < sizeof long_log; ++line)
+        n += (size_t)snprintf(long_log + n, sizeof long_log - n,
+                              "<source>:%d:7: error:\tuse of undeclared identifier 'x%d'\r\n  x%d = 1;\n\n",
+                              100 + line, line, line);
+    static const struct {
+        const char *log;
+        const char *excerpt; /* what the message must contain */
+        int cut;
+    } cases[] = {
+        {"<source>:12:5: error: expected ';'\n    int a = 1\n        ^\n1 error generated.\n",
+         "lines joined by \" | \"): <source>:12:5: error: expected ';' | int a = 1 | ^ | 1 error generated.",
+         0},
+        {NULL, "<source>:100:7: error: use of undeclared identifier 'x0' | x0 = 1; | <source>:101:7:", 1},
+        {"", "lines joined by \" | \"): ", 0},
+    };
+    outputs_poison(&outs);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; ++i) {
+        const char *log = cases[i].log ? cases[i].log : long_log;
+        aa_context *ctx = (aa_context *)&outs; /* not NULL: the call must set it */
+        aa__test_build_log(log);
+        aa__test_fail_runtime_call(AA__INJECT_BUILD, 0, CL_BUILD_PROGRAM_FAILURE);
+        aa_status st = create(&ctx);
+        int64_t builds = aa__test_runtime_calls(AA__INJECT_BUILD);
+        disarm();
+        aa__test_build_log(NULL);
+        const char *msg = aa_context_create_error();
+        if (verbose()) fprintf(stderr, "aa_context_create, build failing: %s: %s\n", aa_status_string(st), msg);
+        assert_int_equal(st, AA_ERR_BACKEND);
+        assert_null(ctx);
+        assert_int_equal(builds, 1);
+        assert_one_line(msg, "build failure");
+        assert_contains(msg, "OpenCL clBuildProgram: CL_BUILD_PROGRAM_FAILURE (-11); build log (", "build failure");
+        assert_contains(msg, cases[i].excerpt, "build failure");
+        char head[120];
+        snprintf(head, sizeof head, "build log (%zu bytes, lines joined by \" | \"%s): ", strlen(log),
+                 cases[i].cut ? ", cut to its first 300 characters" : "");
+        assert_contains(msg, head, "build failure");
+        if (cases[i].cut) {
+            const char *excerpt = strstr(msg, "): ") + 3;
+            assert_int_equal(strlen(excerpt), 303); /* 300 and "..." */
+            assert_string_equal(excerpt + 300, "...");
+        }
+        ++total_failures;
+    }
+    /* the next creation builds the program and runs */
+    aa_context *ctx = create_ok();
+    outputs_poison(&outs);
+    assert_int_equal(run_max_iou(ctx, &outs), AA_SUCCESS);
+    snapshot_assert_equal(&outs, &expected[1], "max-IoU on a context created after a failed build");
+    aa_context_destroy(ctx);
+}
+
+static void summary(void **state)
+{
+    (void)state;
+    fprintf(stderr, "%d injected OpenCL failures checked\n", total_failures);
+    assert_true(total_failures > 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    fixture_init();
+    outputs_alloc(&outs);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    outputs_free(&outs);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(hook),      cmocka_unit_test(baseline),      cmocka_unit_test(transient),
+        cmocka_unit_test(lost),      cmocka_unit_test(build_failure), cmocka_unit_test(summary),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
