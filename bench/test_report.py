@@ -230,6 +230,8 @@ ptxas info    : Used 124 registers, used 1 barriers, 136 bytes cumulative stack 
         r = self.row(text, '| lada | coco-atss | 22,400')
         self.assertEqual(r[4:7], ['50.0', '400', 'x0.12'])
         self.assertIn('`lada`: aa_assign_lada', text)
+        self.assertIn('Targets for an H100 (issue #5)', text)
+        self.assertIn('No GPU figure yet', text)
         # rows in the documented order: paa, gmm_fit, then lada
         self.assertLess(text.index('| paa | coco-atss'), text.index('| lada | coco-atss'))
 
