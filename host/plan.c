@@ -155,6 +155,19 @@ size_t aa__plan_paa_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
     return rest + (mi > sel ? mi : sel);
 }
 
+size_t aa__plan_paa_select_layout(const aa_paa_params *p, const aa_batch *b,
+                                  struct aa_paa_select_ws *layout)
+{
+    return aa__plan_paa_select_ws(b->total_gts, aa__plan_paa_candidates(b, p->topk), 0, layout);
+}
+
+size_t aa__plan_paa_layout(const aa_paa_params *p, const aa_batch *b, int64_t *cost_at,
+                           struct aa_max_iou_ws *max_iou, struct aa_paa_select_ws *select)
+{
+    return aa__plan_paa_ws(b->num_images, b->num_anchors, b->total_gts,
+                           aa__plan_paa_candidates(b, p->topk), cost_at, max_iou, select);
+}
+
 struct aa_paa_args aa__plan_paa_args(const aa_paa_params *p, const aa_head_outputs *h)
 {
     aa_paa_args a;
@@ -194,6 +207,12 @@ size_t aa__plan_lada_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts
     layout->sorted_loss = ws_take(&cursor, slots * sizeof(float));
     layout->per_gt = per_gt;
     return cursor;
+}
+
+size_t aa__plan_lada_layout(const aa_lada_params *p, const aa_batch *b, struct aa_lada_ws *layout)
+{
+    return aa__plan_lada_ws(b->num_images, b->num_anchors, b->total_gts,
+                            aa__plan_paa_candidates(b, p->topk_per_level), layout);
 }
 
 struct aa_lada_args aa__plan_lada_args(const aa_lada_params *p, const aa_head_outputs *h)

@@ -71,6 +71,11 @@ size_t aa__plan_paa_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts,
                        int64_t *cost_at, struct aa_max_iou_ws *max_iou,
                        struct aa_paa_select_ws *select);
 struct aa_paa_args aa__plan_paa_args(const aa_paa_params *p, const aa_head_outputs *h);
+/* The same for a call: per_gt from the batch's levels and params->topk. */
+size_t aa__plan_paa_select_layout(const aa_paa_params *p, const aa_batch *b,
+                                  struct aa_paa_select_ws *layout);
+size_t aa__plan_paa_layout(const aa_paa_params *p, const aa_batch *b, int64_t *cost_at,
+                           struct aa_max_iou_ws *max_iou, struct aa_paa_select_ws *select);
 
 /* LADA (kernels/lada.h): a clear kernel and an output kernel per (image, anchor)
  * (aa__plan_elementwise, aa__plan_per_image) and the selection, one work-group of
@@ -85,6 +90,8 @@ struct aa_lada_ws;
 size_t aa__plan_lada_ws(int64_t num_images, int64_t num_anchors, int64_t num_gts, int64_t per_gt,
                         struct aa_lada_ws *layout);
 struct aa_lada_args aa__plan_lada_args(const aa_lada_params *p, const aa_head_outputs *h);
+/* The same for a call: per_gt from the batch's levels and params->topk_per_level. */
+size_t aa__plan_lada_layout(const aa_lada_params *p, const aa_batch *b, struct aa_lada_ws *layout);
 
 /* The level table the assigner kernels take by value: level begins, strides, and
  * the regress ranges lo/hi (FCOS; NULL: zeros). */

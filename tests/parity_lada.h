@@ -1,5 +1,5 @@
 /* parity_lada.h - the LADA part of test_gpu_parity.c (included there after
- * parity_paa.h, whose helpers it uses: paa_ordered, paa_head_as, gmm_dev_*):
+ * parity_paa.h, whose helpers it uses: parity_within_ulps, paa_head_as, gmm_dev_*):
  * aa_assign_lada on the GPU backend against the CPU reference, outputs poisoned
  * before each run.
  *
@@ -67,16 +67,8 @@ static void lada_count_candidates(const aa_lada_params *p, const aa_anchors *a, 
 
 static void lada_same_loss(const char *what, int64_t i, float ref, float got)
 {
-    ++lada_stats.losses;
-    if (memcmp(&ref, &got, 4) == 0) return;
-    int64_t d = paa_ordered(ref) - paa_ordered(got);
-    if (d < 0) d = -d;
-    if (!isfinite(ref) || !isfinite(got) || d > LADA_LOSS_ULPS)
-        fail_msg("lada %s: overlap %lld: cpu %.9g gpu %.9g (%lld ulps)", what, (long long)i, ref, got, (long long)d);
-    ++lada_stats.losses_differing;
-    if (d > lada_stats.max_ulps) lada_stats.max_ulps = d;
-    fprintf(stderr, "lada %s: loss %lld: cpu %.9g gpu %.9g, %lld ulp(s) apart (device exp/log/pow)\n", what,
-            (long long)i, ref, got, (long long)d);
+    parity_within_ulps("lada", "loss", what, i, ref, got, LADA_LOSS_ULPS, &lada_stats.losses,
+                       &lada_stats.losses_differing, &lada_stats.max_ulps);
 }
 
 /* gt_index and labels identical, overlap by lada_same_loss. */

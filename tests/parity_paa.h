@@ -56,19 +56,31 @@ static int64_t paa_ordered(float f)
     return i < 0 ? (int64_t)INT32_MIN - i : i;
 }
 
-/* Costs: identical, or finite and within PAA_COST_ULPS (counted). */
-static void paa_same_cost(const char *what, int64_t i, float ref, float got)
+/* A value the device computes in double with its own exp/log/pow and rounds to float
+ * once: identical, or finite and within `limit` float ulps (counted in *differing,
+ * the largest in *max_ulps, each printed). `who`/`quantity` name it ("paa", "cost"). */
+static void parity_within_ulps(const char *who, const char *quantity, const char *what, int64_t i,
+                               float ref, float got, int64_t limit, int64_t *compared,
+                               int64_t *differing, int64_t *max_ulps)
 {
-    ++paa_stats.costs;
+    ++*compared;
     if (memcmp(&ref, &got, 4) == 0) return;
     int64_t d = paa_ordered(ref) - paa_ordered(got);
     if (d < 0) d = -d;
-    if (!isfinite(ref) || !isfinite(got) || d > PAA_COST_ULPS)
-        fail_msg("%s: cost %lld: cpu %.9g gpu %.9g (%lld ulps)", what, (long long)i, ref, got, (long long)d);
-    ++paa_stats.costs_differing;
-    if (d > paa_stats.max_ulps) paa_stats.max_ulps = d;
-    fprintf(stderr, "paa %s: cost %lld: cpu %.9g gpu %.9g, %lld ulp(s) apart (device exp/log/pow)\n", what,
-            (long long)i, ref, got, (long long)d);
+    if (!isfinite(ref) || !isfinite(got) || d > limit)
+        fail_msg("%s %s: %s %lld: cpu %.9g gpu %.9g (%lld ulps)", who, what, quantity, (long long)i, ref,
+                 got, (long long)d);
+    ++*differing;
+    if (d > *max_ulps) *max_ulps = d;
+    fprintf(stderr, "%s %s: %s %lld: cpu %.9g gpu %.9g, %lld ulp(s) apart (device exp/log/pow)\n", who, what,
+            quantity, (long long)i, ref, got, (long long)d);
+}
+
+/* Costs: identical, or finite and within PAA_COST_ULPS (counted). */
+static void paa_same_cost(const char *what, int64_t i, float ref, float got)
+{
+    parity_within_ulps("paa", "cost", what, i, ref, got, PAA_COST_ULPS, &paa_stats.costs,
+                       &paa_stats.costs_differing, &paa_stats.max_ulps);
 }
 
 /* Two assignments: gt_index and labels identical (or, with em, both exactly the rule

@@ -11,6 +11,7 @@
  * Results go to the workspace first and are copied to the outputs only when no loss
  * overflowed float32, so a refused call writes nothing. */
 #include "head_loss.h"
+#include "ranked.h"
 
 #include <math.h>
 #include <string.h>
@@ -79,44 +80,6 @@ static double lada_loss(const aa_lada_params *p, const aa_head_outputs *h, int64
            (double)p->center_weight * deviation;
 }
 
-/* (loss, anchor index) ascending. */
-static int before(float loss_a, int32_t a, float loss_b, int32_t b)
-{
-    return loss_a < loss_b || (loss_a == loss_b && a < b);
-}
-
-/* Inserts (loss, a) into the sorted run w->cand[first, *count), which holds at most
- * k entries (the k lowest so far). */
-static void insert_topk(lada_ws *w, int32_t first, int32_t *count, int32_t k, float loss, int32_t a)
-{
-    int32_t n = *count - first;
-    if (n == k && !before(loss, a, w->cand_loss[*count - 1], w->cand[*count - 1])) return;
-    int32_t pos = n == k ? *count - 1 : (*count)++;
-    while (pos > first && before(loss, a, w->cand_loss[pos - 1], w->cand[pos - 1])) {
-        w->cand[pos] = w->cand[pos - 1];
-        w->cand_loss[pos] = w->cand_loss[pos - 1];
-        --pos;
-    }
-    w->cand[pos] = a;
-    w->cand_loss[pos] = loss;
-}
-
-/* Insertion sort of all levels' candidates by (loss, index). */
-static void sort_candidates(lada_ws *w, int32_t n)
-{
-    for (int32_t j = 1; j < n; ++j) {
-        int32_t a = w->cand[j], pos = j;
-        float loss = w->cand_loss[j];
-        while (pos > 0 && before(loss, a, w->cand_loss[pos - 1], w->cand[pos - 1])) {
-            w->cand[pos] = w->cand[pos - 1];
-            w->cand_loss[pos] = w->cand_loss[pos - 1];
-            --pos;
-        }
-        w->cand[pos] = a;
-        w->cand_loss[pos] = loss;
-    }
-}
-
 /* The dynamic threshold of n >= 1 candidates' losses, in double. */
 static double threshold(const aa_lada_params *p, const float *loss, int32_t n)
 {
@@ -162,10 +125,11 @@ int aa__ref_lada(const aa_lada_params *p, const aa_batch *b, const aa_head_outpu
                         bad->image = i, bad->anchor = a, bad->gt = g, bad->loss = loss;
                         return 1;
                     }
-                    insert_topk(&w, first, &count, p->topk_per_level, rounded, (int32_t)a);
+                    aa__ref_ranked_insert(w.cand, w.cand_loss, first, &count, p->topk_per_level,
+                                          rounded, (int32_t)a);
                 }
             }
-            sort_candidates(&w, count);
+            aa__ref_ranked_sort(w.cand, w.cand_loss, count);
             int32_t n = count < p->topk ? count : p->topk;
             if (n == 0) continue;
             double thr = threshold(p, w.cand_loss, n);

@@ -6,6 +6,7 @@
  *              sorted, a Gaussian mixture fitted (the CPU GMM reference), component 0
  *              up to its most likely sample positive. */
 #include "head_loss.h"
+#include "ranked.h"
 #include "image_gts.h"
 
 #include <math.h>
@@ -98,50 +99,18 @@ static void bucket(const aa_batch *b, const int32_t *pre, int32_t num_gts, selec
     w->bucket_begin[0] = 0;
 }
 
-/* (cost, anchor index) ascending: the candidates' order everywhere in PAA. */
-static int before(float cost_a, int32_t a, float cost_b, int32_t b)
-{
-    return cost_a < cost_b || (cost_a == cost_b && a < b);
-}
-
-/* Appends to w->cand the k lowest-cost anchors of `list` (index order) lying in
- * [begin, end); returns the new candidate count. Insertion keeps them sorted. */
+/* Appends to w->cand the k lowest (cost, index) anchors of `list` (index order) lying
+ * in [begin, end), kept ranked (ranked.h); returns the new candidate count. */
 static int32_t level_topk(const int32_t *list, int64_t n, int64_t begin, int64_t end,
                           const float *costs, int32_t k, select_ws *w, int32_t count)
 {
     int32_t first = count;
     for (int64_t j = 0; j < n; ++j) {
         int32_t a = list[j];
-        if (a < begin || a >= end) continue;
-        float c = costs[a];
-        int32_t level_count = count - first;
-        if (level_count == k && !before(c, a, w->cand_cost[count - 1], w->cand[count - 1])) continue;
-        int32_t pos = level_count == k ? count - 1 : count++;
-        while (pos > first && before(c, a, w->cand_cost[pos - 1], w->cand[pos - 1])) {
-            w->cand[pos] = w->cand[pos - 1];
-            w->cand_cost[pos] = w->cand_cost[pos - 1];
-            --pos;
-        }
-        w->cand[pos] = a;
-        w->cand_cost[pos] = c;
+        if (a >= begin && a < end)
+            aa__ref_ranked_insert(w->cand, w->cand_cost, first, &count, k, costs[a], a);
     }
     return count;
-}
-
-/* Sorts all levels' candidates by (cost, index): insertion sort, at most levels x topk. */
-static void sort_candidates(select_ws *w, int32_t n)
-{
-    for (int32_t j = 1; j < n; ++j) {
-        int32_t a = w->cand[j], pos = j;
-        float c = w->cand_cost[j];
-        while (pos > 0 && before(c, a, w->cand_cost[pos - 1], w->cand[pos - 1])) {
-            w->cand[pos] = w->cand[pos - 1];
-            w->cand_cost[pos] = w->cand_cost[pos - 1];
-            --pos;
-        }
-        w->cand[pos] = a;
-        w->cand_cost[pos] = c;
-    }
 }
 
 /* The positives of one GT: how many of w->cand (sorted) are positive, written as a
@@ -199,7 +168,7 @@ void aa__ref_paa_select(const aa_paa_params *p, const aa_batch *b, const int32_t
                 count = level_topk(list, n, begin, begin + level_counts[l], cost, p->topk, &w, count);
                 begin += level_counts[l];
             }
-            sort_candidates(&w, count);
+            aa__ref_ranked_sort(w.cand, w.cand_cost, count);
             separate(p, count, &w);
             for (int32_t j = 0; j < count; ++j) {
                 if (!w.labels[j]) continue;

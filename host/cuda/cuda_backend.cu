@@ -654,7 +654,7 @@ static aa_status aa__cuda_paa_costs(aa_context *ctx, const aa_paa_params *p, con
 static size_t aa__cuda_paa_select_ws_bytes(const aa_paa_params *p, const aa_batch *b)
 {
     aa_paa_select_ws lay;
-    return aa__plan_paa_select_ws(b->total_gts, aa__plan_paa_candidates(b, p->topk), 0, &lay);
+    return aa__plan_paa_select_layout(p, b, &lay);
 }
 
 static aa_status aa__cuda_paa_select(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
@@ -665,7 +665,7 @@ static aa_status aa__cuda_paa_select(aa_context *ctx, const aa_paa_params *p, co
     size_t rows = (size_t)(b->num_images * b->num_anchors);
     if (rows == 0) return AA_SUCCESS;
     aa_paa_select_ws lay;
-    size_t ws_bytes = aa__plan_paa_select_ws(b->total_gts, aa__plan_paa_candidates(b, p->topk), 0, &lay);
+    size_t ws_bytes = aa__plan_paa_select_layout(p, b, &lay);
     cuda_batch m;
     char *ws;
     const void *dpre, *dcosts;
@@ -679,19 +679,12 @@ static aa_status aa__cuda_paa_select(aa_context *ctx, const aa_paa_params *p, co
     return finish_assignment(ctx, b, out, &m);
 }
 
-static size_t paa_layout(const aa_paa_params *p, const aa_batch *b, int64_t *cost_at, aa_max_iou_ws *mi,
-                         aa_paa_select_ws *sel)
-{
-    return aa__plan_paa_ws(b->num_images, b->num_anchors, b->total_gts,
-                           aa__plan_paa_candidates(b, p->topk), cost_at, mi, sel);
-}
-
 static size_t aa__cuda_paa_ws_bytes(const aa_paa_params *p, const aa_batch *b)
 {
     int64_t cost_at;
     aa_max_iou_ws mi;
     aa_paa_select_ws sel;
-    return paa_layout(p, b, &cost_at, &mi, &sel);
+    return aa__plan_paa_layout(p, b, &cost_at, &mi, &sel);
 }
 
 /* The whole of PAA: the max-IoU kernels write the pre-assignment into the gt_index
@@ -704,7 +697,7 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
     int64_t cost_at;
     aa_max_iou_ws mi;
     aa_paa_select_ws sel;
-    size_t ws_bytes = paa_layout(p, b, &cost_at, &mi, &sel);
+    size_t ws_bytes = aa__plan_paa_layout(p, b, &cost_at, &mi, &sel);
     aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
     if (per_image.groups_x == 0) return AA_SUCCESS;
     cuda_batch m;
@@ -744,16 +737,10 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
 
 /* ---------------------------------------------------------------- LADA */
 
-static size_t lada_layout(const aa_lada_params *p, const aa_batch *b, aa_lada_ws *lay)
-{
-    return aa__plan_lada_ws(b->num_images, b->num_anchors, b->total_gts,
-                            aa__plan_paa_candidates(b, p->topk_per_level), lay);
-}
-
 static size_t aa__cuda_lada_ws_bytes(const aa_lada_params *p, const aa_batch *b)
 {
     aa_lada_ws lay;
-    return lada_layout(p, b, &lay);
+    return aa__plan_lada_layout(p, b, &lay);
 }
 
 /* Clear the claim keys, select per GT, decode the keys into the outputs. */
@@ -763,7 +750,7 @@ static aa_status aa__cuda_lada(aa_context *ctx, const aa_lada_params *p, const a
 {
     GUARD(ctx);
     aa_lada_ws lay;
-    size_t ws_bytes = lada_layout(p, b, &lay);
+    size_t ws_bytes = aa__plan_lada_layout(p, b, &lay);
     aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
     if (per_image.groups_x == 0) return AA_SUCCESS;
     cuda_batch m;

@@ -49,6 +49,28 @@ def as_floats(values, name, capacity):
     return vals
 
 
+def as_choice(value, name, table):
+    """table[value], for a name among table's keys (an enum given by name)."""
+    if value not in table:
+        raise argument_error("%s: %r is not one of %s" % (name, value, ", ".join(table)))
+    return table[value]
+
+
+def _fill_box_loss(p, target_means, target_stds, **floats):
+    """The head-loss fields PAA and LADA share: float fields by name, and the box
+    coder's target_means / target_stds (4 values each)."""
+    for name, value in floats.items():
+        if value is not None:
+            setattr(p, name, as_float(value, name))
+    for name, values in (("target_means", target_means), ("target_stds", target_stds)):
+        if values is not None:
+            v = as_floats(values, name, 4)
+            if len(v) != 4:
+                raise argument_error("%s: %d values, expected 4 (dx, dy, dw, dh)" % (name, len(v)))
+            for i, x in enumerate(v):
+                getattr(p, name)[i] = x
+
+
 def max_iou(pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None, gt_max_assign_all=None,
             match_low_quality=None, ignore_iof_thr=None, ignore_wrt_candidates=None, eps=None):
     p = L.init_struct(L.MaxIouParams, "aa_max_iou_params_init")
@@ -174,10 +196,7 @@ def gmm(num_components=None, max_iter=None, tol=None, reg_covar=None, covariance
     if reg_covar is not None:
         p.reg_covar = as_float(reg_covar, "reg_covar")
     if covariance is not None:
-        if covariance not in L.GMM_COVARIANCES:
-            raise argument_error("covariance: %r is not one of %s"
-                                 % (covariance, ", ".join(L.GMM_COVARIANCES)))
-        p.covariance = L.GMM_COVARIANCES[covariance]
+        p.covariance = as_choice(covariance, "covariance", L.GMM_COVARIANCES)
     return p
 
 
@@ -193,9 +212,7 @@ def paa(variant="mmdet", *, pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None
     """An aa_paa_params: the preset ``variant`` ("mmdet": aa_paa_params_init, "original":
     aa_paa_params_init_original), then the overrides given. The pre-assignment's fields
     (``params.pre``) go by max_iou's names, the mixture's (``params.gmm``) by gmm_fit's."""
-    if variant not in _PAA_INITS:
-        raise argument_error("variant: %r is not one of %s" % (variant, ", ".join(_PAA_INITS)))
-    p = L.init_struct(L.PaaParams, _PAA_INITS[variant])
+    p = L.init_struct(L.PaaParams, as_choice(variant, "variant", _PAA_INITS))
     _fill_max_iou(p.pre, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
                   match_low_quality, ignore_iof_thr, ignore_wrt_candidates, eps)
     if max_iter is not None:
@@ -205,10 +222,7 @@ def paa(variant="mmdet", *, pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None
     if reg_covar is not None:
         p.gmm.reg_covar = as_float(reg_covar, "reg_covar")
     if covariance is not None:
-        if covariance not in L.GMM_COVARIANCES:
-            raise argument_error("covariance: %r is not one of %s"
-                                 % (covariance, ", ".join(L.GMM_COVARIANCES)))
-        p.gmm.covariance = L.GMM_COVARIANCES[covariance]
+        p.gmm.covariance = as_choice(covariance, "covariance", L.GMM_COVARIANCES)
     if float32_input is not None:
         p.gmm.float32_input = as_flag(float32_input, "float32_input")
     if topk is not None:
@@ -217,22 +231,10 @@ def paa(variant="mmdet", *, pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None
         p.single_candidate_positive = as_flag(single_candidate_positive,
                                               "single_candidate_positive")
     if separation is not None:
-        if separation not in L.PAA_SEPARATIONS:
-            raise argument_error("separation: %r is not one of %s"
-                                 % (separation, ", ".join(L.PAA_SEPARATIONS)))
-        p.separation = L.PAA_SEPARATIONS[separation]
-    for name, value in (("focal_alpha", focal_alpha), ("focal_gamma", focal_gamma),
-                        ("giou_weight", giou_weight), ("giou_eps", giou_eps),
-                        ("wh_ratio_clip", wh_ratio_clip)):
-        if value is not None:
-            setattr(p, name, as_float(value, name))
-    for name, values in (("target_means", target_means), ("target_stds", target_stds)):
-        if values is not None:
-            v = as_floats(values, name, 4)
-            if len(v) != 4:
-                raise argument_error("%s: %d values, expected 4 (dx, dy, dw, dh)" % (name, len(v)))
-            for i, x in enumerate(v):
-                getattr(p, name)[i] = x
+        p.separation = as_choice(separation, "separation", L.PAA_SEPARATIONS)
+    _fill_box_loss(p, target_means, target_stds, focal_alpha=focal_alpha,
+                   focal_gamma=focal_gamma, giou_weight=giou_weight, giou_eps=giou_eps,
+                   wh_ratio_clip=wh_ratio_clip)
     return p
 
 
@@ -252,21 +254,8 @@ def lada(*, region_radius=None, clip_region_to_gt=None, topk_per_level=None, top
     if topk is not None:
         p.topk = as_int(topk, "topk")
     if threshold is not None:
-        if threshold not in L.LADA_THRESHOLDS:
-            raise argument_error("threshold: %r is not one of %s"
-                                 % (threshold, ", ".join(L.LADA_THRESHOLDS)))
-        p.threshold = L.LADA_THRESHOLDS[threshold]
-    for name, value in (("cls_weight", cls_weight), ("giou_weight", giou_weight),
-                        ("center_weight", center_weight), ("focal_alpha", focal_alpha),
-                        ("focal_gamma", focal_gamma), ("giou_eps", giou_eps),
-                        ("wh_ratio_clip", wh_ratio_clip)):
-        if value is not None:
-            setattr(p, name, as_float(value, name))
-    for name, values in (("target_means", target_means), ("target_stds", target_stds)):
-        if values is not None:
-            v = as_floats(values, name, 4)
-            if len(v) != 4:
-                raise argument_error("%s: %d values, expected 4 (dx, dy, dw, dh)" % (name, len(v)))
-            for i, x in enumerate(v):
-                getattr(p, name)[i] = x
+        p.threshold = as_choice(threshold, "threshold", L.LADA_THRESHOLDS)
+    _fill_box_loss(p, target_means, target_stds, cls_weight=cls_weight, giou_weight=giou_weight,
+                   center_weight=center_weight, focal_alpha=focal_alpha,
+                   focal_gamma=focal_gamma, giou_eps=giou_eps, wh_ratio_clip=wh_ratio_clip)
     return p
