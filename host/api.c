@@ -657,7 +657,7 @@ static aa_status check_head(aa_context *ctx, const aa_batch *b, const aa_head_ou
     if (rows > 0 && !h->cls_logits) return aa__fail(ctx, AA_ERR_NULL_POINTER, "head.cls_logits: NULL");
     if (rows > 0 && !h->bbox_deltas) return aa__fail(ctx, AA_ERR_NULL_POINTER, "head.bbox_deltas: NULL");
     if (b->total_gts > 0 && !b->gts->labels)
-        return aa__fail(ctx, AA_ERR_NULL_POINTER, "gts.labels: NULL; PAA's cost needs each GT's class");
+        return aa__fail(ctx, AA_ERR_NULL_POINTER, "gts.labels: NULL; the classification loss needs each GT's class");
     if (!aa__host_readable(ctx)) return AA_SUCCESS;
     for (int64_t g = 0; g < b->total_gts; ++g)
         if (b->gts->labels[g] >= h->num_classes)
@@ -886,8 +886,6 @@ aa_status aa_assign_lada(aa_context *ctx, const aa_lada_params *params, const aa
     LOAD_PARAMS(ctx, params, &p, aa_lada_params_init);
     aa_status st = check_lada_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 1, &b);
-    if (st == AA_SUCCESS && b.total_gts > 0 && !b.gts->labels)
-        st = aa__fail(ctx, AA_ERR_NULL_POINTER, "gts.labels: NULL; LADA's loss needs each GT's class");
     if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
     /* GPU backends: a loss beyond float32 costs its GT its positives (kernels/lada.h) */
     if (st == AA_SUCCESS && ctx->gpu)
