@@ -12,6 +12,7 @@
  *   AA__INJECT_WRITE   clEnqueueWriteBuffer (the uploads of AA_MEMORY_HOST)
  *   AA__INJECT_READ    clEnqueueReadBuffer (the results of AA_MEMORY_HOST)
  *   AA__INJECT_FINISH  clFinish, checked (the wait for the results)
+ *   AA__INJECT_ARG     clSetKernelArg (every argument of every launch)
  * Calls made only on a failure path or at destruction (a clFinish whose error is
  * ignored) are neither counted nor failed.
  *
@@ -37,7 +38,8 @@ typedef enum aa__inject_kind {
     AA__INJECT_WRITE = 2,
     AA__INJECT_READ = 3,
     AA__INJECT_FINISH = 4,
-    AA__INJECT_NUM_KINDS = 5
+    AA__INJECT_ARG = 5,
+    AA__INJECT_NUM_KINDS = 6
 } aa__inject_kind;
 
 /* Counts one call of `kind` and returns the error to simulate for it, 0 (CL_SUCCESS,

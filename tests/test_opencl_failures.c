@@ -32,7 +32,7 @@
 
 #include <CL/cl.h>
 
-enum { MAX_SITES = 64 }; /* a call with more runtime calls of one kind than this is a bug */
+enum { MAX_SITES = 256 }; /* a call with more runtime calls of one kind than this is a bug */
 
 static outputs outs;
 
@@ -52,9 +52,10 @@ enum { NUM_CALLS = sizeof calls / sizeof calls[0] };
 
 /* The kinds injected into the calls (the build is tested at context creation). */
 static const aa__inject_kind kinds[] = {AA__INJECT_LAUNCH, AA__INJECT_WRITE, AA__INJECT_READ,
-                                        AA__INJECT_FINISH};
-static const char *const kind_call[] = {"clBuildProgram", "clEnqueueNDRangeKernel(",
-                                        "clEnqueueWriteBuffer(", "clEnqueueReadBuffer(", "clFinish("};
+                                        AA__INJECT_FINISH, AA__INJECT_ARG};
+static const char *const kind_call[] = {"clBuildProgram",       "clEnqueueNDRangeKernel(",
+                                        "clEnqueueWriteBuffer(", "clEnqueueReadBuffer(",
+                                        "clFinish(",            "clSetKernelArg("};
 enum { NUM_KINDS = sizeof kinds / sizeof kinds[0] };
 
 static snapshot expected[NUM_CALLS];      /* a fresh context's results */
@@ -142,8 +143,9 @@ static void baseline(void **state)
          * are read back (all but aa_overlaps) */
         assert_true(sites[c][0] >= 1 && sites[c][1] >= 1 && sites[c][2] >= 1);
         assert_int_equal(sites[c][3], c == 0 ? 0 : 1);
-        fprintf(stderr, "%s: %d launches, %d uploads, %d read-backs, %d waits\n", calls[c].name,
-                sites[c][0], sites[c][1], sites[c][2], sites[c][3]);
+        assert_true(sites[c][4] >= 2 * sites[c][0]); /* every kernel takes two arguments or more */
+        fprintf(stderr, "%s: %d launches, %d uploads, %d read-backs, %d waits, %d kernel arguments\n",
+                calls[c].name, sites[c][0], sites[c][1], sites[c][2], sites[c][3], sites[c][4]);
     }
     disarm();
     aa_context_destroy(ctx);
@@ -205,8 +207,8 @@ static void transient(void **state)
             }
     aa_context_destroy(ctx);
     total_failures += count;
-    fprintf(stderr, "transient: %d injected failures (%d calls x 4 kinds x 2 errors, every call of the kind)\n",
-            count, NUM_CALLS);
+    fprintf(stderr, "transient: %d injected failures (%d calls x %d kinds x 2 errors, every call of the kind)\n",
+            count, NUM_CALLS, NUM_KINDS);
 }
 
 /* A lost device or queue: the call fails, the context says it is lost, and every
@@ -222,6 +224,8 @@ static void lost(void **state)
     int count = 0;
     for (int c = 0; c < NUM_CALLS; ++c)
         for (int k = 0; k < NUM_KINDS; ++k) {
+            /* clSetKernelArg's errors are about arguments and resources, never a lost device */
+            if (kinds[k] == AA__INJECT_ARG) continue;
             for (int n = 0; n < sites[c][k]; ++n) {
                 int e = (c + k + n) % 2;
                 char what[200];

@@ -641,10 +641,11 @@ static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, c
     aa_status st = check_lost(ctx);
     if (st != AA_SUCCESS) return st;
     for (int i = 0; i < num_args; ++i) {
-        cl_int e = clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value);
+        cl_int e;
+        CL_RUN(e, AA__INJECT_ARG, clSetKernelArg(k, (cl_uint)i, args[i].size, args[i].value));
+        /* through queue_failed: the uploads this call queued may still read the caller's arrays */
         if (e != CL_SUCCESS)
-            return aa__fail(ctx, AA_ERR_BACKEND, "OpenCL clSetKernelArg(%s, %d): %s",
-                            kernel_names[which], i, cl_error_name(e));
+            return queue_failed(ctx, e, "clSetKernelArg(%s, %d)", kernel_names[which], i);
     }
     return launch(ctx, k, plan, kernel_names[which]);
 }
