@@ -5,8 +5,9 @@
  * The library's test hook (host/inject.h, exported under an aa__ name that the
  * public header does not declare) makes the (n+1)-th checked runtime call of one
  * kind fail with a chosen cl_int, without calling the runtime, so that the backend's
- * real error path runs: clBuildProgram (with a fake build log), clEnqueueNDRangeKernel,
- * clEnqueueWriteBuffer, clEnqueueReadBuffer and the checked clFinish.
+ * real error path runs: clBuildProgram (with a fake build log), clSetKernelArg,
+ * clEnqueueNDRangeKernel, clEnqueueWriteBuffer, clEnqueueReadBuffer and the checked
+ * clFinish.
  *
  * On PoCL (OpenCL is never skipped where it is built: CI installs PoCL), with
  * AA_MEMORY_HOST and the context's own workspace, for seven calls (aa_overlaps,
@@ -24,7 +25,10 @@
  *    fails at once (no runtime call) naming the first failure;
  *  - the program build failing at context creation: AA_ERR_BACKEND, *ctx NULL, the
  *    log's excerpt on one line in aa_context_create_error, nothing leaked (the
- *    ci-asan preset runs this under LeakSanitizer).
+ *    ci-asan preset runs this under LeakSanitizer);
+ *  - AA_MEMORY_NATIVE (ATSS, PAA, LADA on cl_mem): every launch and kernel argument
+ *    failing in turn: the status and message, no host copy; the same context then
+ *    gives the CPU reference's bytes; a lost device refuses every later call.
  * AA_TEST_VERBOSE=1 prints every failure's message. */
 #include "failure_fixture.h"
 
@@ -333,6 +337,179 @@ static void build_failure(void **state)
     aa_context_destroy(ctx);
 }
 
+/* ---------------------------------------------------------------- native memory */
+
+/* The fixture's inputs and outputs as cl_mem of the context's cl_context
+ * (AA_MEMORY_NATIVE): gts.offsets stays on the host, device_offsets is a cl_mem. */
+typedef struct native {
+    cl_command_queue queue;
+    cl_mem anchors, gts, offsets, crowd, labels, logits, deltas; /* inputs */
+    cl_mem gt_index, overlap, out_labels;                      /* outputs */
+    aa_anchors a;
+    aa_gts g;
+    aa_head_outputs head;
+    aa_assignment out;
+} native;
+
+static cl_mem native_buffer(cl_context c, const void *host, size_t bytes)
+{
+    cl_int e;
+    cl_mem m = clCreateBuffer(c, CL_MEM_READ_WRITE | (host ? CL_MEM_COPY_HOST_PTR : 0), bytes,
+                              (void *)host, &e);
+    if (e != CL_SUCCESS) fail_msg("clCreateBuffer(%zu bytes): %d", bytes, (int)e);
+    return m;
+}
+
+static void native_init(native *n, aa_context *ctx)
+{
+    void *q = NULL;
+    cl_context c;
+    assert_int_equal(aa_context_get_stream(ctx, &q), AA_SUCCESS);
+    n->queue = (cl_command_queue)q;
+    assert_int_equal(clGetCommandQueueInfo(n->queue, CL_QUEUE_CONTEXT, sizeof c, &c, NULL), CL_SUCCESS);
+    n->anchors = native_buffer(c, fx.anchors, sizeof fx.anchors);
+    n->gts = native_buffer(c, fx.gts, sizeof fx.gts);
+    n->offsets = native_buffer(c, fx.offsets, sizeof fx.offsets);
+    n->crowd = native_buffer(c, fx.crowd, sizeof fx.crowd);
+    n->labels = native_buffer(c, fx.labels, sizeof fx.labels);
+    n->logits = native_buffer(c, fx.logits, sizeof fx.logits);
+    n->deltas = native_buffer(c, fx.deltas, sizeof fx.deltas);
+    n->gt_index = native_buffer(c, NULL, NUM_IMAGES * NUM_ANCHORS * 4);
+    n->overlap = native_buffer(c, NULL, NUM_IMAGES * NUM_ANCHORS * 4);
+    n->out_labels = native_buffer(c, NULL, NUM_IMAGES * NUM_ANCHORS * 4);
+    n->a = fx.a;
+    n->a.boxes = (const float *)n->anchors;
+    n->g = fx.g;
+    n->g.boxes = (const float *)n->gts;
+    n->g.ignore_flags = (const uint8_t *)n->crowd;
+    n->g.labels = (const int32_t *)n->labels;
+    n->g.device_offsets = (const int64_t *)n->offsets;
+    n->head = fx.head;
+    n->head.cls_logits = n->logits;
+    n->head.bbox_deltas = n->deltas;
+    aa_assignment out = {(int32_t *)n->gt_index, (float *)n->overlap, (int32_t *)n->out_labels};
+    n->out = out;
+}
+
+static void native_release(native *n)
+{
+    cl_mem all[] = {n->anchors, n->gts,      n->offsets, n->crowd,     n->labels,
+                    n->logits,  n->deltas,   n->gt_index, n->overlap, n->out_labels};
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; ++i) clReleaseMemObject(all[i]);
+}
+
+/* The outputs filled with a poison byte, or read back (the whole assignment). */
+static void native_poison(native *n)
+{
+    const cl_uchar poison = 0xA5;
+    cl_mem out[] = {n->gt_index, n->overlap, n->out_labels};
+    for (int i = 0; i < 3; ++i)
+        assert_int_equal(clEnqueueFillBuffer(n->queue, out[i], &poison, 1, 0, NUM_IMAGES * NUM_ANCHORS * 4,
+                                             0, NULL, NULL),
+                         CL_SUCCESS);
+    assert_int_equal(clFinish(n->queue), CL_SUCCESS);
+}
+
+static void native_read(native *n, unsigned char bytes[3][NUM_IMAGES * NUM_ANCHORS * 4])
+{
+    cl_mem out[] = {n->gt_index, n->overlap, n->out_labels};
+    for (int i = 0; i < 3; ++i)
+        assert_int_equal(clEnqueueReadBuffer(n->queue, out[i], CL_TRUE, 0, NUM_IMAGES * NUM_ANCHORS * 4,
+                                             bytes[i], 0, NULL, NULL),
+                         CL_SUCCESS);
+}
+
+typedef enum { N_ATSS, N_PAA, N_LADA, N_CALLS } native_call;
+static const char *const native_name[N_CALLS] = {"aa_assign_atss", "aa_assign_paa", "aa_assign_lada"};
+
+static aa_status native_run(aa_context *ctx, native_call c, const aa_anchors *a, const aa_gts *g,
+                            const aa_head_outputs *h, const aa_assignment *out)
+{
+    switch (c) {
+    case N_ATSS: return aa_assign_atss(ctx, &fx.atss, a, g, out, NULL, 0);
+    case N_PAA: return aa_assign_paa(ctx, &fx.paa, a, g, h, out, NULL, 0);
+    default: return aa_assign_lada(ctx, &fx.lada, a, g, h, out, NULL, 0);
+    }
+}
+
+/* AA_MEMORY_NATIVE: the kernels write the caller's cl_mem directly, so a failed
+ * call may leave them partly written (the header says so). What must hold: the
+ * status and a message naming the call, no host copy made, and the same context
+ * then gives the CPU reference's bytes; a lost device refuses every later call. */
+static void native_memory(void **state)
+{
+    (void)state;
+    aa_context_options o;
+    aa_context_options_init(&o);
+    o.backend = AA_BACKEND_OPENCL;
+    o.memory = AA_MEMORY_NATIVE;
+    aa_context *ctx = NULL;
+    assert_int_equal(aa_context_create(&ctx, &o), AA_SUCCESS);
+    native n;
+    native_init(&n, ctx);
+    aa_context *cpu = test_cpu_context();
+    static const aa__inject_kind device_kinds[] = {AA__INJECT_LAUNCH, AA__INJECT_ARG};
+    int count = 0;
+    for (int c = 0; c < N_CALLS; ++c) {
+        /* the CPU reference's bytes, from the host copies of the same inputs */
+        unsigned char want[3][NUM_IMAGES * NUM_ANCHORS * 4], got[3][NUM_IMAGES * NUM_ANCHORS * 4];
+        aa_assignment host = {(int32_t *)want[0], (float *)want[1], (int32_t *)want[2]};
+        assert_int_equal(native_run(cpu, (native_call)c, &fx.a, &fx.g, &fx.head, &host), AA_SUCCESS);
+        /* a clean run: no upload, no read-back, the reference's bytes */
+        native_poison(&n);
+        disarm();
+        aa_status st = native_run(ctx, (native_call)c, &n.a, &n.g, &n.head, &n.out);
+        if (st != AA_SUCCESS) fail_msg("%s (native): %s", native_name[c], aa_context_last_error(ctx));
+        int sites_of[2] = {(int)aa__test_runtime_calls(AA__INJECT_LAUNCH),
+                           (int)aa__test_runtime_calls(AA__INJECT_ARG)};
+        assert_int_equal(aa__test_runtime_calls(AA__INJECT_WRITE), 0);
+        assert_int_equal(aa__test_runtime_calls(AA__INJECT_READ), 0);
+        assert_true(sites_of[0] >= 1 && sites_of[1] >= 2 * sites_of[0]);
+        native_read(&n, got);
+        assert_memory_equal(got, want, sizeof want);
+        for (int k = 0; k < 2; ++k)
+            for (int i = 0; i < sites_of[k]; ++i) {
+                char what[200];
+                snprintf(what, sizeof what, "%s (native), %s call %d failing with CL_OUT_OF_RESOURCES",
+                         native_name[c], kind_call[device_kinds[k]], i);
+                native_poison(&n);
+                aa__test_fail_runtime_call(device_kinds[k], i, CL_OUT_OF_RESOURCES);
+                st = native_run(ctx, (native_call)c, &n.a, &n.g, &n.head, &n.out);
+                int64_t made = aa__test_runtime_calls(device_kinds[k]);
+                disarm();
+                const char *msg = aa_context_last_error(ctx);
+                if (verbose()) fprintf(stderr, "%s: %s: %s\n", what, aa_status_string(st), msg);
+                if (st != AA_ERR_BACKEND) fail_msg("%s: %s, expected AA_ERR_BACKEND", what, aa_status_string(st));
+                if (made != i + 1) fail_msg("%s: %lld calls, expected %d", what, (long long)made, i + 1);
+                assert_one_line(msg, what);
+                assert_contains(msg, kind_call[device_kinds[k]], what);
+                assert_contains(msg, "CL_OUT_OF_RESOURCES (-5)", what);
+                ++count;
+                /* the same context, the same buffers: the reference's bytes */
+                native_poison(&n);
+                st = native_run(ctx, (native_call)c, &n.a, &n.g, &n.head, &n.out);
+                if (st != AA_SUCCESS) fail_msg("%s, then again: %s", what, aa_context_last_error(ctx));
+                native_read(&n, got);
+                if (memcmp(got, want, sizeof want) != 0) fail_msg("%s, then again: outputs differ from the CPU's", what);
+            }
+    }
+    /* a lost device in native mode: refused at once afterwards, nothing launched */
+    aa__test_fail_runtime_call(AA__INJECT_LAUNCH, 0, CL_DEVICE_NOT_AVAILABLE);
+    assert_int_equal(native_run(ctx, N_LADA, &n.a, &n.g, &n.head, &n.out), AA_ERR_BACKEND);
+    assert_contains(aa_context_last_error(ctx), "this aa_context cannot be used again", "native, lost");
+    disarm();
+    assert_int_equal(native_run(ctx, N_ATSS, &n.a, &n.g, &n.head, &n.out), AA_ERR_BACKEND);
+    assert_contains(aa_context_last_error(ctx), "was lost by an earlier call", "native, lost");
+    for (int kk = 0; kk < AA__INJECT_NUM_KINDS; ++kk)
+        assert_int_equal(aa__test_runtime_calls((aa__inject_kind)kk), 0);
+    ++count;
+    native_release(&n);
+    aa_context_destroy(ctx);
+    aa_context_destroy(cpu);
+    total_failures += count;
+    fprintf(stderr, "native memory: %d injected failures (ATSS, PAA, LADA on cl_mem)\n", count);
+}
+
 static void summary(void **state)
 {
     (void)state;
@@ -359,7 +536,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hook),      cmocka_unit_test(baseline),      cmocka_unit_test(transient),
-        cmocka_unit_test(lost),      cmocka_unit_test(build_failure), cmocka_unit_test(summary),
+        cmocka_unit_test(lost),      cmocka_unit_test(build_failure), cmocka_unit_test(native_memory),
+        cmocka_unit_test(summary),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
