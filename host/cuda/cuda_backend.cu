@@ -11,6 +11,7 @@ extern "C" {
 }
 #include "alloc.h"
 #include "cuda_backend.h"
+#include "inject.h"
 
 #include "../../kernels/atss.h"
 #include "../../kernels/fcos.h"
@@ -43,6 +44,8 @@ struct aa_cuda {
     cudaEvent_t switched; /* orders a new stream after the old one (set_stream) */
     void *slot[NUM_SLOTS];
     size_t slot_bytes[NUM_SLOTS];
+    void *results;        /* AA_MEMORY_HOST: the results of a call, copied back here */
+    size_t results_bytes; /* before they reach the caller's arrays (read_results) */
     char device_name[256];
 };
 
@@ -70,6 +73,14 @@ static aa_status cuda_failed(aa_context *ctx, cudaError_t e, aa_status status, c
                              "aa_context cannot be used again, destroy it"
                            : "");
 }
+
+/* e = a runtime call of `kind`: the test hook's error if it injects one (host/inject.h;
+ * the call is not made), else the call's own result. */
+#define CUDA_RUN(e, kind, call)                                                              \
+    do {                                                                                     \
+        (e) = (cudaError_t)aa__inject_error(kind);                                           \
+        if ((e) == cudaSuccess) (e) = (call);                                                \
+    } while (0)
 
 #define CUDA_CHECK(ctx, call, status)                                                        \
     do {                                                                                     \
@@ -134,6 +145,7 @@ void aa__cuda_destroy(aa_context *ctx)
         for (int s = 0; s < NUM_SLOTS; ++s) cudaFree(c->slot[s]);
         if (c->switched) cudaEventDestroy(c->switched);
     }
+    aa__free(c->results);
     aa__free(c);
     ctx->cuda = NULL;
 }
@@ -198,7 +210,16 @@ static aa_status input(aa_context *ctx, int s, const void *ptr, size_t bytes, co
     void *dev;
     aa_status st = stage(ctx, s, bytes, &dev);
     if (st != AA_SUCCESS) return st;
-    if (bytes) CUDA_CHECK(ctx, cudaMemcpyAsync(dev, ptr, bytes, cudaMemcpyHostToDevice, ctx->cuda->stream), AA_ERR_BACKEND);
+    if (bytes) {
+        /* from pageable memory the copy has left `ptr` when it returns, failed or not */
+        cudaError_t e;
+        CUDA_RUN(e, AA__INJECT_WRITE, cudaMemcpyAsync(dev, ptr, bytes, cudaMemcpyHostToDevice, ctx->cuda->stream));
+        if (e != cudaSuccess) {
+            char what[96];
+            snprintf(what, sizeof what, "cudaMemcpyAsync(%zu bytes, an input of AA_MEMORY_HOST)", bytes);
+            return cuda_failed(ctx, e, AA_ERR_BACKEND, what, "");
+        }
+    }
     *mem = dev;
     return AA_SUCCESS;
 }
@@ -212,19 +233,67 @@ static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, void **
     return stage(ctx, s, bytes, mem);
 }
 
-static aa_status finish_output(aa_context *ctx, void *dev, void *ptr, size_t bytes)
+/* One result of an AA_MEMORY_HOST call: device buffer, the caller's array. */
+struct cuda_result {
+    const void *dev;
+    void *dst;
+    size_t bytes;
+};
+
+/* Host-memory mode: the call's results into the caller's arrays, returning when they
+ * are there (the call's promise). Several results are first copied into the context's
+ * host buffer and reach the caller only after every copy and the wait succeeded, so a
+ * failure writes no output (a copy to pageable memory completes before it returns:
+ * straight into the caller's arrays, a later failure would leave the earlier ones
+ * written). One result goes straight to the caller's array. Native mode: nothing. */
+static aa_status read_results(aa_context *ctx, const cuda_result *r, int n)
 {
-    if (ctx->memory != AA_MEMORY_HOST || !ptr || bytes == 0) return AA_SUCCESS;
-    CUDA_CHECK(ctx, cudaMemcpyAsync(ptr, dev, bytes, cudaMemcpyDeviceToHost, ctx->cuda->stream), AA_ERR_BACKEND);
+    if (ctx->memory != AA_MEMORY_HOST) return AA_SUCCESS;
+    aa_cuda *c = ctx->cuda;
+    size_t total = 0;
+    int wanted = 0;
+    for (int i = 0; i < n; ++i)
+        if (r[i].dst && r[i].bytes) total += r[i].bytes, ++wanted;
+    cudaError_t e;
+    if (wanted > 1 && c->results_bytes < total) { /* grown, never shrunk */
+        aa__free(c->results);
+        c->results_bytes = 0;
+        c->results = aa__malloc(total);
+        if (!c->results)
+            return aa__fail(ctx, AA_ERR_OUT_OF_MEMORY,
+                            "CUDA: could not allocate %zu bytes of host memory for the results", total);
+        c->results_bytes = total;
+    }
+    size_t at = 0;
+    for (int i = 0; i < n; ++i) {
+        if (!r[i].dst || !r[i].bytes) continue;
+        void *to = wanted == 1 ? r[i].dst : (char *)c->results + at;
+        CUDA_RUN(e, AA__INJECT_READ, cudaMemcpyAsync(to, r[i].dev, r[i].bytes, cudaMemcpyDeviceToHost, c->stream));
+        if (e != cudaSuccess) {
+            char what[96];
+            snprintf(what, sizeof what, "cudaMemcpyAsync(%zu bytes, a result of AA_MEMORY_HOST)", r[i].bytes);
+            return cuda_failed(ctx, e, AA_ERR_BACKEND, what, "");
+        }
+        at += r[i].bytes;
+    }
+    CUDA_RUN(e, AA__INJECT_FINISH, cudaStreamSynchronize(c->stream));
+    if (e != cudaSuccess)
+        return cuda_failed(ctx, e, AA_ERR_BACKEND, "cudaStreamSynchronize(the results of AA_MEMORY_HOST)", "");
+    if (wanted < 2) return AA_SUCCESS;
+    at = 0;
+    for (int i = 0; i < n; ++i) {
+        if (!r[i].dst || !r[i].bytes) continue;
+        memcpy(r[i].dst, (const char *)c->results + at, r[i].bytes);
+        at += r[i].bytes;
+    }
     return AA_SUCCESS;
 }
 
-/* Host-memory mode: the call's promise is results in host memory on return. */
-static aa_status finish_call(aa_context *ctx)
+/* Host-memory mode: one output back (read_results). */
+static aa_status finish_output(aa_context *ctx, const void *dev, void *ptr, size_t bytes)
 {
-    if (ctx->memory != AA_MEMORY_HOST) return AA_SUCCESS;
-    CUDA_CHECK(ctx, cudaStreamSynchronize(ctx->cuda->stream), AA_ERR_BACKEND);
-    return AA_SUCCESS;
+    cuda_result r = {dev, ptr, bytes};
+    return read_results(ctx, &r, 1);
 }
 
 static aa_status workspace(aa_context *ctx, size_t bytes, void *user, size_t user_bytes, char **mem)
@@ -254,7 +323,8 @@ static aa_status aa__cuda_reserve(aa_context *ctx, size_t bytes)
 /* Checks a launch (configuration errors come back at once). */
 static aa_status launched(aa_context *ctx, const char *kernel)
 {
-    cudaError_t e = cudaGetLastError();
+    cudaError_t e;
+    CUDA_RUN(e, AA__INJECT_LAUNCH, cudaGetLastError());
     if (e != cudaSuccess) return cuda_failed(ctx, e, AA_ERR_BACKEND, "launch of ", kernel);
     return AA_SUCCESS;
 }
@@ -300,11 +370,10 @@ static aa_status finish_assignment(aa_context *ctx, const aa_batch *b, const aa_
                                    const cuda_batch *m)
 {
     size_t bytes = (size_t)(b->num_images * b->num_anchors) * 4;
-    aa_status st = finish_output(ctx, m->out_index, out->gt_index, bytes);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_overlap, out->overlap, bytes);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->out_labels, out->labels, bytes);
-    if (st == AA_SUCCESS) st = finish_call(ctx);
-    return st;
+    const cuda_result r[] = {{m->out_index, out->gt_index, bytes},
+                             {m->out_overlap, out->overlap, bytes},
+                             {m->out_labels, out->labels, bytes}};
+    return read_results(ctx, r, 3);
 }
 
 
@@ -330,7 +399,6 @@ static aa_status aa__cuda_overlaps(aa_context *ctx, aa_overlap_mode mode, float 
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts, (aa_i32)mode, eps, (float *)dst);
     st = launched(ctx, "aa_overlaps_kernel");
     if (st == AA_SUCCESS) st = finish_output(ctx, dst, out, out_bytes);
-    if (st == AA_SUCCESS) st = finish_call(ctx);
     return st;
 }
 
@@ -472,7 +540,6 @@ static aa_status aa__cuda_topk_nearest(aa_context *ctx, int32_t topk, const aa_b
         (const aa_i64 *)offsets, b->num_images, NULL, lv, args, NULL, -1, (char *)dst, 0);
     st = launched(ctx, "aa_atss_topk_kernel");
     if (st == AA_SUCCESS) st = finish_output(ctx, dst, candidates, bytes);
-    if (st == AA_SUCCESS) st = finish_call(ctx);
     return st;
 }
 
@@ -496,10 +563,9 @@ static aa_status aa__cuda_candidate_stats(aa_context *ctx, int32_t topk, float e
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
         (aa_i64)b->num_levels * topk, eps, (const aa_i32 *)cand, (double *)dmean, (double *)dstd);
     st = launched(ctx, "aa_candidate_stats_kernel");
-    if (st == AA_SUCCESS) st = finish_output(ctx, dmean, mean, n_gts * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, dstd, std, n_gts * 8);
-    if (st == AA_SUCCESS) st = finish_call(ctx);
-    return st;
+    if (st != AA_SUCCESS) return st;
+    const cuda_result r[] = {{dmean, mean, n_gts * 8}, {dstd, std, n_gts * 8}};
+    return read_results(ctx, r, 2);
 }
 
 /* ---------------------------------------------------------------- Gaussian mixtures */
@@ -535,16 +601,11 @@ static aa_status gmm_outputs(aa_context *ctx, const aa_gmm_result *r, size_t per
 static aa_status gmm_finish(aa_context *ctx, const aa_gmm_result *r, size_t per_k, size_t segs,
                             size_t pts, const cuda_gmm_out *m)
 {
-    aa_status st = finish_output(ctx, m->w, r->weights, per_k * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->mu, r->means, per_k * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->var, r->variances, per_k * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->bound, r->lower_bound, segs * 8);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->iter, r->iterations, segs * 4);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->status, r->status, segs * 4);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->labels, r->labels, pts * 4);
-    if (st == AA_SUCCESS) st = finish_output(ctx, m->density, r->log_density, pts * 8);
-    if (st == AA_SUCCESS) st = finish_call(ctx);
-    return st;
+    const cuda_result out[] = {{m->w, r->weights, per_k * 8},         {m->mu, r->means, per_k * 8},
+                               {m->var, r->variances, per_k * 8},      {m->bound, r->lower_bound, segs * 8},
+                               {m->iter, r->iterations, segs * 4},     {m->status, r->status, segs * 4},
+                               {m->labels, r->labels, pts * 4},        {m->density, r->log_density, pts * 8}};
+    return read_results(ctx, out, 8);
 }
 
 static aa_status aa__cuda_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_gmm_batch *g,
@@ -647,7 +708,6 @@ static aa_status aa__cuda_paa_costs(aa_context *ctx, const aa_paa_params *p, con
     if (st == AA_SUCCESS)
         st = paa_cost_launch(ctx, p, b, h, &m, (const char *)dpre, 0, (char *)dcosts, 0);
     if (st == AA_SUCCESS) st = finish_output(ctx, dcosts, costs, rows * 4);
-    if (st == AA_SUCCESS) st = finish_call(ctx);
     return st;
 }
 
