@@ -13,6 +13,12 @@
  *   AA__INJECT_READ    clEnqueueReadBuffer (the results of AA_MEMORY_HOST)
  *   AA__INJECT_FINISH  clFinish, checked (the wait for the results)
  *   AA__INJECT_ARG     clSetKernelArg (every argument of every launch)
+ * The CUDA backend (host/cuda/cuda_backend.cu, CUDA_RUN) asks the same for its own
+ * calls, the value taken as a cudaError_t: LAUNCH the launch check (cudaGetLastError
+ * after a kernel launch, which has run), WRITE and READ cudaMemcpyAsync host to device
+ * and device to host (AA_MEMORY_HOST), FINISH cudaStreamSynchronize (the wait for the
+ * results); BUILD and ARG are never asked (nvcc builds the kernels, a launch takes its
+ * arguments at once).
  * Calls made only on a failure path or at destruction (a clFinish whose error is
  * ignored) are neither counted nor failed.
  *
