@@ -15,27 +15,9 @@
  *
  * Needs a GPU: where the CUDA backend has no device, exits 77 (CTest: skipped).
  * AA_TEST_VERBOSE=1 prints every failure's message. */
-#include "failure_fixture.h"
-
-#include "inject.h" /* the test hook: host/, not the public header */
+#include "injected_runtime.h"
 
 #include <cuda_runtime_api.h>
-
-enum { MAX_SITES = 64 }; /* a call with more runtime calls of one kind than this is a bug */
-
-static outputs outs;
-
-typedef struct call {
-    const char *name;
-    aa_status (*run)(aa_context *ctx, outputs *o);
-} call;
-
-static const call calls[] = {
-    {"aa_overlaps", run_overlaps},   {"aa_assign_max_iou", run_max_iou}, {"aa_assign_atss", run_atss},
-    {"aa_assign_fcos", run_fcos},    {"aa_gmm_fit", run_gmm},            {"aa_assign_paa", run_paa},
-    {"aa_assign_lada", run_lada},
-};
-enum { NUM_CALLS = sizeof calls / sizeof calls[0] };
 
 static const aa__inject_kind kinds[] = {AA__INJECT_LAUNCH, AA__INJECT_WRITE, AA__INJECT_READ,
                                         AA__INJECT_FINISH};
@@ -46,18 +28,7 @@ static const char *const kind_call[] = {"", "CUDA launch of aa_", "an input of A
 enum { NUM_KINDS = sizeof kinds / sizeof kinds[0] };
 
 static snapshot expected[NUM_CALLS];
-static int sites[NUM_CALLS][NUM_KINDS];
-
-static void disarm(void)
-{
-    aa__test_fail_runtime_call(AA__INJECT_LAUNCH, -1, 0);
-}
-
-static void assert_contains(const char *msg, const char *part, const char *what)
-{
-    if (!strstr(msg, part)) fail_msg("%s: message \"%s\" does not contain \"%s\"", what, msg, part);
-    if (strchr(msg, '\n')) fail_msg("%s: message \"%s\" is not one line", what, msg);
-}
+static int sites[NUM_CALLS][AA__INJECT_NUM_KINDS];
 
 static aa_context *create_cuda(void)
 {
@@ -76,72 +47,24 @@ static void baseline(void **state)
 {
     (void)state;
     aa_context *ctx = create_cuda();
+    record_baseline(ctx, kinds, NUM_KINDS, expected, sites);
     for (int c = 0; c < NUM_CALLS; ++c) {
-        outputs_poison(&outs);
-        disarm();
-        aa_status st = calls[c].run(ctx, &outs);
-        if (st != AA_SUCCESS)
-            fail_msg("%s: %s: %s", calls[c].name, aa_status_string(st), aa_context_last_error(ctx));
-        snapshot_take(&outs, &expected[c]);
-        for (int k = 0; k < NUM_KINDS; ++k) sites[c][k] = (int)aa__test_runtime_calls(kinds[k]);
         assert_true(sites[c][0] >= 1 && sites[c][1] >= 1 && sites[c][2] >= 1);
         assert_int_equal(sites[c][3], 1); /* one wait per call */
         fprintf(stderr, "%s: %d launches, %d uploads, %d results, %d waits\n", calls[c].name, sites[c][0],
                 sites[c][1], sites[c][2], sites[c][3]);
     }
-    disarm();
     aa_context_destroy(ctx);
 }
 
 static void transient(void **state)
 {
     (void)state;
-    static const struct {
-        int error;
-        const char *name;
-        aa_status status;
-    } errors[] = {{cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", AA_ERR_OUT_OF_MEMORY},
-                  {cudaErrorLaunchOutOfResources, "cudaErrorLaunchOutOfResources", AA_ERR_BACKEND}};
+    static const injected_error errors[] = {
+        {cudaErrorMemoryAllocation, "cudaErrorMemoryAllocation", AA_ERR_OUT_OF_MEMORY},
+        {cudaErrorLaunchOutOfResources, "cudaErrorLaunchOutOfResources", AA_ERR_BACKEND}};
     aa_context *ctx = create_cuda();
-    int count = 0;
-    for (int c = 0; c < NUM_CALLS; ++c)
-        for (int k = 0; k < NUM_KINDS; ++k)
-            for (size_t e = 0; e < sizeof errors / sizeof errors[0]; ++e) {
-                int n = 0;
-                for (;; ++n) {
-                    char what[200];
-                    snprintf(what, sizeof what, "%s, %s call %d failing with %s", calls[c].name,
-                             kind_call[kinds[k]], n, errors[e].name);
-                    assert_true(n < MAX_SITES);
-                    outputs_poison(&outs);
-                    aa__test_fail_runtime_call(kinds[k], n, errors[e].error);
-                    aa_status st = calls[c].run(ctx, &outs);
-                    int64_t made = aa__test_runtime_calls(kinds[k]);
-                    disarm();
-                    if (st == AA_SUCCESS) {
-                        if (made > n) fail_msg("%s: succeeded after %lld calls", what, (long long)made);
-                        snapshot_assert_equal(&outs, &expected[c], what);
-                        break;
-                    }
-                    const char *msg = aa_context_last_error(ctx);
-                    if (verbose()) fprintf(stderr, "%s: %s: %s\n", what, aa_status_string(st), msg);
-                    if (st != errors[e].status)
-                        fail_msg("%s: %s (%s), expected %s", what, aa_status_string(st), msg,
-                                 aa_status_string(errors[e].status));
-                    if (made != n + 1) fail_msg("%s: %lld calls, expected %d", what, (long long)made, n + 1);
-                    assert_contains(msg, kind_call[kinds[k]], what);
-                    assert_contains(msg, errors[e].name, what);
-                    if (strstr(msg, "lost")) fail_msg("%s: a transient error lost the context: %s", what, msg);
-                    outputs_assert_untouched(&outs, what);
-                    ++count;
-                    outputs_poison(&outs);
-                    st = calls[c].run(ctx, &outs);
-                    if (st != AA_SUCCESS)
-                        fail_msg("%s, then again: %s: %s", what, aa_status_string(st), aa_context_last_error(ctx));
-                    snapshot_assert_equal(&outs, &expected[c], what);
-                }
-                assert_int_equal(n, sites[c][k]);
-            }
+    int count = transient_sweep(ctx, kinds, NUM_KINDS, kind_call, errors, 2, expected, sites);
     aa_context_destroy(ctx);
     fprintf(stderr, "transient: %d injected CUDA failures\n", count);
     assert_true(count > 0);
@@ -160,25 +83,11 @@ static void sticky(void **state)
     const char *msg = aa_context_last_error(ctx);
     if (verbose()) fprintf(stderr, "sticky: %s: %s\n", aa_status_string(st), msg);
     assert_int_equal(st, AA_ERR_BACKEND);
+    assert_one_line(msg, "sticky");
     assert_contains(msg, "cudaErrorIllegalAddress", "sticky");
     assert_contains(msg, "this aa_context cannot be used again, destroy it", "sticky");
     outputs_assert_untouched(&outs, "sticky");
     aa_context_destroy(ctx);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    fixture_init();
-    outputs_alloc(&outs);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    outputs_free(&outs);
-    return 0;
 }
 
 int main(void)

@@ -30,29 +30,9 @@
  *    failing in turn: the status and message, no host copy; the same context then
  *    gives the CPU reference's bytes; a lost device refuses every later call.
  * AA_TEST_VERBOSE=1 prints every failure's message. */
-#include "failure_fixture.h"
-
-#include "inject.h" /* the test hook: host/, not the public header */
+#include "injected_runtime.h"
 
 #include <CL/cl.h>
-
-enum { MAX_SITES = 256 }; /* a call with more runtime calls of one kind than this is a bug */
-
-static outputs outs;
-
-/* ---------------------------------------------------------------- the calls */
-
-typedef struct call {
-    const char *name;
-    aa_status (*run)(aa_context *ctx, outputs *o);
-} call;
-
-static const call calls[] = {
-    {"aa_overlaps", run_overlaps},   {"aa_assign_max_iou", run_max_iou}, {"aa_assign_atss", run_atss},
-    {"aa_assign_fcos", run_fcos},    {"aa_gmm_fit", run_gmm},            {"aa_assign_paa", run_paa},
-    {"aa_assign_lada", run_lada},
-};
-enum { NUM_CALLS = sizeof calls / sizeof calls[0] };
 
 /* The kinds injected into the calls (the build is tested at context creation). */
 static const aa__inject_kind kinds[] = {AA__INJECT_LAUNCH, AA__INJECT_WRITE, AA__INJECT_READ,
@@ -63,7 +43,7 @@ static const char *const kind_call[] = {"clBuildProgram",       "clEnqueueNDRang
 enum { NUM_KINDS = sizeof kinds / sizeof kinds[0] };
 
 static snapshot expected[NUM_CALLS];      /* a fresh context's results */
-static int sites[NUM_CALLS][NUM_KINDS];   /* runtime calls of each kind per call */
+static int sites[NUM_CALLS][AA__INJECT_NUM_KINDS]; /* runtime calls of each kind (index in kinds[]) per call */
 static int total_failures;
 
 /* ---------------------------------------------------------------- helpers */
@@ -86,22 +66,6 @@ static aa_context *create_ok(void)
         fail_msg("OpenCL: %s: %s (CI installs PoCL: no device is a failure)", aa_status_string(st),
                  aa_context_create_error());
     return ctx;
-}
-
-static void disarm(void)
-{
-    aa__test_fail_runtime_call(AA__INJECT_LAUNCH, -1, 0);
-}
-
-static void assert_one_line(const char *msg, const char *what)
-{
-    if (!msg[0] || strchr(msg, '\n') || strchr(msg, '\r'))
-        fail_msg("%s: message \"%s\" is not one line", what, msg);
-}
-
-static void assert_contains(const char *msg, const char *part, const char *what)
-{
-    if (!strstr(msg, part)) fail_msg("%s: message \"%s\" does not contain \"%s\"", what, msg, part);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -135,14 +99,8 @@ static void baseline(void **state)
 {
     (void)state;
     aa_context *ctx = create_ok();
+    record_baseline(ctx, kinds, NUM_KINDS, expected, sites);
     for (int c = 0; c < NUM_CALLS; ++c) {
-        outputs_poison(&outs);
-        disarm();
-        aa_status st = calls[c].run(ctx, &outs);
-        if (st != AA_SUCCESS)
-            fail_msg("%s: %s: %s", calls[c].name, aa_status_string(st), aa_context_last_error(ctx));
-        snapshot_take(&outs, &expected[c]);
-        for (int k = 0; k < NUM_KINDS; ++k) sites[c][k] = (int)aa__test_runtime_calls(kinds[k]);
         /* launches, uploads and read-backs everywhere; the wait where several results
          * are read back (all but aa_overlaps) */
         assert_true(sites[c][0] >= 1 && sites[c][1] >= 1 && sites[c][2] >= 1);
@@ -151,7 +109,6 @@ static void baseline(void **state)
         fprintf(stderr, "%s: %d launches, %d uploads, %d read-backs, %d waits, %d kernel arguments\n",
                 calls[c].name, sites[c][0], sites[c][1], sites[c][2], sites[c][3], sites[c][4]);
     }
-    disarm();
     aa_context_destroy(ctx);
 }
 
@@ -159,56 +116,11 @@ static void baseline(void **state)
 static void transient(void **state)
 {
     (void)state;
-    static const struct {
-        cl_int error;
-        const char *name;
-        aa_status status;
-    } errors[] = {{CL_OUT_OF_RESOURCES, "CL_OUT_OF_RESOURCES (-5)", AA_ERR_BACKEND},
-                  {CL_MEM_OBJECT_ALLOCATION_FAILURE, "CL_MEM_OBJECT_ALLOCATION_FAILURE (-4)",
-                   AA_ERR_OUT_OF_MEMORY}};
+    static const injected_error errors[] = {
+        {CL_OUT_OF_RESOURCES, "CL_OUT_OF_RESOURCES (-5)", AA_ERR_BACKEND},
+        {CL_MEM_OBJECT_ALLOCATION_FAILURE, "CL_MEM_OBJECT_ALLOCATION_FAILURE (-4)", AA_ERR_OUT_OF_MEMORY}};
     aa_context *ctx = create_ok();
-    int count = 0;
-    for (int c = 0; c < NUM_CALLS; ++c)
-        for (int k = 0; k < NUM_KINDS; ++k)
-            for (size_t e = 0; e < sizeof errors / sizeof errors[0]; ++e) {
-                int n = 0;
-                for (;; ++n) {
-                    char what[200];
-                    snprintf(what, sizeof what, "%s, %s call %d failing with %s", calls[c].name,
-                             kind_call[kinds[k]], n, errors[e].name);
-                    assert_true(n < MAX_SITES);
-                    outputs_poison(&outs);
-                    aa__test_fail_runtime_call(kinds[k], n, errors[e].error);
-                    aa_status st = calls[c].run(ctx, &outs);
-                    int64_t made = aa__test_runtime_calls(kinds[k]);
-                    disarm();
-                    if (st == AA_SUCCESS) {
-                        if (made > n) fail_msg("%s: succeeded after %lld calls", what, (long long)made);
-                        snapshot_assert_equal(&outs, &expected[c], what);
-                        break;
-                    }
-                    const char *msg = aa_context_last_error(ctx);
-                    if (verbose()) fprintf(stderr, "%s: %s: %s\n", what, aa_status_string(st), msg);
-                    if (st != errors[e].status)
-                        fail_msg("%s: %s (%s), expected %s", what, aa_status_string(st), msg,
-                                 aa_status_string(errors[e].status));
-                    if (made != n + 1) fail_msg("%s: %lld calls, expected %d", what, (long long)made, n + 1);
-                    assert_one_line(msg, what);
-                    assert_contains(msg, kind_call[kinds[k]], what);
-                    assert_contains(msg, errors[e].name, what);
-                    if (strstr(msg, "lost")) fail_msg("%s: a transient error lost the context: %s", what, msg);
-                    outputs_assert_untouched(&outs, what);
-                    ++count;
-                    /* the same context: the call runs, with a fresh context's bytes */
-                    outputs_poison(&outs);
-                    st = calls[c].run(ctx, &outs);
-                    if (st != AA_SUCCESS)
-                        fail_msg("%s, then again: %s: %s", what, aa_status_string(st),
-                                 aa_context_last_error(ctx));
-                    snapshot_assert_equal(&outs, &expected[c], what);
-                }
-                assert_int_equal(n, sites[c][k]); /* every call of the kind was failed */
-            }
+    int count = transient_sweep(ctx, kinds, NUM_KINDS, kind_call, errors, 2, expected, sites);
     aa_context_destroy(ctx);
     total_failures += count;
     fprintf(stderr, "transient: %d injected failures (%d calls x %d kinds x 2 errors, every call of the kind)\n",
@@ -515,21 +427,6 @@ static void summary(void **state)
     (void)state;
     fprintf(stderr, "%d injected OpenCL failures checked\n", total_failures);
     assert_true(total_failures > 0);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    fixture_init();
-    outputs_alloc(&outs);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    outputs_free(&outs);
-    return 0;
 }
 
 int main(void)
