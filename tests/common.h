@@ -134,6 +134,22 @@ static inline aa_context *test_cpu_context(void)
     return ctx;
 }
 
+/* An OpenCL context (PoCL in CI) or a failure: where OpenCL is built, no device is a
+ * failure, never a skip. */
+static inline aa_context *test_opencl_context(aa_memory memory)
+{
+    aa_context_options o;
+    aa_context *ctx = NULL;
+    aa_context_options_init(&o);
+    o.backend = AA_BACKEND_OPENCL;
+    o.memory = memory;
+    aa_status st = aa_context_create(&ctx, &o);
+    if (st != AA_SUCCESS)
+        fail_msg("no OpenCL context (%s): %s. Install pocl-opencl-icd (bash .ci/deps.sh).",
+                 aa_status_string(st), aa_context_create_error());
+    return ctx;
+}
+
 /* Outputs for a batch, guarded and poisoned. */
 typedef struct test_outputs {
     int64_t n;

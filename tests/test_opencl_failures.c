@@ -60,12 +60,7 @@ static aa_status create(aa_context **ctx)
 
 static aa_context *create_ok(void)
 {
-    aa_context *ctx;
-    aa_status st = create(&ctx);
-    if (st != AA_SUCCESS)
-        fail_msg("OpenCL: %s: %s (CI installs PoCL: no device is a failure)", aa_status_string(st),
-                 aa_context_create_error());
-    return ctx;
+    return test_opencl_context(AA_MEMORY_HOST);
 }
 
 /* ---------------------------------------------------------------- tests */
@@ -351,12 +346,7 @@ static aa_status native_run(aa_context *ctx, native_call c, const aa_anchors *a,
 static void native_memory(void **state)
 {
     (void)state;
-    aa_context_options o;
-    aa_context_options_init(&o);
-    o.backend = AA_BACKEND_OPENCL;
-    o.memory = AA_MEMORY_NATIVE;
-    aa_context *ctx = NULL;
-    assert_int_equal(aa_context_create(&ctx, &o), AA_SUCCESS);
+    aa_context *ctx = test_opencl_context(AA_MEMORY_NATIVE);
     native n;
     native_init(&n, ctx);
     aa_context *cpu = test_cpu_context();

@@ -321,15 +321,7 @@ static void null_context_and_bytes(void **state)
 static void on_gpu(void **state)
 {
     (void)state;
-    aa_context_options o;
-    aa_context *ctx = NULL;
-    aa_context_options_init(&o);
-    o.backend = AA_BACKEND_OPENCL;
-    o.memory = AA_MEMORY_HOST;
-    aa_status st = aa_context_create(&ctx, &o);
-    if (st != AA_SUCCESS)
-        fail_msg("no OpenCL context (%s): %s. Install pocl-opencl-icd (bash .ci/deps.sh).",
-                 aa_status_string(st), aa_context_create_error());
+    aa_context *ctx = test_opencl_context(AA_MEMORY_HOST);
     fixture f;
     test_outputs t;
     fixture_init(&f);
