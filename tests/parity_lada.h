@@ -21,6 +21,10 @@
  * device memory, whose GTs get no positive (the CPU is given those GTs as crowd). */
 #include "lada_common.h"
 
+#if AA_TEST_HAVE_WORKLOAD
+#include "coco_heads.h"
+#endif
+
 #define LADA_LOSS_ULPS 4
 
 static struct {
@@ -144,40 +148,29 @@ static void lada_random(void **state)
 #if AA_TEST_HAVE_WORKLOAD
 /* coco-atss anchors, 16 COCO images and 16 with crowd boxes, synthetic heads in the
  * three dtypes; the defaults, and mean + std without clipping. */
+typedef struct lada_coco_run {
+    aa_context *cpu, *gpu;
+} lada_coco_run;
+
+static void lada_coco_case(const coco_head_case *c, void *user)
+{
+    lada_coco_run *r = user;
+    aa_lada_params p;
+    aa_lada_params_init(&p);
+    if ((c->part + (int)c->dtype) % 2) p.threshold = AA_LADA_MEAN_STD, p.clip_region_to_gt = 0;
+    char what[96];
+    snprintf(what, sizeof what, "coco images %d.., dtype %d, %s", (int)c->first_image, (int)c->dtype,
+             p.threshold == AA_LADA_MEAN_STD ? "mean+std, no clip" : "defaults");
+    lada_count_candidates(&p, c->anchors, c->gts);
+    lada_parity(r->cpu, r->gpu, &p, c->anchors, c->gts, c->head, what);
+}
+
 static void lada_coco(void **state)
 {
     (void)state;
-    aa_context *cpu = test_cpu_context(), *gpu = gpu_context(AA_MEMORY_HOST);
-    aa_wl_dataset ds;
-    aa_wl_error err;
-    if (aa_wl_load(AA_TEST_DATA, AA_WL_FORMAT_CSV, &ds, &err) != AA_WL_OK) fail_msg("%s", err.message);
-    aa_wl_anchor_set set;
-    assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, AA_WL_CANVAS_H, AA_WL_CANVAS_W, &set, &err),
-                     AA_WL_OK);
-    const int32_t first[2] = {0, 100};
-    for (int part = 0; part < 2; ++part) {
-        aa_wl_batch batch;
-        assert_int_equal(aa_wl_batch_make(&ds, first[part], 16, &batch, &err), AA_WL_OK);
-        for (int dtype = AA_FLOAT32; dtype <= AA_BFLOAT16; ++dtype) {
-            aa_wl_head head;
-            if (aa_wl_head_make(&set.anchors, &batch.gts, AA_WL_COCO_CLASSES, (aa_dtype)dtype,
-                                AA_WL_HEAD_SEED, &head, &err) != AA_WL_OK)
-                fail_msg("head: %s", err.message);
-            aa_lada_params p;
-            aa_lada_params_init(&p);
-            if ((part + dtype) % 2) p.threshold = AA_LADA_MEAN_STD, p.clip_region_to_gt = 0;
-            char what[96];
-            snprintf(what, sizeof what, "coco images %d.., dtype %d, %s", (int)first[part], dtype,
-                     p.threshold == AA_LADA_MEAN_STD ? "mean+std, no clip" : "defaults");
-            lada_count_candidates(&p, &set.anchors, &batch.gts);
-            lada_parity(cpu, gpu, &p, &set.anchors, &batch.gts, &head.head, what);
-            aa_wl_head_free(&head);
-        }
-        aa_wl_batch_free(&batch);
-    }
-    aa_wl_anchor_set_free(&set);
-    aa_wl_dataset_free(&ds);
-    aa_context_destroy(cpu), aa_context_destroy(gpu);
+    lada_coco_run r = {test_cpu_context(), gpu_context(AA_MEMORY_HOST)};
+    coco_heads_for_each(AA_BFLOAT16, lada_coco_case, &r);
+    aa_context_destroy(r.cpu), aa_context_destroy(r.gpu);
 }
 #endif
 

@@ -7,8 +7,7 @@
 #include "lada_common.h"
 
 #if AA_TEST_HAVE_WORKLOAD
-#include "synthetic_head.h"
-#include "workload.h"
+#include "coco_heads.h"
 #endif
 
 /* One call with the context's workspace, one with a caller workspace of exactly
@@ -78,53 +77,38 @@ static float half_bits_to_float(uint16_t h)
  * anchors, synthetic heads in float32 and float16 (the brute force reads the float16
  * values converted to float, the library the float16 array itself); the defaults,
  * mean + std, and an unclipped wider region. */
+static void coco_case(const coco_head_case *c, void *user)
+{
+    aa_context *ctx = user;
+    size_t rows = (size_t)c->gts->num_images * (size_t)c->anchors->num_anchors;
+    size_t nl = rows * AA_WL_COCO_CLASSES;
+    float *logits = (float *)c->head->cls_logits, *deltas = (float *)c->head->bbox_deltas;
+    if (c->dtype == AA_FLOAT16) {
+        logits = malloc(nl * sizeof(float)), deltas = malloc(rows * 4 * sizeof(float));
+        for (size_t j = 0; j < nl; ++j) logits[j] = half_bits_to_float(((const uint16_t *)c->head->cls_logits)[j]);
+        for (size_t j = 0; j < rows * 4; ++j)
+            deltas[j] = half_bits_to_float(((const uint16_t *)c->head->bbox_deltas)[j]);
+    }
+    for (int variant = 0; variant < 3; ++variant) {
+        aa_lada_params p;
+        aa_lada_params_init(&p);
+        if (variant == 1) p.threshold = AA_LADA_MEAN_STD;
+        if (variant == 2) p.clip_region_to_gt = 0, p.region_radius = 2.5f;
+        int64_t positives = check_all(ctx, &p, c->anchors, c->gts, c->head, logits, deltas);
+        int64_t gts = c->gts->offsets[16];
+        fprintf(stderr, "coco images %d..%d, %s head, variant %d: %lld positives for %lld GTs\n",
+                (int)c->first_image, (int)c->first_image + 15, c->dtype == AA_FLOAT32 ? "float32" : "float16",
+                variant, (long long)positives, (long long)gts);
+        assert_true(positives > 0);
+    }
+    if (c->dtype == AA_FLOAT16) free(logits), free(deltas);
+}
+
 static void coco(void **state)
 {
     (void)state;
     aa_context *ctx = test_cpu_context();
-    aa_wl_dataset ds;
-    aa_wl_error err;
-    if (aa_wl_load(AA_TEST_DATA, AA_WL_FORMAT_CSV, &ds, &err) != AA_WL_OK) fail_msg("%s", err.message);
-    aa_wl_anchor_set set;
-    assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, AA_WL_CANVAS_H, AA_WL_CANVAS_W, &set, &err),
-                     AA_WL_OK);
-    const int32_t first[2] = {0, 100};
-    for (int part = 0; part < 2; ++part) {
-        aa_wl_batch batch;
-        assert_int_equal(aa_wl_batch_make(&ds, first[part], 16, &batch, &err), AA_WL_OK);
-        for (int dtype = AA_FLOAT32; dtype <= AA_FLOAT16; ++dtype) {
-            aa_wl_head head;
-            if (aa_wl_head_make(&set.anchors, &batch.gts, AA_WL_COCO_CLASSES, (aa_dtype)dtype,
-                                AA_WL_HEAD_SEED, &head, &err) != AA_WL_OK)
-                fail_msg("head: %s", err.message);
-            size_t rows = (size_t)batch.gts.num_images * (size_t)set.anchors.num_anchors;
-            size_t nl = rows * AA_WL_COCO_CLASSES;
-            float *logits = head.cls_logits, *deltas = head.bbox_deltas;
-            if (dtype == AA_FLOAT16) {
-                logits = malloc(nl * sizeof(float)), deltas = malloc(rows * 4 * sizeof(float));
-                for (size_t j = 0; j < nl; ++j) logits[j] = half_bits_to_float(((uint16_t *)head.cls_logits)[j]);
-                for (size_t j = 0; j < rows * 4; ++j)
-                    deltas[j] = half_bits_to_float(((uint16_t *)head.bbox_deltas)[j]);
-            }
-            for (int variant = 0; variant < 3; ++variant) {
-                aa_lada_params p;
-                aa_lada_params_init(&p);
-                if (variant == 1) p.threshold = AA_LADA_MEAN_STD;
-                if (variant == 2) p.clip_region_to_gt = 0, p.region_radius = 2.5f;
-                int64_t positives = check_all(ctx, &p, &set.anchors, &batch.gts, &head.head, logits, deltas);
-                int64_t gts = batch.gts.offsets[16];
-                fprintf(stderr, "coco images %d..%d, %s head, variant %d: %lld positives for %lld GTs\n",
-                        (int)first[part], (int)first[part] + 15, dtype == AA_FLOAT32 ? "float32" : "float16",
-                        variant, (long long)positives, (long long)gts);
-                assert_true(positives > 0);
-            }
-            if (dtype == AA_FLOAT16) free(logits), free(deltas);
-            aa_wl_head_free(&head);
-        }
-        aa_wl_batch_free(&batch);
-    }
-    aa_wl_anchor_set_free(&set);
-    aa_wl_dataset_free(&ds);
+    coco_heads_for_each(AA_FLOAT16, coco_case, ctx);
     aa_context_destroy(ctx);
 }
 #endif

@@ -7,8 +7,7 @@
 #include "paa_common.h"
 
 #if AA_TEST_HAVE_WORKLOAD
-#include "synthetic_head.h"
-#include "workload.h"
+#include "coco_heads.h"
 #endif
 
 /* Composition, the rule, and what must hold whatever the costs: a positive was
@@ -117,41 +116,26 @@ static void overflowing_cost(void **state)
 #if AA_TEST_HAVE_WORKLOAD
 /* 16 COCO images (no crowd boxes) and 16 with crowd boxes (from image 100), coco-atss
  * anchors, synthetic heads in float32 and float16. */
+static void coco_case(const coco_head_case *c, void *user)
+{
+    aa_context *ctx = user;
+    for (int original = 0; original <= 1; ++original) {
+        aa_paa_params p;
+        if (original) aa_paa_params_init_original(&p);
+        else aa_paa_params_init(&p);
+        int64_t positives = check_all(ctx, &p, c->anchors, c->gts, c->head);
+        fprintf(stderr, "coco images %d..%d, %s head, %s: %lld positives\n", (int)c->first_image,
+                (int)c->first_image + 15, c->dtype == AA_FLOAT32 ? "float32" : "float16",
+                original ? "original" : "mmdet", (long long)positives);
+        assert_true(positives > 0);
+    }
+}
+
 static void coco(void **state)
 {
     (void)state;
     aa_context *ctx = test_cpu_context();
-    aa_wl_dataset ds;
-    aa_wl_error err;
-    if (aa_wl_load(AA_TEST_DATA, AA_WL_FORMAT_CSV, &ds, &err) != AA_WL_OK) fail_msg("%s", err.message);
-    aa_wl_anchor_set set;
-    assert_int_equal(aa_wl_anchor_set_make(AA_WL_ANCHORS_ATSS, AA_WL_CANVAS_H, AA_WL_CANVAS_W, &set, &err),
-                     AA_WL_OK);
-    const int32_t first[2] = {0, 100};
-    for (int part = 0; part < 2; ++part) {
-        aa_wl_batch batch;
-        assert_int_equal(aa_wl_batch_make(&ds, first[part], 16, &batch, &err), AA_WL_OK);
-        for (int dtype = AA_FLOAT32; dtype <= AA_FLOAT16; ++dtype) {
-            aa_wl_head head;
-            if (aa_wl_head_make(&set.anchors, &batch.gts, AA_WL_COCO_CLASSES, (aa_dtype)dtype,
-                                AA_WL_HEAD_SEED, &head, &err) != AA_WL_OK)
-                fail_msg("head: %s", err.message);
-            for (int original = 0; original <= 1; ++original) {
-                aa_paa_params p;
-                if (original) aa_paa_params_init_original(&p);
-                else aa_paa_params_init(&p);
-                int64_t positives = check_all(ctx, &p, &set.anchors, &batch.gts, &head.head);
-                fprintf(stderr, "coco images %d..%d, %s head, %s: %lld positives\n", (int)first[part],
-                        (int)first[part] + 15, dtype == AA_FLOAT32 ? "float32" : "float16",
-                        original ? "original" : "mmdet", (long long)positives);
-                assert_true(positives > 0);
-            }
-            aa_wl_head_free(&head);
-        }
-        aa_wl_batch_free(&batch);
-    }
-    aa_wl_anchor_set_free(&set);
-    aa_wl_dataset_free(&ds);
+    coco_heads_for_each(AA_FLOAT16, coco_case, ctx);
     aa_context_destroy(ctx);
 }
 #endif
