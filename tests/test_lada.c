@@ -7,6 +7,7 @@
  * Random and COCO inputs against a brute force: test_lada_rule.c; bad inputs:
  * test_lada_bad_input.c. */
 #include "lada_common.h"
+#include "half_bits.h"
 
 #include <float.h>
 
@@ -524,31 +525,6 @@ static void no_gts(void **state)
 }
 
 /* ---------------------------------------------------------------- float16 / bfloat16 */
-
-static uint16_t exact_half(float v)
-{
-    uint16_t sign = signbit(v) ? 0x8000u : 0;
-    double a = fabs((double)v);
-    if (a == 0.0) return sign;
-    int e;
-    double m = frexp(a, &e);
-    if (e - 1 < -14) {
-        double q = ldexp(a, 24);
-        assert_true(q == floor(q));
-        return sign | (uint16_t)q;
-    }
-    double q = ldexp(m, 11);
-    assert_true(q == floor(q) && e + 14 < 31);
-    return sign | (uint16_t)(((e + 14) << 10) | ((int)q - 1024));
-}
-
-static uint16_t exact_bfloat(float v)
-{
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    assert_int_equal(bits & 0xffffu, 0);
-    return (uint16_t)(bits >> 16);
-}
 
 /* Values every type holds exactly (k/8, k/16, float16 subnormals) give the same
  * assignment, to the bit, in float32, float16 and bfloat16. */

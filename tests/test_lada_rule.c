@@ -5,6 +5,7 @@
  * every call; a caller workspace of exactly the size asked gives the same bits, and
  * a second run too. */
 #include "lada_common.h"
+#include "half_bits.h"
 
 #if AA_TEST_HAVE_WORKLOAD
 #include "coco_heads.h"
@@ -65,14 +66,6 @@ static void random_inputs(void **state)
 }
 
 #if AA_TEST_HAVE_WORKLOAD
-/* float16 bits -> float, written here (not the library's converter). */
-static float half_bits_to_float(uint16_t h)
-{
-    int e = (h >> 10) & 31, m = h & 1023;
-    float v = e == 0 ? ldexpf((float)m, -24) : ldexpf((float)(m + 1024), e - 25);
-    return (h & 0x8000) ? -v : v;
-}
-
 /* 16 COCO images (no crowd boxes) and 16 with crowd boxes (from image 100), coco-atss
  * anchors, synthetic heads in float32 and float16 (the brute force reads the float16
  * values converted to float, the library the float16 array itself); the defaults,

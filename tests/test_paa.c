@@ -6,6 +6,7 @@
  * and bfloat16 head outputs against float32. Bad inputs: test_paa_bad_input.c;
  * composition and random/COCO inputs: test_paa_compose.c. */
 #include "paa_common.h"
+#include "half_bits.h"
 
 #include <float.h>
 
@@ -353,32 +354,6 @@ static void cost_formula(void **state)
 }
 
 /* ---------------------------------------------------------------- float16 / bfloat16 */
-
-/* IEEE binary16 bits of a float that binary16 holds exactly (asserted). */
-static uint16_t exact_half(float v)
-{
-    uint16_t sign = signbit(v) ? 0x8000u : 0;
-    double a = fabs((double)v);
-    if (a == 0.0) return sign;
-    int e;
-    double m = frexp(a, &e); /* a = m 2^e, m in [0.5, 1) */
-    if (e - 1 < -14) {       /* subnormal: a multiple of 2^-24 */
-        double q = ldexp(a, 24);
-        assert_true(q == floor(q));
-        return sign | (uint16_t)q;
-    }
-    double q = ldexp(m, 11);
-    assert_true(q == floor(q) && e + 14 < 31);
-    return sign | (uint16_t)(((e + 14) << 10) | ((int)q - 1024));
-}
-
-static uint16_t exact_bfloat(float v)
-{
-    uint32_t bits;
-    memcpy(&bits, &v, 4);
-    assert_int_equal(bits & 0xffffu, 0);
-    return (uint16_t)(bits >> 16);
-}
 
 /* Values every type holds exactly (k/8, k/16, two float16 subnormals) give the same
  * costs, to the bit, and the same assignment, in float32, float16 and bfloat16. */
