@@ -134,6 +134,12 @@ static inline aa_context *test_cpu_context(void)
     return ctx;
 }
 
+/* A call that must succeed: on failure, its status and the context's message. */
+static inline void test_ok(aa_context *ctx, aa_status st, const char *call)
+{
+    if (st != AA_SUCCESS) fail_msg("%s: %s: %s", call, aa_status_string(st), aa_context_last_error(ctx));
+}
+
 /* An OpenCL context (PoCL in CI) or a failure: where OpenCL is built, no device is a
  * failure, never a skip. */
 static inline aa_context *test_opencl_context(aa_memory memory)

@@ -7,28 +7,13 @@
 #define AA_TEST_LADA_COMMON_H
 
 #include "common.h"
+#include "head_batch.h"
 
 #include <math.h>
 
-static inline void lada_ok(aa_context *ctx, aa_status st, const char *call)
-{
-    if (st != AA_SUCCESS) fail_msg("%s: %s: %s", call, aa_status_string(st), aa_context_last_error(ctx));
-}
-
 /* ---------------------------------------------------------------- a random batch */
 
-typedef struct lada_batch {
-    int32_t num_images, num_levels, num_classes;
-    int64_t num_anchors, level_counts[AA_MAX_LEVELS];
-    float strides[AA_MAX_LEVELS];
-    float *anchor_boxes, *gt_boxes, *logits, *deltas;
-    int64_t *offsets;
-    uint8_t *crowd;
-    int32_t *labels;
-    aa_anchors anchors;
-    aa_gts gts;
-    aa_head_outputs head; /* float32 */
-} lada_batch;
+typedef head_batch lada_batch;
 
 /* A 160 x 120 image: 1..3 levels, each a grid of anchors (mmdetection's centre offset
  * 0, or 0.5; a box of the level's stride times 1..8, sometimes jittered off the grid);
@@ -91,17 +76,9 @@ static inline void lada_batch_random(lada_batch *b)
     int zero = test_int(0, 3) == 0;
     for (size_t j = 0; j < rows * (size_t)b->num_classes; ++j) b->logits[j] = zero ? 0.0f : test_uniform(-6, 6);
     for (size_t j = 0; j < rows * 4; ++j) b->deltas[j] = zero ? 0.0f : test_uniform(-2, 2);
-    aa_anchors a = {b->anchor_boxes, b->num_anchors, b->num_levels, b->level_counts, b->strides};
-    aa_gts gts = {b->gt_boxes, b->offsets, b->num_images, b->crowd, b->labels, NULL};
-    aa_head_outputs h = {b->logits, b->deltas, AA_FLOAT32, b->num_classes};
-    b->anchors = a, b->gts = gts, b->head = h;
+    head_batch_finish(b);
 }
 
-static inline void lada_batch_free(lada_batch *b)
-{
-    free(b->anchor_boxes), free(b->gt_boxes), free(b->logits), free(b->deltas);
-    free(b->offsets), free(b->crowd), free(b->labels);
-}
 
 /* Random parameters: the defaults half of the time, else every knob moved. */
 static inline void lada_params_random(aa_lada_params *p)

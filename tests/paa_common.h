@@ -7,23 +7,13 @@
 #define AA_TEST_PAA_COMMON_H
 
 #include "common.h"
+#include "head_batch.h"
 
 #include <math.h>
 
 /* ---------------------------------------------------------------- a random batch */
 
-typedef struct paa_batch {
-    int32_t num_images, num_levels, num_classes;
-    int64_t num_anchors, level_counts[AA_MAX_LEVELS];
-    float strides[AA_MAX_LEVELS];
-    float *anchor_boxes, *gt_boxes, *logits, *deltas;
-    int64_t *offsets;
-    uint8_t *crowd;
-    int32_t *labels;
-    aa_anchors anchors;
-    aa_gts gts;
-    aa_head_outputs head; /* float32 */
-} paa_batch;
+typedef head_batch paa_batch;
 
 /* 1..3 levels of random anchors, 1..4 images (one of them sometimes without GTs),
  * up to 6 GTs each with labels and some crowd flags, float32 logits and deltas. */
@@ -58,17 +48,9 @@ static inline void paa_batch_random(paa_batch *b)
     b->deltas = malloc(rows * 4 * sizeof(float));
     for (size_t j = 0; j < rows * (size_t)b->num_classes; ++j) b->logits[j] = test_uniform(-6, 6);
     for (size_t j = 0; j < rows * 4; ++j) b->deltas[j] = test_uniform(-2, 2);
-    aa_anchors a = {b->anchor_boxes, b->num_anchors, b->num_levels, b->level_counts, b->strides};
-    aa_gts gts = {b->gt_boxes, b->offsets, b->num_images, b->crowd, b->labels, NULL};
-    aa_head_outputs h = {b->logits, b->deltas, AA_FLOAT32, b->num_classes};
-    b->anchors = a, b->gts = gts, b->head = h;
+    head_batch_finish(b);
 }
 
-static inline void paa_batch_free(paa_batch *b)
-{
-    free(b->anchor_boxes), free(b->gt_boxes), free(b->logits), free(b->deltas);
-    free(b->offsets), free(b->crowd), free(b->labels);
-}
 
 /* ---------------------------------------------------------------- composition */
 
@@ -99,11 +81,6 @@ static inline void paa_workspace_check_free(paa_workspace *w)
 }
 
 
-static inline void paa_ok(aa_context *ctx, aa_status st, const char *call)
-{
-    if (st != AA_SUCCESS) fail_msg("%s: %s: %s", call, aa_status_string(st), aa_context_last_error(ctx));
-}
-
 /* aa_assign_paa against its three steps called one by one, bit for bit, every output
  * poisoned first; also with a caller workspace of exactly the size asked for. Leaves
  * the pre-assignment and the costs in pre / costs ([images][anchors]). */
@@ -114,11 +91,11 @@ static inline void paa_check_composition(aa_context *ctx, const aa_paa_params *p
 {
     aa_assignment pre_out = {pre, NULL, NULL};
     test_outputs_poison(whole), test_outputs_poison(steps);
-    paa_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &whole->out, NULL, 0), "aa_assign_paa");
+    test_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &whole->out, NULL, 0), "aa_assign_paa");
     test_outputs_check_written(whole);
-    paa_ok(ctx, aa_assign_max_iou(ctx, &p->pre, a, g, &pre_out, NULL, 0), "aa_assign_max_iou");
-    paa_ok(ctx, aa_paa_costs(ctx, p, a, g, h, pre, costs), "aa_paa_costs");
-    paa_ok(ctx, aa_assign_paa_costs(ctx, p, a, g, pre, costs, &steps->out, NULL, 0),
+    test_ok(ctx, aa_assign_max_iou(ctx, &p->pre, a, g, &pre_out, NULL, 0), "aa_assign_max_iou");
+    test_ok(ctx, aa_paa_costs(ctx, p, a, g, h, pre, costs), "aa_paa_costs");
+    test_ok(ctx, aa_assign_paa_costs(ctx, p, a, g, pre, costs, &steps->out, NULL, 0),
            "aa_assign_paa_costs");
     test_outputs_check_written(steps);
     size_t n = (size_t)whole->n;
@@ -128,17 +105,17 @@ static inline void paa_check_composition(aa_context *ctx, const aa_paa_params *p
 
     /* the caller's workspace, exactly as large as asked: same bits again */
     size_t bytes = 0;
-    paa_ok(ctx, aa_paa_workspace_size(ctx, p, a, g, &bytes), "aa_paa_workspace_size");
+    test_ok(ctx, aa_paa_workspace_size(ctx, p, a, g, &bytes), "aa_paa_workspace_size");
     paa_workspace ws = paa_workspace_alloc(bytes);
     test_outputs_poison(steps);
-    paa_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &steps->out, ws.ptr, bytes), "aa_assign_paa (ws)");
+    test_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &steps->out, ws.ptr, bytes), "aa_assign_paa (ws)");
     paa_workspace_check_free(&ws);
     assert_memory_equal(whole->gt_index, steps->gt_index, n * sizeof(int32_t));
     assert_memory_equal(whole->overlap, steps->overlap, n * sizeof(float));
-    paa_ok(ctx, aa_paa_select_workspace_size(ctx, p, a, g, &bytes), "aa_paa_select_workspace_size");
+    test_ok(ctx, aa_paa_select_workspace_size(ctx, p, a, g, &bytes), "aa_paa_select_workspace_size");
     ws = paa_workspace_alloc(bytes);
     test_outputs_poison(steps);
-    paa_ok(ctx, aa_assign_paa_costs(ctx, p, a, g, pre, costs, &steps->out, ws.ptr, bytes),
+    test_ok(ctx, aa_assign_paa_costs(ctx, p, a, g, pre, costs, &steps->out, ws.ptr, bytes),
            "aa_assign_paa_costs (ws)");
     paa_workspace_check_free(&ws);
     assert_memory_equal(whole->gt_index, steps->gt_index, n * sizeof(int32_t));
@@ -198,7 +175,7 @@ static inline int64_t paa_check_rule(aa_context *ctx, const aa_paa_params *p, co
             aa_gmm_result r;
             memset(&r, 0, sizeof r);
             r.labels = labels, r.log_density = density;
-            paa_ok(ctx, aa_gmm_fit(ctx, &p->gmm, &sg, &r, NULL, 0), "aa_gmm_fit");
+            test_ok(ctx, aa_gmm_fit(ctx, &p->gmm, &sg, &r, NULL, 0), "aa_gmm_fit");
             int64_t best = -1;
             for (int64_t j = 0; j < n; ++j)
                 if (labels[j] == 0 && (best < 0 || density[j] > density[best])) best = j;

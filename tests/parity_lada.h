@@ -99,8 +99,8 @@ static void lada_parity(aa_context *cpu, aa_context *gpu, const aa_lada_params *
     test_outputs_alloc(&ref, g->num_images, a->num_anchors, 1);
     test_outputs_alloc(&got, g->num_images, a->num_anchors, 1);
     test_outputs_poison(&ref), test_outputs_poison(&got);
-    lada_ok(cpu, aa_assign_lada(cpu, p, a, g, h, &ref.out, NULL, 0), "cpu aa_assign_lada");
-    lada_ok(gpu, aa_assign_lada(gpu, p, a, g, h, &got.out, NULL, 0), "gpu aa_assign_lada");
+    test_ok(cpu, aa_assign_lada(cpu, p, a, g, h, &ref.out, NULL, 0), "cpu aa_assign_lada");
+    test_ok(gpu, aa_assign_lada(gpu, p, a, g, h, &got.out, NULL, 0), "gpu aa_assign_lada");
     if (n > 0) test_outputs_check_written(&got);
     lada_same_out(what, &ref, &got, a->num_anchors);
     test_outputs_free(&ref), test_outputs_free(&got);
@@ -138,7 +138,7 @@ static void lada_random(void **state)
                  (int)p.topk_per_level, (int)p.topk, dtype);
         lada_parity(cpu, gpu, &p, &b.anchors, &b.gts, &h, what);
         free(logits), free(deltas);
-        lada_batch_free(&b);
+        head_batch_free(&b);
     }
     for (int c = 0; c < 4; ++c) assert_true(lada_stats.gts_by_candidates[c] > 0);
     assert_true(lada_stats.positives > 0);
@@ -211,8 +211,8 @@ static void lada_native(void **state)
         void *ws = gmm_dev_put(gpu, NULL, ws_bytes);
         ASSERT_FAILS(gpu, aa_assign_lada(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes - 1),
                      AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes", 1);
-        lada_ok(gpu, aa_assign_lada(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes), "gpu native aa_assign_lada");
-        lada_ok(cpu, aa_assign_lada(cpu, &p, &b.anchors, &b.gts, &b.head, &ref.out, NULL, 0), "cpu aa_assign_lada");
+        test_ok(gpu, aa_assign_lada(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes), "gpu native aa_assign_lada");
+        test_ok(cpu, aa_assign_lada(cpu, &p, &b.anchors, &b.gts, &b.head, &ref.out, NULL, 0), "cpu aa_assign_lada");
         test_outputs_poison(&got);
         gmm_dev_get(gpu, dix, got.gt_index, rows * 4), gmm_dev_get(gpu, dov, got.overlap, rows * 4);
         gmm_dev_get(gpu, dlb, got.labels, rows * 4);
@@ -246,8 +246,8 @@ static void lada_native(void **state)
         h.cls_logits = dlog;
         aa_gts gc = b.gts;
         gc.ignore_flags = crowd;
-        lada_ok(gpu, aa_assign_lada(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes), "gpu native aa_assign_lada, NaN");
-        lada_ok(cpu, aa_assign_lada(cpu, &p, &b.anchors, &gc, &b.head, &ref.out, NULL, 0), "cpu aa_assign_lada, crowd");
+        test_ok(gpu, aa_assign_lada(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes), "gpu native aa_assign_lada, NaN");
+        test_ok(cpu, aa_assign_lada(cpu, &p, &b.anchors, &gc, &b.head, &ref.out, NULL, 0), "cpu aa_assign_lada, crowd");
         test_outputs_poison(&got);
         gmm_dev_get(gpu, dix, got.gt_index, rows * 4), gmm_dev_get(gpu, dov, got.overlap, rows * 4);
         gmm_dev_get(gpu, dlb, got.labels, rows * 4);
@@ -258,7 +258,7 @@ static void lada_native(void **state)
         gmm_dev_free(dlabels), gmm_dev_free(dlog), gmm_dev_free(ddel), gmm_dev_free(dix), gmm_dev_free(dov);
         gmm_dev_free(dlb);
         test_outputs_free(&ref), test_outputs_free(&got);
-        lada_batch_free(&b);
+        head_batch_free(&b);
     }
     assert_true(lada_stats.nonfinite_gts > 0);
     aa_context_destroy(cpu), aa_context_destroy(gpu);

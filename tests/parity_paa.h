@@ -146,9 +146,9 @@ static void paa_parity(aa_context *cpu, aa_context *gpu, const aa_paa_params *p,
     assert_int_equal(aa_assign_max_iou(cpu, &p->pre, a, g, &pre.out, NULL, 0), AA_SUCCESS);
     paa_count_candidates(a, g, pre.gt_index, p->topk);
 
-    paa_ok(cpu, aa_paa_costs(cpu, p, a, g, h, pre.gt_index, cost_ref), "cpu aa_paa_costs");
+    test_ok(cpu, aa_paa_costs(cpu, p, a, g, h, pre.gt_index, cost_ref), "cpu aa_paa_costs");
     test_guarded_poison(cost_got);
-    paa_ok(gpu, aa_paa_costs(gpu, p, a, g, h, pre.gt_index, cost_got), "gpu aa_paa_costs");
+    test_ok(gpu, aa_paa_costs(gpu, p, a, g, h, pre.gt_index, cost_got), "gpu aa_paa_costs");
     test_guarded_check(cost_got);
     for (int64_t i = 0; i < n; ++i) paa_same_cost(what, i, cost_ref[i], cost_got[i]);
 
@@ -159,17 +159,17 @@ static void paa_parity(aa_context *cpu, aa_context *gpu, const aa_paa_params *p,
         if (variant == 2)
             for (int64_t i = 0; i < n; ++i) cost_ref[i] = 0.25f * (float)test_int(0, 3);
         test_outputs_poison(&ref), test_outputs_poison(&got);
-        paa_ok(cpu, aa_assign_paa_costs(cpu, p, a, g, pre.gt_index, cost_ref, &ref.out, NULL, 0),
+        test_ok(cpu, aa_assign_paa_costs(cpu, p, a, g, pre.gt_index, cost_ref, &ref.out, NULL, 0),
                "cpu aa_assign_paa_costs");
-        paa_ok(gpu, aa_assign_paa_costs(gpu, p, a, g, pre.gt_index, cost_ref, &got.out, NULL, 0),
+        test_ok(gpu, aa_assign_paa_costs(gpu, p, a, g, pre.gt_index, cost_ref, &got.out, NULL, 0),
                "gpu aa_assign_paa_costs");
         if (n > 0) test_outputs_check_written(&got);
         paa_same_out(what, &ref, &got, 0, a->num_anchors, &em);
     }
 
     test_outputs_poison(&ref), test_outputs_poison(&got);
-    paa_ok(cpu, aa_assign_paa(cpu, p, a, g, h, &ref.out, NULL, 0), "cpu aa_assign_paa");
-    paa_ok(gpu, aa_assign_paa(gpu, p, a, g, h, &got.out, NULL, 0), "gpu aa_assign_paa");
+    test_ok(cpu, aa_assign_paa(cpu, p, a, g, h, &ref.out, NULL, 0), "cpu aa_assign_paa");
+    test_ok(gpu, aa_assign_paa(gpu, p, a, g, h, &got.out, NULL, 0), "gpu aa_assign_paa");
     if (n > 0) test_outputs_check_written(&got);
     em.cost_gpu = cost_got; /* aa_assign_paa: each backend's own costs (the same pre) */
     paa_same_out(what, &ref, &got, 1, a->num_anchors, &em);
@@ -223,7 +223,7 @@ static void paa_random(void **state)
                  trial % 2 ? "original" : "mmdet", (int)p.topk, dtype);
         paa_parity(cpu, gpu, &p, &b.anchors, &b.gts, &h, what);
         free(logits), free(deltas);
-        paa_batch_free(&b);
+        head_batch_free(&b);
     }
     for (int c = 0; c < 4; ++c) assert_true(paa_stats.gts_by_candidates[c] > 0);
     aa_context_destroy(cpu), aa_context_destroy(gpu);
@@ -301,8 +301,8 @@ static void paa_native(void **state)
         void *ws = gmm_dev_put(gpu, NULL, ws_bytes);
         ASSERT_FAILS(gpu, aa_assign_paa(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes - 1),
                      AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes", 1);
-        paa_ok(gpu, aa_assign_paa(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes), "gpu native aa_assign_paa");
-        paa_ok(cpu, aa_assign_paa(cpu, &p, &b.anchors, &b.gts, &b.head, &ref.out, NULL, 0), "cpu aa_assign_paa");
+        test_ok(gpu, aa_assign_paa(gpu, &p, &a, &g, &h, &dout, ws, ws_bytes), "gpu native aa_assign_paa");
+        test_ok(cpu, aa_assign_paa(cpu, &p, &b.anchors, &b.gts, &b.head, &ref.out, NULL, 0), "cpu aa_assign_paa");
         test_outputs_poison(&got);
         gmm_dev_get(gpu, dix, got.gt_index, rows * 4), gmm_dev_get(gpu, dov, got.overlap, rows * 4);
         gmm_dev_get(gpu, dlb, got.labels, rows * 4);
@@ -310,10 +310,10 @@ static void paa_native(void **state)
 
         /* the costs and the selection from device arrays */
         assert_int_equal(aa_assign_max_iou(cpu, &p.pre, &b.anchors, &b.gts, &pre.out, NULL, 0), AA_SUCCESS);
-        paa_ok(cpu, aa_paa_costs(cpu, &p, &b.anchors, &b.gts, &b.head, pre.gt_index, cost_ref), "cpu costs");
+        test_ok(cpu, aa_paa_costs(cpu, &p, &b.anchors, &b.gts, &b.head, pre.gt_index, cost_ref), "cpu costs");
         gmm_dev_free(dpre);
         dpre = gmm_dev_put(gpu, pre.gt_index, rows * 4);
-        paa_ok(gpu, aa_paa_costs(gpu, &p, &a, &g, &h, dpre, dcost), "gpu native aa_paa_costs");
+        test_ok(gpu, aa_paa_costs(gpu, &p, &a, &g, &h, dpre, dcost), "gpu native aa_paa_costs");
         gmm_dev_get(gpu, dcost, cost_got, rows * 4);
         for (size_t i = 0; i < rows; ++i) paa_same_cost("native aa_paa_costs", (int64_t)i, cost_ref[i], cost_got[i]);
 
@@ -346,9 +346,9 @@ static void paa_native(void **state)
         size_t sel_bytes = 0;
         assert_int_equal(aa_paa_select_workspace_size(gpu, &p, &a, &g, &sel_bytes), AA_SUCCESS);
         assert_true(sel_bytes <= ws_bytes);
-        paa_ok(gpu, aa_assign_paa_costs(gpu, &p, &a, &g, dpre, dcost, &dout, ws, sel_bytes),
+        test_ok(gpu, aa_assign_paa_costs(gpu, &p, &a, &g, dpre, dcost, &dout, ws, sel_bytes),
                "gpu native aa_assign_paa_costs");
-        paa_ok(cpu, aa_assign_paa_costs(cpu, &p, &b.anchors, &b.gts, pre_clean, cost_ref, &ref.out, NULL, 0),
+        test_ok(cpu, aa_assign_paa_costs(cpu, &p, &b.anchors, &b.gts, pre_clean, cost_ref, &ref.out, NULL, 0),
                "cpu aa_assign_paa_costs");
         test_outputs_poison(&got);
         gmm_dev_get(gpu, dix, got.gt_index, rows * 4), gmm_dev_get(gpu, dov, got.overlap, rows * 4);
@@ -367,7 +367,7 @@ static void paa_native(void **state)
         gmm_dev_free(dlb), gmm_dev_free(dpre), gmm_dev_free(dcost);
         free(cost_ref), free(cost_got);
         test_outputs_free(&ref), test_outputs_free(&got), test_outputs_free(&pre);
-        paa_batch_free(&b);
+        head_batch_free(&b);
     }
     aa_context_destroy(cpu), aa_context_destroy(gpu);
 }

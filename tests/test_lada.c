@@ -66,7 +66,7 @@ static void run_expect(aa_context *ctx, const aa_lada_params *p, hand *h, const 
 {
     hand_finish(h);
     test_outputs_alloc(t, h->num_images, h->num_anchors, 1);
-    lada_ok(ctx, aa_assign_lada(ctx, p, &h->a, &h->g, &h->h, &t->out, NULL, 0), "aa_assign_lada");
+    test_ok(ctx, aa_assign_lada(ctx, p, &h->a, &h->g, &h->h, &t->out, NULL, 0), "aa_assign_lada");
     test_outputs_check_written(t);
     for (int64_t k = 0; k < t->n; ++k) {
         if (t->gt_index[k] != expect[k])
@@ -517,7 +517,7 @@ static void no_gts(void **state)
     h.g.labels = NULL;
     test_outputs out;
     test_outputs_alloc(&out, 1, 1, 0);
-    lada_ok(ctx, aa_assign_lada(ctx, NULL, &h.a, &h.g, &h.h, &out.out, NULL, 0), "no GTs, no labels");
+    test_ok(ctx, aa_assign_lada(ctx, NULL, &h.a, &h.g, &h.h, &out.out, NULL, 0), "no GTs, no labels");
     test_outputs_check_written(&out);
     assert_int_equal(out.gt_index[0], AA_NEGATIVE);
     test_outputs_free(&out);
@@ -552,7 +552,7 @@ static void half_types(void **state)
         lada_params_random(&p);
         for (int t = 0; t < 3; ++t) {
             test_outputs_alloc(&out[t], b.num_images, b.num_anchors, 1);
-            lada_ok(ctx, aa_assign_lada(ctx, &p, &b.anchors, &b.gts, &heads[t], &out[t].out, NULL, 0),
+            test_ok(ctx, aa_assign_lada(ctx, &p, &b.anchors, &b.gts, &heads[t], &out[t].out, NULL, 0),
                     "aa_assign_lada");
             test_outputs_check_written(&out[t]);
         }
@@ -563,7 +563,7 @@ static void half_types(void **state)
         }
         for (int t = 0; t < 3; ++t) test_outputs_free(&out[t]);
         free(h16[0]), free(h16[1]), free(b16[0]), free(b16[1]);
-        lada_batch_free(&b);
+        head_batch_free(&b);
     }
     aa_context_destroy(ctx);
 }
@@ -594,12 +594,12 @@ static void defaults(void **state)
         test_outputs x, y;
         test_outputs_alloc(&x, b.num_images, b.num_anchors, 1);
         test_outputs_alloc(&y, b.num_images, b.num_anchors, 1);
-        lada_ok(ctx, aa_assign_lada(ctx, &p, &b.anchors, &b.gts, &b.head, &x.out, NULL, 0), "init");
-        lada_ok(ctx, aa_assign_lada(ctx, NULL, &b.anchors, &b.gts, &b.head, &y.out, NULL, 0), "NULL");
+        test_ok(ctx, aa_assign_lada(ctx, &p, &b.anchors, &b.gts, &b.head, &x.out, NULL, 0), "init");
+        test_ok(ctx, aa_assign_lada(ctx, NULL, &b.anchors, &b.gts, &b.head, &y.out, NULL, 0), "NULL");
         assert_memory_equal(x.gt_index, y.gt_index, (size_t)x.n * sizeof(int32_t));
         assert_memory_equal(x.overlap, y.overlap, (size_t)x.n * sizeof(float));
         test_outputs_free(&x), test_outputs_free(&y);
-        lada_batch_free(&b);
+        head_batch_free(&b);
     }
     aa_context_destroy(ctx);
 }

@@ -234,15 +234,15 @@ static void good_inputs(void **state)
     test_outputs t;
     fixture_init(&f);
     test_outputs_alloc(&t, 1, A, 1);
-    lada_ok(ctx, aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), "aa_assign_lada");
+    test_ok(ctx, aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), "aa_assign_lada");
     test_outputs_check_written(&t);
     lada_check_rule(&f.p, f.ap, f.gp, f.logits, f.deltas, C, &t.out);
     size_t bytes = 0;
-    lada_ok(ctx, aa_lada_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes), "aa_lada_workspace_size");
+    test_ok(ctx, aa_lada_workspace_size(ctx, &f.p, f.ap, f.gp, &bytes), "aa_lada_workspace_size");
     assert_true(bytes > 0 && bytes <= 8192);
     test_outputs_free(&t);
     test_outputs_alloc(&t, 1, A, 0);
-    lada_ok(ctx, aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), "no labels output");
+    test_ok(ctx, aa_assign_lada(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), "no labels output");
     test_outputs_check_written(&t);
     test_outputs_free(&t);
     aa_context_destroy(ctx);

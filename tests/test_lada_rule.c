@@ -22,16 +22,16 @@ static int64_t check_all(aa_context *ctx, const aa_lada_params *p, const aa_anch
     test_outputs first, again;
     test_outputs_alloc(&first, g->num_images, a->num_anchors, 1);
     test_outputs_alloc(&again, g->num_images, a->num_anchors, 1);
-    lada_ok(ctx, aa_assign_lada(ctx, p, a, g, h, &first.out, NULL, 0), "aa_assign_lada");
+    test_ok(ctx, aa_assign_lada(ctx, p, a, g, h, &first.out, NULL, 0), "aa_assign_lada");
     test_outputs_check_written(&first);
     int64_t positives = lada_check_rule(p, a, g, logits, deltas, h->num_classes, &first.out);
 
     size_t bytes = 0;
-    lada_ok(ctx, aa_lada_workspace_size(ctx, p, a, g, &bytes), "aa_lada_workspace_size");
+    test_ok(ctx, aa_lada_workspace_size(ctx, p, a, g, &bytes), "aa_lada_workspace_size");
     unsigned char *block = test_guarded_alloc(bytes + AA_WORKSPACE_ALIGNMENT, 1);
     unsigned char *ws = block + (AA_WORKSPACE_ALIGNMENT - (uintptr_t)block % AA_WORKSPACE_ALIGNMENT) %
                                     AA_WORKSPACE_ALIGNMENT;
-    lada_ok(ctx, aa_assign_lada(ctx, p, a, g, h, &again.out, ws, bytes), "aa_assign_lada (workspace)");
+    test_ok(ctx, aa_assign_lada(ctx, p, a, g, h, &again.out, ws, bytes), "aa_assign_lada (workspace)");
     test_guarded_check(block);
     for (unsigned char *c = block; c < ws; ++c) assert_int_equal(*c, 0xCD);
     for (unsigned char *c = ws + bytes; c < block + bytes + AA_WORKSPACE_ALIGNMENT; ++c)
@@ -57,7 +57,7 @@ static void random_inputs(void **state)
         lada_params_random(&p);
         positives += check_all(ctx, &p, &b.anchors, &b.gts, &b.head, b.logits, b.deltas);
         gts += b.offsets[b.num_images];
-        lada_batch_free(&b);
+        head_batch_free(&b);
     }
     fprintf(stderr, "random: 400 batches, %lld GTs, %lld positives checked\n", (long long)gts,
             (long long)positives);

@@ -52,7 +52,7 @@ static void hand_select(aa_context *ctx, const aa_paa_params *p, hand *h, const 
                         const float *costs, test_outputs *t)
 {
     test_outputs_alloc(t, h->num_images, h->num_anchors, 1);
-    paa_ok(ctx, aa_assign_paa_costs(ctx, p, &h->a, &h->g, pre, costs, &t->out, NULL, 0),
+    test_ok(ctx, aa_assign_paa_costs(ctx, p, &h->a, &h->g, pre, costs, &t->out, NULL, 0),
            "aa_assign_paa_costs");
     test_outputs_check_written(t);
 }
@@ -337,7 +337,7 @@ static void cost_formula(void **state)
             p.target_stds[0] = 0.3f, p.target_stds[3] = 0.05f;
         }
         test_guarded_poison(costs);
-        paa_ok(ctx, aa_paa_costs(ctx, &p, &a, &g, &head, pre, costs), "aa_paa_costs");
+        test_ok(ctx, aa_paa_costs(ctx, &p, &a, &g, &head, pre, costs), "aa_paa_costs");
         test_guarded_check(costs);
         for (int k = 0; k < 2; ++k) {
             double want = cost_by_hand(&p, boxes + 4 * k, logits + 3 * k, 3, deltas + 4 * k,
@@ -383,12 +383,12 @@ static void half_types(void **state)
         aa_paa_params p;
         aa_paa_params_init(&p);
         aa_assignment pre_out = {pre, NULL, NULL};
-        paa_ok(ctx, aa_assign_max_iou(ctx, &p.pre, &b.anchors, &b.gts, &pre_out, NULL, 0), "pre");
+        test_ok(ctx, aa_assign_max_iou(ctx, &p.pre, &b.anchors, &b.gts, &pre_out, NULL, 0), "pre");
         for (int t = 0; t < 3; ++t) {
             costs[t] = test_guarded_alloc(rows, sizeof(float));
-            paa_ok(ctx, aa_paa_costs(ctx, &p, &b.anchors, &b.gts, &heads[t], pre, costs[t]), "costs");
+            test_ok(ctx, aa_paa_costs(ctx, &p, &b.anchors, &b.gts, &heads[t], pre, costs[t]), "costs");
             test_outputs_alloc(&out[t], b.num_images, b.num_anchors, 1);
-            paa_ok(ctx, aa_assign_paa(ctx, &p, &b.anchors, &b.gts, &heads[t], &out[t].out, NULL, 0),
+            test_ok(ctx, aa_assign_paa(ctx, &p, &b.anchors, &b.gts, &heads[t], &out[t].out, NULL, 0),
                    "aa_assign_paa");
             test_outputs_check_written(&out[t]);
         }
@@ -400,7 +400,7 @@ static void half_types(void **state)
         }
         for (int t = 0; t < 3; ++t) test_guarded_free(costs[t]), test_outputs_free(&out[t]);
         free(pre), free(h16[0]), free(h16[1]), free(b16[0]), free(b16[1]);
-        paa_batch_free(&b);
+        head_batch_free(&b);
     }
     aa_context_destroy(ctx);
 }

@@ -269,19 +269,19 @@ static void good_inputs(void **state)
     f.logits[3 * C + 1] = NAN, f.deltas[3 * 4] = INFINITY;
     test_outputs_alloc(&t, 1, A, 1);
     float *costs = test_guarded_alloc(A, sizeof(float));
-    paa_ok(ctx, aa_paa_costs(ctx, &f.p, f.ap, f.gp, f.hp, f.prep, costs), "aa_paa_costs");
+    test_ok(ctx, aa_paa_costs(ctx, &f.p, f.ap, f.gp, f.hp, f.prep, costs), "aa_paa_costs");
     assert_true(isfinite(costs[0]) && isfinite(costs[2]) && isinf(costs[3]) && costs[3] > 0);
-    paa_ok(ctx, aa_assign_paa_costs(ctx, &f.p, f.ap, f.gp, f.prep, f.costsp, &t.out, NULL, 0),
+    test_ok(ctx, aa_assign_paa_costs(ctx, &f.p, f.ap, f.gp, f.prep, f.costsp, &t.out, NULL, 0),
            "aa_assign_paa_costs");
     test_outputs_check_written(&t);
     fixture_init(&f);
     test_outputs_poison(&t);
-    paa_ok(ctx, aa_assign_paa(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), "aa_assign_paa");
+    test_ok(ctx, aa_assign_paa(ctx, &f.p, f.ap, f.gp, f.hp, &t.out, NULL, 0), "aa_assign_paa");
     test_outputs_check_written(&t);
     test_outputs_free(&t);
     f.g.labels = NULL;
     test_outputs_alloc(&t, 1, A, 0);
-    paa_ok(ctx, aa_assign_paa_costs(ctx, &f.p, f.ap, f.gp, f.prep, f.costsp, &t.out, NULL, 0),
+    test_ok(ctx, aa_assign_paa_costs(ctx, &f.p, f.ap, f.gp, f.prep, f.costsp, &t.out, NULL, 0),
            "aa_assign_paa_costs without labels");
     test_outputs_check_written(&t);
     test_outputs_free(&t);

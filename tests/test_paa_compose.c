@@ -36,7 +36,7 @@ static int64_t check_all(aa_context *ctx, const aa_paa_params *p, const aa_ancho
             if (pre[r] == AA_NEGATIVE) assert_int_equal(gt, AA_NEGATIVE);
         }
     test_outputs_poison(&steps);
-    paa_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &steps.out, NULL, 0), "aa_assign_paa (again)");
+    test_ok(ctx, aa_assign_paa(ctx, p, a, g, h, &steps.out, NULL, 0), "aa_assign_paa (again)");
     assert_memory_equal(whole.gt_index, steps.gt_index, rows * sizeof(int32_t));
     assert_memory_equal(whole.overlap, steps.overlap, rows * sizeof(float));
     assert_memory_equal(whole.labels, steps.labels, rows * sizeof(int32_t));
@@ -66,7 +66,7 @@ static void random_inputs(void **state)
             p.gmm.covariance = p.gmm.covariance == AA_GMM_DIAG ? AA_GMM_FULL : AA_GMM_DIAG;
         positives += check_all(ctx, &p, &b.anchors, &b.gts, &b.head);
         ++batches;
-        paa_batch_free(&b);
+        head_batch_free(&b);
     }
     fprintf(stderr, "random: %lld batches, %lld positives checked\n", (long long)batches,
             (long long)positives);
@@ -96,9 +96,9 @@ static void overflowing_cost(void **state)
     int32_t pre[3];
     float costs[3];
     aa_assignment pre_out = {pre, NULL, NULL};
-    paa_ok(ctx, aa_assign_max_iou(ctx, &p.pre, &a, &g, &pre_out, NULL, 0), "pre");
+    test_ok(ctx, aa_assign_max_iou(ctx, &p.pre, &a, &g, &pre_out, NULL, 0), "pre");
     assert_true(pre[0] >= 0);
-    paa_ok(ctx, aa_paa_costs(ctx, &p, &a, &g, &h, pre, costs), "aa_paa_costs");
+    test_ok(ctx, aa_paa_costs(ctx, &p, &a, &g, &h, pre, costs), "aa_paa_costs");
     assert_true(isinf(costs[0]));
     test_outputs steps, whole;
     test_outputs_alloc(&steps, 1, 3, 1), test_outputs_alloc(&whole, 1, 3, 1);

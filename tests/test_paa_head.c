@@ -307,7 +307,7 @@ static void lada_device_helpers(void **state)
                     ++compared;
                 }
             }
-        lada_batch_free(&b);
+        head_batch_free(&b);
     }
     assert_true(compared > 1000);
     /* the threshold: mean, mean + unbiased std, one candidate */
