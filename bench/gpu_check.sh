@@ -48,12 +48,33 @@ step() { # name, command...: runs, logs to $out/name.log, records the exit code
   return $rc
 }
 
+# python.binding runs under the python3 on PATH (the one with torch, numpy, pytest), with
+# its own scikit-learn where it has one (then not .py-deps/, built for /usr/bin/python3)
 step configure cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DAA_ENABLE_CUDA=ON \
-  -DAA_ENABLE_OPENCL=AUTO -DAA_WERROR=ON
+  -DAA_ENABLE_OPENCL=AUTO -DAA_WERROR=ON -DAA_TEST_PYTHON="$(command -v python3 || echo /usr/bin/python3)" \
+  $(python3 -c "import sklearn.mixture" >/dev/null 2>&1 && echo "-DAA_SKLEARN_PATH=")
 step build cmake --build "$build" -j "$(nproc)"
 grep -E "ptxas info *: (Compiling|Function properties|Used)|bytes stack frame" "$out/build.log" \
   > "$out/ptxas.txt" || true
 step ctest ctest --test-dir "$build" --output-on-failure -j 4
+torch_cuda() { # the PyTorch CUDA tests alone, to their log: with a GPU they must run, not skip
+  local log rc
+  log=$(mktemp)
+  PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
+    python3 -m pytest -q -rs -p no:cacheprovider tests/python/test_torch_cuda.py > "$log" 2>&1
+  rc=$?
+  cat "$log"
+  if [ "$gpu" != no-gpu ]; then
+    if grep -qE "^SKIPPED .*(no CUDA device visible|no usable CUDA backend|PyTorch is not installed)" "$log" \
+       || ! grep -qE "[0-9]+ passed" "$log"; then
+      echo "torch-cuda: a GPU is present, but the CUDA tests did not run (skips above)"
+      rc=1
+    fi
+  fi
+  rm -f "$log"
+  return $rc
+}
+step torch-cuda torch_cuda
 for tool in memcheck racecheck initcheck synccheck; do
   step "sanitizer-$tool" compute-sanitizer --tool "$tool" --error-exitcode 1 \
     "$build/tests/test_cuda_parity"

@@ -427,8 +427,8 @@ class Context:
         """Probabilistic anchor assignment (mmdetection's ``PAAHead``), ``aa_assign_paa``:
         a max-IoU pre-assignment, a cost per pre-assigned anchor from the head outputs,
         per GT a two-component mixture over its lowest-cost candidates, and the
-        separation (docs/semantics.md "PAA"). CPU backend only for now (the GPU
-        backends raise NOT_SUPPORTED).
+        separation (docs/semantics.md "PAA"). Every backend; from device memory a GT
+        whose cost is not finite gets no positive (the CPU refuses such costs).
 
         Arguments as :meth:`max_iou`, and:
         cls_logits:  (num_images, num_anchors, num_classes) sigmoid logits, in
@@ -503,8 +503,8 @@ class Context:
 
     def workspace_size(self, assigner, anchors, gt_boxes, offsets, *, ignore=None, labels=None,
                        device_offsets=None, **params):
-        """Bytes of workspace ``assigner`` ("max_iou", "atss", "fcos" or "paa", the
-        last with ``variant`` and :meth:`paa`'s overrides) needs for this batch
+        """Bytes of workspace ``assigner`` ("max_iou", "atss", "fcos", "paa" with
+        ``variant`` and :meth:`paa`'s overrides, or "lada") needs for this batch
         (``aa_*_workspace_size``), for :meth:`reserve`."""
         makers = {"max_iou": P.max_iou, "atss": P.atss, "fcos": P.fcos, "paa": P.paa,
                   "lada": P.lada}
