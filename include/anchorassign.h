@@ -509,7 +509,10 @@ typedef struct aa_head_outputs {
     const void *cls_logits;   /* [num_images][num_anchors][num_classes], sigmoid logits */
     const void *bbox_deltas;  /* [num_images][num_anchors][4] dx,dy,dw,dh (DeltaXYWH)    */
     aa_dtype dtype;           /* of both arrays                                        */
-    int32_t num_classes;      /* >= 1; every GT label must be below it                 */
+    int32_t num_classes;      /* >= 1; every GT label must be below it (refused where
+                                 the host can read the labels; from device memory a
+                                 label at or above it makes no class that GT's in the
+                                 classification loss: the sum runs over num_classes) */
 } aa_head_outputs;
 
 typedef struct aa_paa_params {
