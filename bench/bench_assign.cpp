@@ -1,25 +1,44 @@
 // bench_assign - Google Benchmark suite of anchorassign's calls on the standard
 // workloads (bench_cases.h), on every backend: the CPU reference, OpenCL (host arrays,
 // AA_MEMORY_HOST: times include the copies in and out) and CUDA (device buffers,
-// AA_MEMORY_NATIVE, CUDA-event timing, L2 flushed before every call).
+// AA_MEMORY_NATIVE, CUDA-event timing on the context's stream, L2 flushed before every
+// call), plus opencl-native: OpenCL given cl_mem buffers (AA_MEMORY_NATIVE).
 //
 // Before a backend's case is timed its outputs are compared with the CPU reference's,
-// bit for bit (gt_index and overlap); a mismatch skips the case with an error, as does
-// a backend that is not built or has no device. Benchmark names are
-// ASSIGNER/WORKLOAD/BACKEND, e.g. atss/dense/opencl.
+// bit for bit (gt_index and overlap), and again on the last timed call's outputs; a
+// mismatch or a failed call skips the case with an error and makes the exit status 1.
+// A backend that is not built or has no device is one skipped entry saying why (not a
+// failure, unless --aa_strict). Benchmark names are ASSIGNER/WORKLOAD/BACKEND, e.g.
+// atss/dense/opencl.
 //
 // Besides the assigners of bench_cases: paa/coco-atss and lada/coco-atss (aa_assign_paa and
 // aa_assign_lada from synthetic head outputs, defaults; gt_index, overlap and labels
 // checked bit for bit) and gmm_fit/coco-atss
-// (aa_gmm_fit on the segments PAA fits there: bench_cases.h says how they are built; the
-// per-segment status and the per-point labels checked equal to the CPU's). A backend
-// that answers AA_ERR_NOT_SUPPORTED for them gets one skipped entry saying so, which is
-// not a failure (PAA and LADA run on OpenCL; their CUDA rows wait for device buffers of
-// the head).
+// (aa_gmm_fit on the segments PAA fits there: bench_cases.h says how they are built; every
+// output requested, the per-segment status and the per-point labels checked equal to
+// the CPU's). A backend that answers AA_ERR_NOT_SUPPORTED for them gets one skipped
+// entry saying so, which is not a failure.
+//
+// Device buffers (cuda, opencl-native): one code path (bench_device_case,
+// bench_head_device, bench_gmm_device) over the small device-memory interface of
+// bench_device.h, with a CUDA implementation (cudaMalloc, copies and events on the
+// context's stream) and an OpenCL one (cl_mem in the context's cl_context, its queue).
+// Every input array in device memory: anchor boxes, GT boxes, crowd flags, labels and
+// gts.device_offsets; the head outputs (cls_logits, bbox_deltas); the gmm points and
+// segments.device_offsets (counts, host offsets and level counts/strides stay host
+// values, as anchorassign.h says); every output allocated on the device, poisoned,
+// downloaded for the checks. opencl-native exists so that this path, which the CUDA rows
+// take on a GPU, runs and is checked where there is none (PoCL): by default it runs the
+// loss-aware rows only (--aa_native_all: every case); its times are the wall clock from
+// a clFinish before the call to a clFinish after it (no cache flush), not CUDA's events.
 //
 // Defaults (overridable on the command line): 5 repetitions, aggregates only (mean,
-// median, stddev, cv; the report uses the median), real time. Quick run:
+// median, stddev, cv; the report uses the median), real time (manual time on the device
+// backends). Quick run:
 //   bench_assign --benchmark_filter='coco-atss/cpu'
+// Options of our own: --aa_extreme (the extreme workload on the CPU-side backends too),
+// --aa_native_all (above), --aa_strict (a skipped case, or a filter that selects none,
+// fails the run: the CTest bench.native).
 // Counters per case: anchors, gts, images, bytes_written (the outputs, the least any
 // implementation must write), bytes_min (outputs + inputs read once), bytes_per_second
 // (bytes_min / time); on CUDA also copy_bw_fraction: bytes_min / time over the device's
@@ -42,12 +61,9 @@
 
 #include "anchorassign.h"
 #include "bench_cases.h"
+#include "bench_device.h"
 #include "synthetic_head.h"
 #include "workload.h"
-
-#if AA_BENCH_CUDA
-#include <cuda_runtime.h>
-#endif
 
 namespace {
 
@@ -142,10 +158,20 @@ std::string status_text(aa_context *ctx, aa_status st)
 // Cases that failed (a call error or a mismatch), as opposed to skipped because their
 // backend is not available: main's exit status.
 int g_failures = 0;
+// Cases skipped without failing (a backend not built or without a device, a row a
+// backend does not have, the extreme workload without --aa_extreme): with --aa_strict
+// they make the exit status 1 too.
+int g_skips = 0;
 
 void fail_case(benchmark::State &state, const std::string &why)
 {
     ++g_failures;
+    state.SkipWithError(why.c_str());
+}
+
+void skip_case(benchmark::State &state, const std::string &why)
+{
+    ++g_skips;
     state.SkipWithError(why.c_str());
 }
 
@@ -160,11 +186,21 @@ struct Backend {
     std::string device;
 };
 
+// cuda and opencl-native take device buffers (AA_MEMORY_NATIVE: bench_device.h);
+// opencl-native runs the loss-aware rows (and, with --aa_native_all, every case) so that
+// the device path of the CUDA rows is exercised and checked without a GPU (PoCL).
 Backend backends[] = {
     {"cpu", AA_BACKEND_CPU, AA_MEMORY_NATIVE, nullptr, "", ""},
     {"opencl", AA_BACKEND_OPENCL, AA_MEMORY_HOST, nullptr, "", ""},
     {"cuda", AA_BACKEND_CUDA, AA_MEMORY_NATIVE, nullptr, "", ""},
+    {"opencl-native", AA_BACKEND_OPENCL, AA_MEMORY_NATIVE, nullptr, "", ""},
 };
+
+// A GPU backend given device buffers: its cases run through the device path.
+bool is_device(const Backend &b)
+{
+    return b.kind != AA_BACKEND_CPU && b.memory == AA_MEMORY_NATIVE;
+}
 
 void open_backend(Backend &b)
 {
@@ -172,6 +208,13 @@ void open_backend(Backend &b)
     if (b.kind == AA_BACKEND_CUDA) { // native memory needs the CUDA runtime here
         b.why = "cuda: not built (this build has no CUDA backend: AA_ENABLE_CUDA=OFF or no "
                 "CUDA toolkit)";
+        return;
+    }
+#endif
+#if !AA_BENCH_OPENCL
+    if (is_device(b) && b.kind == AA_BACKEND_OPENCL) { // cl_mem buffers need OpenCL here
+        b.why = "opencl-native: not built (this build has no OpenCL backend: "
+                "AA_ENABLE_OPENCL=OFF or no OpenCL)";
         return;
     }
 #endif
@@ -270,7 +313,7 @@ void bench_host(benchmark::State &state, int case_index, Backend *b)
 {
     const bench_case &c = bench_cases[case_index];
     if (!b->ctx) {
-        state.SkipWithError(b->why.c_str());
+        skip_case(state, b->why);
         return;
     }
     const Workload &w = workload(c.workload);
@@ -415,11 +458,22 @@ void paa_counters(benchmark::State &state, const PaaInputs &P, const aa_anchors 
 enum HeadAssigner { HEAD_PAA, HEAD_LADA };
 
 aa_status call_head(HeadAssigner which, aa_context *ctx, const PaaInputs &P, const aa_anchors &a,
-                    const aa_assignment *out)
+                    const aa_gts &g, const aa_head_outputs &h, const aa_assignment *out)
 {
     if (which == HEAD_LADA)
-        return aa_assign_lada(ctx, &P.lada, &a, &P.gts, &P.head.head, out, nullptr, 0);
-    return aa_assign_paa(ctx, &P.params, &a, &P.gts, &P.head.head, out, nullptr, 0);
+        return aa_assign_lada(ctx, &P.lada, &a, &g, &h, out, nullptr, 0);
+    return aa_assign_paa(ctx, &P.params, &a, &g, &h, out, nullptr, 0);
+}
+
+// "" when gt_index, overlap and labels are the CPU reference's, bit for bit.
+std::string head_diff(const PaaInputs &P, HeadAssigner which, const std::vector<int32_t> &gi,
+                      const std::vector<float> &ov, const std::vector<int32_t> &lab)
+{
+    const Reference &ref = which == HEAD_LADA ? P.lada_ref : P.ref;
+    std::string diff = compare(ref, gi.data(), ov.data());
+    if (diff.empty() && lab != (which == HEAD_LADA ? P.lada_ref_labels : P.ref_labels))
+        diff = "labels differ from the CPU reference";
+    return diff;
 }
 
 // paa/coco-atss or lada/coco-atss on a host backend (CPU; OpenCL with host arrays).
@@ -431,23 +485,19 @@ void bench_head(benchmark::State &state, Backend *b, HeadAssigner which)
         return;
     }
     const aa_anchors &a = inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
-    const Reference &ref = which == HEAD_LADA ? P.lada_ref : P.ref;
-    const std::vector<int32_t> &ref_labels = which == HEAD_LADA ? P.lada_ref_labels : P.ref_labels;
-    size_t n = ref.gt_index.size();
+    size_t n = P.ref.gt_index.size();
     std::vector<int32_t> gi(n), lab(n);
     std::vector<float> ov(n);
     aa_assignment out{gi.data(), ov.data(), lab.data()};
     auto check = [&](const char *when) {
-        std::string diff = compare(ref, gi.data(), ov.data());
-        if (diff.empty() && lab != ref_labels)
-            diff = "labels differ from the CPU reference";
+        std::string diff = head_diff(P, which, gi, ov, lab);
         if (!diff.empty())
             fail_case(state, std::string(b->name) + when + ": " + diff);
         return diff.empty();
     };
     aa_status st = AA_SUCCESS;
     if (b->kind != AA_BACKEND_CPU) { // check call and warm-up, as bench_host
-        st = call_head(which, b->ctx, P, a, &out);
+        st = call_head(which, b->ctx, P, a, P.gts, P.head.head, &out);
         if (st != AA_SUCCESS) {
             fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
             return;
@@ -456,7 +506,7 @@ void bench_head(benchmark::State &state, Backend *b, HeadAssigner which)
             return;
     }
     for (auto _ : state) {
-        st = call_head(which, b->ctx, P, a, &out);
+        st = call_head(which, b->ctx, P, a, P.gts, P.head.head, &out);
         if (st != AA_SUCCESS)
             break;
         benchmark::DoNotOptimize(gi.data());
@@ -470,9 +520,39 @@ void bench_head(benchmark::State &state, Backend *b, HeadAssigner which)
         paa_counters(state, P, a);
 }
 
+// "" when the per-segment status and the per-point labels are the CPU fit's.
+std::string gmm_diff(const PaaInputs &P, const std::vector<int32_t> &status,
+                     const std::vector<int32_t> &labels)
+{
+    size_t S = P.gmm_status.size(), N = P.gmm_labels.size(), bad_s = 0, bad_p = 0;
+    for (size_t k = 0; k < S; ++k)
+        bad_s += status[k] != P.gmm_status[k];
+    for (size_t k = 0; k < N; ++k)
+        bad_p += labels[k] != P.gmm_labels[k];
+    if (bad_s == 0 && bad_p == 0)
+        return "";
+    char msg[200];
+    std::snprintf(msg, sizeof msg,
+                  "differs from the CPU reference: status of %zu of %zu segments, labels of %zu "
+                  "of %zu points",
+                  bad_s, S, bad_p, N);
+    return msg;
+}
+
+void gmm_counters(benchmark::State &state, const std::vector<int32_t> &iterations,
+                  const std::vector<int32_t> &status, size_t points)
+{
+    state.counters["segments"] = static_cast<double>(status.size());
+    state.counters["points"] = static_cast<double>(points);
+    state.counters["max_iterations"] =
+        iterations.empty() ? 0 : *std::max_element(iterations.begin(), iterations.end());
+    state.counters["converged"] = static_cast<double>(
+        std::count(status.begin(), status.end(), AA_GMM_CONVERGED));
+}
+
 // gmm_fit/coco-atss on a host backend: every output requested (what a caller of the
 // EM gets), status and labels compared with the CPU's fit before and after timing.
-void bench_gmm(benchmark::State &state, Backend *b)
+void bench_gmm_host(benchmark::State &state, Backend *b)
 {
     PaaInputs &P = paa_inputs();
     if (!P.error.empty()) {
@@ -488,20 +568,10 @@ void bench_gmm(benchmark::State &state, Backend *b)
                       iterations.data(), status.data(), labels.data(), density.data()};
     aa_gmm_segments segs{sg.points, sg.offsets, sg.num_segments, nullptr};
     auto check = [&](const char *when) {
-        size_t bad_s = 0, bad_p = 0;
-        for (size_t k = 0; k < S; ++k)
-            bad_s += status[k] != P.gmm_status[k];
-        for (size_t k = 0; k < N; ++k)
-            bad_p += labels[k] != P.gmm_labels[k];
-        if (bad_s || bad_p) {
-            char msg[200];
-            std::snprintf(msg, sizeof msg,
-                          "%s%s: differs from the CPU reference: status of %zu of %zu segments, "
-                          "labels of %zu of %zu points",
-                          b->name, when, bad_s, S, bad_p, N);
-            fail_case(state, msg);
-        }
-        return bad_s == 0 && bad_p == 0;
+        std::string diff = gmm_diff(P, status, labels);
+        if (!diff.empty())
+            fail_case(state, std::string(b->name) + when + ": " + diff);
+        return diff.empty();
     };
     aa_status st = aa_gmm_fit(b->ctx, &P.gmm, &segs, &res, nullptr, 0); // check + warm-up
     if (st != AA_SUCCESS) {
@@ -521,66 +591,20 @@ void bench_gmm(benchmark::State &state, Backend *b)
         fail_case(state, std::string(b->name) + ": " + status_text(b->ctx, st));
         return;
     }
-    if (!check(" (timed call)"))
-        return;
-    state.counters["segments"] = static_cast<double>(S);
-    state.counters["points"] = static_cast<double>(N);
-    state.counters["max_iterations"] =
-        S ? *std::max_element(iterations.begin(), iterations.end()) : 0;
-    state.counters["converged"] = static_cast<double>(
-        std::count(status.begin(), status.end(), AA_GMM_CONVERGED));
+    if (check(" (timed call)"))
+        gmm_counters(state, iterations, status, N);
 }
 
-void bench_paa(benchmark::State &state, Backend *b) { bench_head(state, b, HEAD_PAA); }
-void bench_lada(benchmark::State &state, Backend *b) { bench_head(state, b, HEAD_LADA); }
-
-// The loss-aware rows: PAA, the EM alone, LADA.
-enum LossAware { ROW_PAA, ROW_GMM, ROW_LADA };
-
-// Why a backend does not run a loss-aware row here ("" if it does). Sets *failure when
-// it is an error rather than a feature the backend lacks.
-std::string extra_skip(const Backend &b, LossAware row, bool *failure)
-{
-    *failure = false;
-    if (!b.ctx || (b.kind == AA_BACKEND_CUDA && !b.why.empty()))
-        return b.why;
-    if (row == ROW_GMM) {
-        if (b.kind == AA_BACKEND_CUDA)
-            return "gmm_fit/cuda: not in the suite yet (device buffers for the segments; "
-                   "bench/pending.md)";
-        return "";
-    }
-    if (b.kind == AA_BACKEND_CPU)
-        return "";
-    const char *name = row == ROW_LADA ? "lada" : "paa";
-    if (b.kind == AA_BACKEND_CUDA) // bench_head passes host arrays (AA_MEMORY_HOST)
-        return std::string(name) + "/cuda: not in the suite yet (device buffers for the head "
-                                   "outputs; bench/pending.md)";
-    // On OpenCL (host arrays): ask the backend whether it has the assigner.
-    const Workload &w = workload(BENCH_PAA_WORKLOAD);
-    if (!w.loaded)
-        return ""; // the case reports the error
-    const aa_anchors *anchors = &inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
-    size_t bytes = 0;
-    aa_status st;
-    if (row == ROW_LADA) {
-        aa_lada_params p;
-        aa_lada_params_init(&p);
-        st = aa_lada_workspace_size(b.ctx, &p, anchors, &w.batch.gts, &bytes);
-    } else {
-        aa_paa_params p;
-        aa_paa_params_init(&p);
-        st = aa_paa_workspace_size(b.ctx, &p, anchors, &w.batch.gts, &bytes);
-    }
-    if (st == AA_SUCCESS)
-        return "";
-    if (st == AA_ERR_NOT_SUPPORTED)
-        return std::string("skipped: ") + b.name + ": " + status_text(b.ctx, st);
-    *failure = true;
-    return std::string(b.name) + ": " + status_text(b.ctx, st);
-}
-
-// ------------------------------------------------------------------ CUDA
+// ------------------------------------------------------------------ device buffers
+//
+// cuda and opencl-native: every array of a call in device memory (AA_MEMORY_NATIVE),
+// through bench_device.h, so that one piece of code below serves both; PoCL runs it
+// where there is no GPU. The inputs are uploaded once per benchmark run (untimed), the
+// outputs allocated poisoned; the first call is checked against the CPU reference
+// (outputs downloaded) and warms up; then the timed calls (manual time: CUDA events on
+// the context's stream after an L2 flush; on OpenCL the wall clock between clFinish
+// calls); then the last timed call's outputs are checked again. Every buffer is
+// released at the end of the run, also when it fails.
 
 #if AA_BENCH_CUDA
 double g_copy_bw = 0.0; // bytes/s, measured once
@@ -646,47 +670,125 @@ std::string measure_copy_bandwidth()
     }
     return "copy bandwidth: cannot allocate 2 x 32 MiB";
 }
+#endif
 
-struct DeviceBuffers {
-    std::vector<void *> all;
-    ~DeviceBuffers()
-    {
-        for (void *p : all)
-            cudaFree(p);
+// The device memory of a backend given device buffers; nullptr with err set if there
+// is none.
+std::unique_ptr<bench_device::Memory> open_memory(const Backend &b, std::string &err)
+{
+    void *stream = nullptr;
+    aa_status st = aa_context_get_stream(b.ctx, &stream);
+    if (st != AA_SUCCESS) {
+        err = "aa_context_get_stream: " + status_text(b.ctx, st);
+        return nullptr;
     }
-    void *alloc(size_t bytes, std::string &err)
-    {
-        void *p = nullptr;
-        cudaError_t e = cudaMalloc(&p, bytes ? bytes : 1);
-        if (e != cudaSuccess) {
-            err = "cudaMalloc: " + cuda_text(e);
+#if AA_BENCH_CUDA
+    if (b.kind == AA_BACKEND_CUDA) {
+        auto m = std::make_unique<bench_device::CudaMemory>(static_cast<cudaStream_t>(stream),
+                                                            g_flush, g_flush_bytes);
+        if (!m->init(err))
             return nullptr;
-        }
-        all.push_back(p);
-        return p;
+        return std::unique_ptr<bench_device::Memory>(std::move(m));
     }
-    void *upload(const void *src, size_t bytes, std::string &err)
-    {
-        void *p = alloc(bytes, err);
-        if (p && bytes && cudaMemcpy(p, src, bytes, cudaMemcpyHostToDevice) != cudaSuccess) {
-            err = "cudaMemcpy: " + cuda_text(cudaGetLastError());
+#endif
+#if AA_BENCH_OPENCL
+    if (b.kind == AA_BACKEND_OPENCL) {
+        auto m = std::make_unique<bench_device::OpenclMemory>(
+            static_cast<cl_command_queue>(stream));
+        if (!m->init(err))
             return nullptr;
-        }
-        return p;
+        return std::unique_ptr<bench_device::Memory>(std::move(m));
     }
-};
+#endif
+    (void)stream;
+    err = std::string("no device memory for backend ") + b.name + " in this build";
+    return nullptr;
+}
 
-void bench_cuda(benchmark::State &state, int case_index, Backend *b)
+// The GTs in device memory: boxes, crowd flags, labels (where the host has them) and
+// device_offsets; the host offsets stay (they plan the launches).
+aa_gts upload_gts(bench_device::Buffers &d, const aa_gts &hg)
+{
+    size_t G = static_cast<size_t>(num_gts(hg));
+    aa_gts g = hg;
+    g.boxes = d.upload(hg.boxes, G * 4);
+    g.ignore_flags = hg.ignore_flags ? d.upload(hg.ignore_flags, G) : nullptr;
+    g.labels = hg.labels ? d.upload(hg.labels, G) : nullptr;
+    g.device_offsets = d.upload(hg.offsets, static_cast<size_t>(hg.num_images) + 1);
+    return g;
+}
+
+// The checked call, the timed loop and the check of the last timed call (above):
+// call() makes one call, check() downloads the outputs and returns "" when they are
+// the CPU reference's, else why. False after failing the case.
+template <class Call, class Check>
+bool run_device(benchmark::State &state, const Backend &b, bench_device::Memory &mem, Call call,
+                Check check)
+{
+    std::string err;
+    aa_status st = call();
+    if (st == AA_SUCCESS)
+        mem.finish(err);
+    if (st != AA_SUCCESS || !err.empty()) {
+        fail_case(state, std::string(b.name) + ": " +
+                             (st != AA_SUCCESS ? status_text(b.ctx, st) : err));
+        return false;
+    }
+    std::string diff = check();
+    if (!diff.empty()) {
+        fail_case(state, std::string(b.name) + ": " + diff);
+        return false;
+    }
+    for (auto _ : state) {
+        double seconds = 0.0;
+        if (!mem.start(err))
+            break;
+        st = call();
+        if (!mem.stop(&seconds, err) || st != AA_SUCCESS)
+            break;
+        state.SetIterationTime(seconds);
+    }
+    if (st != AA_SUCCESS || !err.empty()) {
+        fail_case(state, std::string(b.name) + " (timed call): " +
+                             (st != AA_SUCCESS ? status_text(b.ctx, st) : err));
+        return false;
+    }
+    diff = check();
+    if (!diff.empty()) {
+        fail_case(state, std::string(b.name) + " (timed call): " + diff);
+        return false;
+    }
+    return true;
+}
+
+// Opens the backend's device memory for a run; nullptr after skipping or failing the
+// case.
+std::unique_ptr<bench_device::Memory> device_run_memory(benchmark::State &state, const Backend &b)
+{
+    if (!b.ctx) {
+        skip_case(state, b.why);
+        return nullptr;
+    }
+#if AA_BENCH_CUDA
+    if (b.kind == AA_BACKEND_CUDA && g_copy_bw == 0.0) { // (L2 flush buffer too)
+        skip_case(state, b.why.empty() ? "cuda: copy bandwidth not measured" : b.why);
+        return nullptr;
+    }
+#endif
+    std::string err;
+    std::unique_ptr<bench_device::Memory> mem = open_memory(b, err);
+    if (!mem)
+        fail_case(state, std::string(b.name) + ": " + err);
+    return mem;
+}
+
+// The assigners of bench_cases on device buffers.
+void bench_device_case(benchmark::State &state, int case_index, Backend *b)
 {
     const bench_case &c = bench_cases[case_index];
-    if (!b->ctx) {
-        state.SkipWithError(b->why.c_str());
+    std::unique_ptr<bench_device::Memory> mem = device_run_memory(state, *b);
+    if (!mem)
         return;
-    }
-    if (g_copy_bw == 0.0) {
-        state.SkipWithError(b->why.empty() ? "cuda: copy bandwidth not measured" : b->why.c_str());
-        return;
-    }
     const Workload &w = workload(c.workload);
     Reference &ref = reference(case_index);
     if (!ref.error.empty()) {
@@ -696,86 +798,206 @@ void bench_cuda(benchmark::State &state, int case_index, Backend *b)
     const aa_gts &hg = w.batch.gts;
     const aa_anchors &ha = inputs().sets[c.anchors].anchors;
     Shape s = shape_of(c, hg, ha);
-    size_t G = static_cast<size_t>(num_gts(hg));
     std::string err;
-    DeviceBuffers d;
+    bench_device::Buffers d(*mem, err);
     aa_anchors a = ha;
-    aa_gts g = hg;
-    a.boxes = static_cast<const float *>(d.upload(ha.boxes, ha.num_anchors * 16, err));
-    g.boxes = static_cast<const float *>(d.upload(hg.boxes, G * 16, err));
-    g.ignore_flags = static_cast<const uint8_t *>(d.upload(hg.ignore_flags, G, err));
-    g.device_offsets = static_cast<const int64_t *>(
-        d.upload(hg.offsets, (hg.num_images + 1) * sizeof(int64_t), err));
-    g.labels = nullptr;
-    auto *gi = static_cast<int32_t *>(d.alloc(s.index_elems * 4, err));
-    auto *ov = static_cast<float *>(d.alloc(s.overlap_elems * 4, err));
+    a.boxes = d.upload(ha.boxes, static_cast<size_t>(ha.num_anchors) * 4);
+    aa_gts g = upload_gts(d, hg); // (no labels: they are kept aside in Workload)
+    int32_t *gi = s.index_elems ? d.poisoned<int32_t>(s.index_elems) : nullptr;
+    float *ov = d.poisoned<float>(s.overlap_elems);
     if (!err.empty()) {
-        fail_case(state, "cuda: " + err);
+        fail_case(state, std::string(b->name) + ": " + err);
         return;
     }
-    int32_t *gip = s.index_elems ? gi : nullptr;
-    aa_status st = call_case(b->ctx, c, &a, &g, gip, ov);
-    cudaError_t ce = cudaDeviceSynchronize();
-    if (st != AA_SUCCESS || ce != cudaSuccess) {
-        fail_case(state, "cuda: " + (st != AA_SUCCESS ? status_text(b->ctx, st) : cuda_text(ce)));
-        return;
-    }
-    std::vector<int32_t> hgi(std::max<size_t>(s.index_elems, 1));
+    std::vector<int32_t> hgi(s.index_elems);
     std::vector<float> hov(s.overlap_elems);
-    if (s.index_elems)
-        cudaMemcpy(hgi.data(), gi, s.index_elems * 4, cudaMemcpyDeviceToHost);
-    cudaMemcpy(hov.data(), ov, s.overlap_elems * 4, cudaMemcpyDeviceToHost);
-    std::string diff = compare(ref, hgi.data(), hov.data());
-    if (!diff.empty()) {
-        fail_case(state, "cuda: " + diff);
+    auto call = [&] { return call_case(b->ctx, c, &a, &g, gi, ov); };
+    auto check = [&]() -> std::string {
+        if (!d.download(hgi, gi) || !d.download(hov, ov))
+            return err;
+        return compare(ref, hgi.data(), hov.data());
+    };
+    if (!run_device(state, *b, *mem, call, check))
+        return;
+    if (!d.release_all(err)) {
+        fail_case(state, std::string(b->name) + ": " + err);
         return;
     }
-    // The context's stream: the default one unless set; events go on the same.
-    void *stream_ptr = nullptr;
-    aa_context_get_stream(b->ctx, &stream_ptr);
-    cudaStream_t stream = static_cast<cudaStream_t>(stream_ptr);
-    cudaEvent_t e0, e1;
-    cudaEventCreate(&e0);
-    cudaEventCreate(&e1);
-    for (auto _ : state) {
-        // Evict the inputs from L2 so that it does not flatter the result (untimed).
-        cudaMemsetAsync(g_flush, 0, g_flush_bytes, stream);
-        cudaEventRecord(e0, stream);
-        st = call_case(b->ctx, c, &a, &g, gip, ov);
-        cudaEventRecord(e1, stream);
-        cudaEventSynchronize(e1);
-        float ms = 0;
-        cudaEventElapsedTime(&ms, e0, e1);
-        if (st != AA_SUCCESS) {
-            fail_case(state, status_text(b->ctx, st));
-            break;
-        }
-        state.SetIterationTime(ms * 1e-3);
-    }
-    cudaEventDestroy(e0);
-    cudaEventDestroy(e1);
     double bytes_min;
-    set_counters(state, c, g, a, &bytes_min);
+    set_counters(state, c, hg, ha, &bytes_min);
+#if AA_BENCH_CUDA
     // (bytes_min / copy bandwidth) per iteration, divided by the time per iteration:
     // the achieved fraction of the measured copy bandwidth.
-    state.counters["copy_bw_fraction"] =
-        benchmark::Counter(bytes_min / g_copy_bw, benchmark::Counter::kIsIterationInvariantRate);
-}
+    if (b->kind == AA_BACKEND_CUDA)
+        state.counters["copy_bw_fraction"] = benchmark::Counter(
+            bytes_min / g_copy_bw, benchmark::Counter::kIsIterationInvariantRate);
 #endif
+}
+
+size_t dtype_bytes(aa_dtype t) { return t == AA_FLOAT32 ? 4 : 2; }
+
+// paa/coco-atss or lada/coco-atss on device buffers: anchors, GTs with their labels,
+// device_offsets and the head outputs uploaded; gt_index, overlap and labels checked.
+void bench_head_device(benchmark::State &state, Backend *b, HeadAssigner which)
+{
+    std::unique_ptr<bench_device::Memory> mem = device_run_memory(state, *b);
+    if (!mem)
+        return;
+    PaaInputs &P = paa_inputs();
+    if (!P.error.empty()) {
+        fail_case(state, P.error);
+        return;
+    }
+    const aa_anchors &ha = inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
+    const aa_head_outputs &hh = P.head.head;
+    size_t rows = P.ref.gt_index.size(); // images x anchors
+    size_t esize = dtype_bytes(hh.dtype);
+    std::string err;
+    bench_device::Buffers d(*mem, err);
+    aa_anchors a = ha;
+    a.boxes = d.upload(ha.boxes, static_cast<size_t>(ha.num_anchors) * 4);
+    aa_gts g = upload_gts(d, P.gts);
+    aa_head_outputs h = hh;
+    h.cls_logits = d.upload(static_cast<const unsigned char *>(hh.cls_logits),
+                            rows * static_cast<size_t>(hh.num_classes) * esize);
+    h.bbox_deltas = d.upload(static_cast<const unsigned char *>(hh.bbox_deltas), rows * 4 * esize);
+    aa_assignment out{d.poisoned<int32_t>(rows), d.poisoned<float>(rows),
+                      d.poisoned<int32_t>(rows)};
+    if (!err.empty()) {
+        fail_case(state, std::string(b->name) + ": " + err);
+        return;
+    }
+    std::vector<int32_t> gi(rows), lab(rows);
+    std::vector<float> ov(rows);
+    auto call = [&] { return call_head(which, b->ctx, P, a, g, h, &out); };
+    auto check = [&]() -> std::string {
+        if (!d.download(gi, out.gt_index) || !d.download(ov, out.overlap) ||
+            !d.download(lab, out.labels))
+            return err;
+        return head_diff(P, which, gi, ov, lab);
+    };
+    if (!run_device(state, *b, *mem, call, check))
+        return;
+    if (!d.release_all(err)) {
+        fail_case(state, std::string(b->name) + ": " + err);
+        return;
+    }
+    paa_counters(state, P, ha);
+}
+
+// gmm_fit/coco-atss on device buffers: the points and device_offsets uploaded, every
+// output of aa_gmm_result requested in device memory (as bench_gmm_host asks for every
+// one on the host); status and labels checked.
+void bench_gmm_device(benchmark::State &state, Backend *b)
+{
+    std::unique_ptr<bench_device::Memory> mem = device_run_memory(state, *b);
+    if (!mem)
+        return;
+    PaaInputs &P = paa_inputs();
+    if (!P.error.empty()) {
+        fail_case(state, P.error);
+        return;
+    }
+    const bench_segments &sg = P.seg;
+    size_t S = static_cast<size_t>(sg.num_segments), N = P.gmm_labels.size();
+    size_t K = static_cast<size_t>(P.gmm.num_components);
+    std::string err;
+    bench_device::Buffers d(*mem, err);
+    aa_gmm_segments segs{d.upload(sg.points, N), sg.offsets, sg.num_segments,
+                         d.upload(sg.offsets, S + 1)};
+    aa_gmm_result res{d.poisoned<double>(S * K), d.poisoned<double>(S * K),
+                      d.poisoned<double>(S * K), d.poisoned<double>(S),
+                      d.poisoned<int32_t>(S),    d.poisoned<int32_t>(S),
+                      d.poisoned<int32_t>(N),    d.poisoned<double>(N)};
+    if (!err.empty()) {
+        fail_case(state, std::string(b->name) + ": " + err);
+        return;
+    }
+    std::vector<int32_t> iterations(S), status(S), labels(N);
+    auto call = [&] { return aa_gmm_fit(b->ctx, &P.gmm, &segs, &res, nullptr, 0); };
+    auto check = [&]() -> std::string {
+        if (!d.download(status, res.status) || !d.download(labels, res.labels))
+            return err;
+        return gmm_diff(P, status, labels);
+    };
+    if (!run_device(state, *b, *mem, call, check))
+        return;
+    if (!d.download(iterations, res.iterations) || !d.release_all(err)) {
+        fail_case(state, std::string(b->name) + ": " + err);
+        return;
+    }
+    gmm_counters(state, iterations, status, N);
+}
+
+// ------------------------------------------------------------------ the loss-aware rows
+
+void bench_paa(benchmark::State &state, Backend *b)
+{
+    if (is_device(*b))
+        bench_head_device(state, b, HEAD_PAA);
+    else
+        bench_head(state, b, HEAD_PAA);
+}
+
+void bench_lada(benchmark::State &state, Backend *b)
+{
+    if (is_device(*b))
+        bench_head_device(state, b, HEAD_LADA);
+    else
+        bench_head(state, b, HEAD_LADA);
+}
+
+void bench_gmm(benchmark::State &state, Backend *b)
+{
+    if (is_device(*b))
+        bench_gmm_device(state, b);
+    else
+        bench_gmm_host(state, b);
+}
+
+// The loss-aware rows: PAA, the EM alone, LADA.
+enum LossAware { ROW_PAA, ROW_GMM, ROW_LADA };
+
+// Why a backend does not run a loss-aware row here ("" if it does). Sets *failure when
+// it is an error rather than a feature the backend lacks.
+std::string extra_skip(const Backend &b, LossAware row, bool *failure)
+{
+    *failure = false;
+    if (!b.ctx || !b.why.empty())
+        return b.why;
+    if (row == ROW_GMM || b.kind == AA_BACKEND_CPU)
+        return "";
+    // On a GPU backend: ask it whether it has the assigner (the query reads host values
+    // only, counts and offsets, so the host arrays do for a native context too).
+    const Workload &w = workload(BENCH_PAA_WORKLOAD);
+    if (!w.loaded)
+        return ""; // the case reports the error
+    const aa_anchors *anchors = &inputs().sets[AA_WL_ANCHORS_ATSS].anchors;
+    size_t bytes = 0;
+    aa_status st;
+    if (row == ROW_LADA) {
+        aa_lada_params p;
+        aa_lada_params_init(&p);
+        st = aa_lada_workspace_size(b.ctx, &p, anchors, &w.batch.gts, &bytes);
+    } else {
+        aa_paa_params p;
+        aa_paa_params_init(&p);
+        st = aa_paa_workspace_size(b.ctx, &p, anchors, &w.batch.gts, &bytes);
+    }
+    if (st == AA_SUCCESS)
+        return "";
+    if (st == AA_ERR_NOT_SUPPORTED)
+        return std::string("skipped: ") + b.name + ": " + status_text(b.ctx, st);
+    *failure = true;
+    return std::string(b.name) + ": " + status_text(b.ctx, st);
+}
 
 void bench_dispatch(benchmark::State &state, int case_index, Backend *b)
 {
-#if AA_BENCH_CUDA
-    if (b->kind == AA_BACKEND_CUDA) {
-        bench_cuda(state, case_index, b);
-        return;
-    }
-#endif
-    if (b->kind == AA_BACKEND_CUDA) {
-        state.SkipWithError(b->why.c_str());
-        return;
-    }
-    bench_host(state, case_index, b);
+    if (is_device(*b))
+        bench_device_case(state, case_index, b);
+    else
+        bench_host(state, case_index, b);
 }
 
 std::string cpu_model()
@@ -804,13 +1026,23 @@ bool has_flag(int argc, char **argv, const char *flag)
 
 int main(int argc, char **argv)
 {
-    // --aa_extreme: also the extreme workload on the host backends (CPU, OpenCL).
-    bool extreme = false;
+    // --aa_extreme: also the extreme workload on the host backends (CPU, OpenCL,
+    //   opencl-native).
+    // --aa_native_all: also the assigners of bench_cases on opencl-native (by default
+    //   it runs the loss-aware rows only).
+    // --aa_strict: a skipped case (backend not built or without a device, a row it does
+    //   not have, not run by default) fails the run too, as does a filter that selects
+    //   nothing (the CTest bench.native).
+    bool extreme = false, native_all = false, strict = false;
     std::vector<char *> args;
     args.reserve(static_cast<size_t>(argc) + 3); // argv stays valid as defaults are added
     for (int i = 0; i < argc; ++i) {
         if (i > 0 && std::strcmp(argv[i], "--aa_extreme") == 0)
             extreme = true;
+        else if (i > 0 && std::strcmp(argv[i], "--aa_native_all") == 0)
+            native_all = true;
+        else if (i > 0 && std::strcmp(argv[i], "--aa_strict") == 0)
+            strict = true;
         else
             args.push_back(argv[i]);
     }
@@ -863,13 +1095,15 @@ int main(int argc, char **argv)
 
     for (int c = 0; c < BENCH_NUM_CASES; ++c)
         for (Backend &b : backends) {
+            if (is_device(b) && b.kind == AA_BACKEND_OPENCL && !native_all)
+                continue; // opencl-native: the loss-aware rows only, by default
             std::string name = std::string(bench_assigner_names[bench_cases[c].assigner]) + "/" +
                                bench_workloads[bench_cases[c].workload].name + "/" + b.name;
             bool heavy = bench_cases[c].workload == BENCH_EXTREME && b.kind != AA_BACKEND_CUDA;
             // Cases that will not run: one skipped entry (not one per repetition) that
             // says why.
             std::string skip;
-            if (!b.ctx || (b.kind == AA_BACKEND_CUDA && !b.why.empty()))
+            if (!b.ctx || !b.why.empty())
                 skip = b.why;
             else if (heavy && !extreme)
                 skip = "not run by default: seconds to minutes per call on a host backend; "
@@ -877,7 +1111,7 @@ int main(int argc, char **argv)
             if (!skip.empty()) {
                 benchmark::RegisterBenchmark(name.c_str(),
                                              [skip](benchmark::State &state) {
-                                                 state.SkipWithError(skip.c_str());
+                                                 skip_case(state, skip);
                                              })
                     ->Repetitions(1)
                     ->Iterations(1);
@@ -885,8 +1119,8 @@ int main(int argc, char **argv)
             }
             auto *bm = benchmark::RegisterBenchmark(name.c_str(), bench_dispatch, c, &b);
             bm->Unit(benchmark::kMillisecond);
-            if (b.kind == AA_BACKEND_CUDA)
-                bm->UseManualTime();
+            if (is_device(b))
+                bm->UseManualTime(); // bench_device.h: CUDA events; OpenCL clFinish to clFinish
             else
                 bm->UseRealTime(); // PoCL computes on worker threads
             if (heavy) // 3 single calls, whatever the command line says
@@ -904,8 +1138,9 @@ int main(int argc, char **argv)
                 benchmark::RegisterBenchmark(name.c_str(),
                                              [skip, failure](benchmark::State &state) {
                                                  if (failure)
-                                                     ++g_failures;
-                                                 state.SkipWithError(skip.c_str());
+                                                     fail_case(state, skip);
+                                                 else
+                                                     skip_case(state, skip);
                                              })
                     ->Repetitions(1)
                     ->Iterations(1);
@@ -913,14 +1148,31 @@ int main(int argc, char **argv)
             }
             auto *bm = benchmark::RegisterBenchmark(
                 name.c_str(), row == ROW_PAA ? bench_paa : row == ROW_GMM ? bench_gmm : bench_lada, &b);
-            bm->Unit(benchmark::kMillisecond)->UseRealTime();
+            bm->Unit(benchmark::kMillisecond);
+            if (is_device(b))
+                bm->UseManualTime();
+            else
+                bm->UseRealTime();
         }
-    benchmark::RunSpecifiedBenchmarks();
+    size_t ran = benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
     for (Backend &b : backends)
         aa_context_destroy(b.ctx);
+#if AA_BENCH_CUDA
+    cudaError_t flush_freed = g_flush ? cudaFree(g_flush) : cudaSuccess;
+    if (flush_freed != cudaSuccess) {
+        std::fprintf(stderr, "bench_assign: cudaFree (L2 flush buffer): %s\n",
+                     cuda_text(flush_freed).c_str());
+        ++g_failures;
+    }
+#endif
     if (g_failures)
         std::fprintf(stderr, "bench_assign: %d case(s) failed (see error_message)\n", g_failures);
+    if (strict && g_skips)
+        std::fprintf(stderr, "bench_assign: --aa_strict: %d case(s) skipped (see error_message)\n",
+                     g_skips);
+    if (strict && ran == 0)
+        std::fprintf(stderr, "bench_assign: --aa_strict: the filter selects no case\n");
     aa_wl_head_free(&g_paa.head);
     bench_segments_free(&g_paa.seg);
     for (aa_wl_anchor_set &s : inputs().sets)
@@ -929,5 +1181,5 @@ int main(int argc, char **argv)
         aa_wl_batch_free(&w.batch);
         aa_wl_dataset_free(&w.ds);
     }
-    return g_failures ? 1 : 0;
+    return g_failures || (strict && (g_skips || ran == 0)) ? 1 : 0;
 }
