@@ -217,6 +217,13 @@ static void lada_native(void **state)
         gmm_dev_get(gpu, dix, got.gt_index, rows * 4), gmm_dev_get(gpu, dov, got.overlap, rows * 4);
         gmm_dev_get(gpu, dlb, got.labels, rows * 4);
         lada_same_out("native", &ref, &got, b.num_anchors);
+#if TEST_CUDA
+        if (trial < 2) { /* captured into a CUDA graph and replayed: the same bytes */
+            native_head_call call = {1, &p, &a, &g, &h, &dout, ws, ws_bytes};
+            const void *want[3] = {got.gt_index, got.overlap, got.labels};
+            cuda_graph_replay(gpu, &call, want, rows * 4, "native aa_assign_lada");
+        }
+#endif
 
         /* a NaN logit for one anchor per image (in device memory only) */
         float *bad_logits = malloc(rows * (size_t)b.num_classes * 4);

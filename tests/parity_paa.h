@@ -307,6 +307,13 @@ static void paa_native(void **state)
         gmm_dev_get(gpu, dix, got.gt_index, rows * 4), gmm_dev_get(gpu, dov, got.overlap, rows * 4);
         gmm_dev_get(gpu, dlb, got.labels, rows * 4);
         paa_same_out("native aa_assign_paa", &ref, &got, 1, b.num_anchors, NULL);
+#if TEST_CUDA
+        if (trial < 2) { /* captured into a CUDA graph and replayed: the same bytes */
+            native_head_call call = {0, &p, &a, &g, &h, &dout, ws, ws_bytes};
+            const void *want[3] = {got.gt_index, got.overlap, got.labels};
+            cuda_graph_replay(gpu, &call, want, rows * 4, "native aa_assign_paa");
+        }
+#endif
 
         /* the costs and the selection from device arrays */
         assert_int_equal(aa_assign_max_iou(cpu, &p.pre, &b.anchors, &b.gts, &pre.out, NULL, 0), AA_SUCCESS);

@@ -510,6 +510,66 @@ static void workspace_rules(void **state)
 #if TEST_CUDA
 #define CUDA_OK(call) assert_int_equal((int)(call), (int)cudaSuccess)
 
+/* One AA_MEMORY_NATIVE call of PAA or LADA with a caller workspace, as the loss-aware
+ * parity tests make it: captured into a CUDA graph by cuda_graph_replay. */
+typedef struct native_head_call {
+    int lada; /* else PAA */
+    const void *params; /* aa_lada_params or aa_paa_params */
+    const aa_anchors *anchors;
+    const aa_gts *gts;
+    const aa_head_outputs *head;
+    const aa_assignment *out; /* device buffers, NUM_IMAGES x num_anchors each */
+    void *workspace;
+    size_t workspace_bytes;
+} native_head_call;
+
+static aa_status native_head_run(aa_context *gpu, const native_head_call *c)
+{
+    if (c->lada)
+        return aa_assign_lada(gpu, c->params, c->anchors, c->gts, c->head, c->out, c->workspace,
+                              c->workspace_bytes);
+    return aa_assign_paa(gpu, c->params, c->anchors, c->gts, c->head, c->out, c->workspace, c->workspace_bytes);
+}
+
+/* The call captured into a CUDA graph on a stream of the test's (no allocation, no
+ * host synchronisation may happen inside), replayed twice with every output poisoned
+ * before: each replay gives the bytes the uncaptured call gave (want: gt_index,
+ * overlap, labels, `bytes` each). The context's stream is restored afterwards. */
+static void cuda_graph_replay(aa_context *gpu, const native_head_call *c, const void *const want[3],
+                              size_t bytes, const char *what)
+{
+    void *old = NULL;
+    assert_int_equal(aa_context_get_stream(gpu, &old), AA_SUCCESS);
+    cudaStream_t stream;
+    CUDA_OK(cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking));
+    assert_int_equal(aa_context_set_stream(gpu, stream), AA_SUCCESS);
+    cudaGraph_t graph;
+    cudaGraphExec_t exec;
+    CUDA_OK(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal));
+    aa_status st = native_head_run(gpu, c);
+    CUDA_OK(cudaStreamEndCapture(stream, &graph));
+    if (st != AA_SUCCESS) fail_msg("%s, captured: %s", what, aa_context_last_error(gpu));
+    CUDA_OK(cudaGraphInstantiate(&exec, graph, 0));
+    void *dev[3] = {c->out->gt_index, c->out->overlap, c->out->labels};
+    unsigned char *host = malloc(bytes + 1);
+    for (int replay = 0; replay < 2; ++replay) {
+        for (int k = 0; k < 3; ++k) CUDA_OK(cudaMemsetAsync(dev[k], 0xCD, bytes, stream));
+        CUDA_OK(cudaGraphLaunch(exec, stream));
+        CUDA_OK(cudaStreamSynchronize(stream));
+        for (int k = 0; k < 3; ++k) {
+            CUDA_OK(cudaMemcpy(host, dev[k], bytes, cudaMemcpyDeviceToHost));
+            if (memcmp(host, want[k], bytes) != 0)
+                fail_msg("%s: graph replay %d: output %d differs from the uncaptured call's", what, replay, k);
+        }
+        elements_compared += 3 * (int64_t)(bytes / 4);
+    }
+    free(host);
+    CUDA_OK(cudaGraphExecDestroy(exec));
+    CUDA_OK(cudaGraphDestroy(graph));
+    assert_int_equal(aa_context_set_stream(gpu, old), AA_SUCCESS);
+    CUDA_OK(cudaStreamDestroy(stream));
+}
+
 /* Device memory, a caller stream, the caller's current device left as it was, and
  * a call captured into a CUDA graph and replayed: the replay's outputs equal the
  * reference. */
