@@ -3,21 +3,31 @@
 # with CUDA (and OpenCL where an ICD is present), runs the whole test suite (the
 # CUDA parity test included, which skips on machines without a GPU), the four
 # compute-sanitizer tools over the CUDA parity test, the CLI profile on every
-# backend and the benchmark suite (bench_assign: CUDA on device buffers beside the
+# backend, the peers and the scaling sweeps on CUDA tensors and the benchmark suite (bench_assign: CUDA on device buffers beside the
 # CPU reference, with the copy-bandwidth fraction); writes each log and a summary (device, driver, commit, date) into one
 # folder: $OUT when the device tool runs it, else bench/results/<date>-<device>/.
 #
 #   bash bench/gpu_deps.sh                   # here, once: packages the GPU machine lacks
 #   device run: bash bench/gpu_check.sh      # carry .gpu-deps
+#
+# STEPS="configure build ctest" runs only the named steps (the rest are listed as not
+# run): the build folder (BUILD_DIR, default build/gpu-check, git-ignored) stays on a
+# warm machine, so a check longer than one call can be split over several. Without an
+# NVIDIA GPU it stops at once (exit 2).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
 
 gpu=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -n 1 | tr ' ' '-' || true)
 gpu=${gpu:-no-gpu}
+if [ "$gpu" = no-gpu ]; then
+  echo "gpu_check: no NVIDIA GPU here (nvidia-smi lists none): nothing to check; the CPU" \
+       "part of the benchmarks is bench/run_cpu.sh" >&2
+  exit 2
+fi
 out=${OUT:-$root/bench/results/$(date -u +%Y%m%d)-$gpu}
 mkdir -p "$out"
-build=${BUILD_DIR:-/tmp/aa-gpu-build}
+build=${BUILD_DIR:-$root/build/gpu-check}
 
 if [ -d .gpu-deps/root ]; then # carried packages (bench/gpu_deps.sh)
   deps=$root/.gpu-deps/root
@@ -40,6 +50,10 @@ cat "$out/env.txt"
 status=0
 step() { # name, command...: runs, logs to $out/name.log, records the exit code
   local name=$1; shift
+  if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then
+    echo "$name: not run (STEPS)" | tee -a "$out/summary.txt"
+    return 0
+  fi
   echo "== $name"
   "$@" > "$out/$name.log" 2>&1
   local rc=$?
@@ -80,6 +94,14 @@ for tool in memcheck racecheck initcheck synccheck; do
     "$build/tests/test_cuda_parity"
 done
 step profile "$build/tools/anchorassign" profile --backend all --repeat 20
+# the peers and the sweeps with CUDA columns (PyTorch on CUDA tensors; the report reads
+# peers-cuda.json and scaling-cuda.json from this folder)
+pyenv=(env PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so")
+step workloads "$build/bench/bench_workloads" "$build/bench-workloads"
+step peers-cuda "${pyenv[@]}" python3 bench/peers.py --device cuda --workloads "$build/bench-workloads" \
+  --out "$out/peers-cuda.json"
+step scaling-cuda "${pyenv[@]}" python3 bench/scaling.py --device cuda --quick --no-opencl \
+  --bench-workloads "$build/bench/bench_workloads" --out "$out/scaling-cuda.json"
 step bench "$build/bench/bench_assign" --benchmark_out="$out/bench_assign.json" \
   --benchmark_out_format=json
 grep -E "parity:" "$out"/ctest.log "$out"/sanitizer-*.log >> "$out/summary.txt" 2>/dev/null || true

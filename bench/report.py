@@ -3,9 +3,12 @@
 
   python3 bench/report.py bench/results/DATE-cpu [more run folders] --out bench/RESULTS.md
 
-Each run folder holds the raw files of one run on one machine:
+Each run folder holds the raw files of one run on one machine (at least one of the JSON):
   bench_assign.json  Google Benchmark JSON (--benchmark_out_format=json) of bench_assign
   peers.json         bench/peers.py's JSON (the PyTorch mmdetection peer), optional
+  peers-cuda.json    bench/peers.py --device cuda: anchorassign through Context("cuda") and
+                     the peers on CUDA tensors (the CUDA columns), optional
+  scaling.json       bench/scaling.py's sweeps (scaling-cuda.json: --device cuda), optional
   env.txt            free text about the machine (CPU model, commit, date), optional
 
 Every number in the output names the file and entry it comes from: the bench_assign
@@ -93,6 +96,14 @@ def read_peers(path):
     return doc, results
 
 
+RUN_FILES = ('bench_assign.json', 'peers.json', 'peers-cuda.json', 'scaling.json',
+             'scaling-cuda.json')
+
+
+def is_run_folder(folder):
+    return any(os.path.exists(os.path.join(folder, f)) for f in RUN_FILES)
+
+
 # --------------------------------------------------------------------------- formatting
 
 def fmt_ms(ms):
@@ -136,18 +147,31 @@ def run_section(folder, display):
     bench_path = os.path.join(folder, 'bench_assign.json')
     peers_path = os.path.join(folder, 'peers.json')
     env_path = os.path.join(folder, 'env.txt')
+    cuda_path = os.path.join(folder, 'peers-cuda.json')
     ctx, cases = read_bench(bench_path) if os.path.exists(bench_path) else ({}, {})
     pdoc, peers = read_peers(peers_path) if os.path.exists(peers_path) else ({}, {})
+    cdoc, cpeers = read_peers(cuda_path) if os.path.exists(cuda_path) else ({}, {})
     have = {b: any(k[2] == b and 'ms' in e for k, e in cases.items()) for b in BACKENDS}
-    gpu = have['cuda']
+    scaling_docs = []
+    for name in ('scaling.json', 'scaling-cuda.json'):
+        path = os.path.join(folder, name)
+        if os.path.exists(path):
+            with open(path) as f:
+                scaling_docs.append((path, json.load(f)))
+    gpu = have['cuda'] or bool(cdoc) or any(d.get('device_kind') == 'cuda'
+                                             for _, d in scaling_docs)
     out = []
-    device = pdoc.get('device') or ('cpu: %s' % ctx.get('cpu_model', 'unknown'))
+    device = (pdoc.get('device') or cdoc.get('device') or
+              next((d.get('device') for _, d in scaling_docs), None) or
+              ('cpu: %s' % ctx.get('cpu_model', 'unknown')))
     commit = ctx.get('commit', 'unknown')
     if commit == 'unknown':
-        commit = pdoc.get('commit', 'unknown')
+        commit = pdoc.get('commit') or cdoc.get('commit') or next(
+            (d.get('commit') for _, d in scaling_docs), 'unknown')
     elif pdoc.get('commit', commit) != commit:  # the two scripts ran at different commits
         commit = 'bench_assign: %s; peers.py: %s' % (commit, pdoc['commit'])
-    date = ctx.get('date') or pdoc.get('date', 'unknown')
+    date = ctx.get('date') or pdoc.get('date') or cdoc.get('date') or next(
+        (d.get('date') for _, d in scaling_docs), 'unknown')
     kind = 'GPU figures' if gpu else 'CPU figures'
     out.append('## %s: `%s`' % (kind, display))
     out.append('')
@@ -171,10 +195,19 @@ def run_section(folder, display):
                                       pdoc.get('python', '?'),
                                       ', '.join('%.2f' % x for x in pdoc.get('load_avg', []))))
         if pdoc.get('sklearn'):
-            out.append('| scikit-learn | %s (the gmm_fit peer) |' % pdoc['sklearn'])
+            out.append('| scikit-learn | %s (the gmm_fit peer%s) |' % (
+                pdoc['sklearn'], ' and PAA\'s' if any(a == 'paa' for a, _ in peers) else ''))
+    if cdoc:
+        out.append('| peers.py --device cuda | %s, %s (compute capability %s, %s GiB), torch %s '
+                   '(CUDA %s), host %s |' % (
+                       cdoc.get('date', '?'), cdoc.get('cuda_device', cdoc.get('device', '?')),
+                       cdoc.get('cuda_capability', '?'), cdoc.get('cuda_memory_gib', '?'),
+                       cdoc.get('torch', '?'), cdoc.get('torch_cuda', '?'),
+                       cdoc.get('cpu_model', '?')))
     out.append('| commit | %s |' % commit)
     out.append('| date | %s |' % date)
-    raw = [os.path.basename(p) for p in (bench_path, peers_path, env_path) if os.path.exists(p)]
+    raw = [os.path.basename(p) for p in (bench_path, peers_path, cuda_path, env_path)
+           if os.path.exists(p)]
     out.append('| raw files | %s |' % ', '.join('`%s/%s`' % (display, r) for r in raw))
     out.append('')
     if ctx.get('library_build_type') == 'debug':
@@ -277,20 +310,21 @@ def run_section(folder, display):
                'backend column was checked bit for bit against the CPU reference before it '
                'was timed (bench_assign skips a case that differs).')
     out.append('')
-    if any(k[0] in ('paa', 'gmm_fit', 'lada') for k in keys):
+    bench_keys = {k[:2] for k in cases}  # the rows bench_assign measured
+    if any(k[0] in ('paa', 'gmm_fit', 'lada') for k in bench_keys):
         out.append('Targets for an H100 (issue #5), beside which the GPU figures will stand: '
                    '`gmm_fit` on a coco-atss batch <= 20 us and at least 5,000 times faster than '
                    'the scikit-learn loop; `paa` end to end <= 100 us; `lada` <= 100 us. %s' % (
-                       'This run has GPU figures.' if gpu else
+                       'This run has GPU figures.' if have['cuda'] else
                        'No GPU figure yet: these rows are CPU figures (the CPU reference, and the '
                        'kernels on PoCL).'))
         out.append('')
-    if any(k[0] == 'lada' for k in keys):
+    if any(k[0] == 'lada' for k in bench_keys):
         out.append('`lada`: aa_assign_lada (aa_lada_params_init defaults) on the same synthetic '
                    'head outputs as `paa`, gt_index, overlap and labels checked bit for bit; no '
                    'peer (LADA has no public code: docs/semantics.md).')
         out.append('')
-    if any(k[0] in ('paa', 'gmm_fit') for k in keys):
+    if any(k[0] in ('paa', 'gmm_fit') for k in bench_keys):
         out.append('`paa`: aa_assign_paa (mmdetection\'s PAAHead defaults) from synthetic head '
                    'outputs (aa_wl_head_make, float32, 91 classes), gt_index, overlap and labels '
                    'checked bit for bit. `gmm_fit`: aa_gmm_fit alone on the segments PAA fits '
@@ -299,13 +333,22 @@ def run_section(folder, display):
                    'peer is scikit-learn\'s GaussianMixture fitted segment by segment as '
                    'PAAHead does (`check`: its labels against anchorassign\'s on every point).')
         out.append('')
-    out.append('Sources: the backend columns are `%s/bench_assign.json`, entry '
-               '`ASSIGNER/WORKLOAD/BACKEND/..._median` (Google Benchmark\'s median aggregate; '
-               'counters `anchors`, `gts`, `bytes_written`%s)%s.' % (
-                   display, ', `copy_bw_fraction`' if gpu else '',
-                   ('; the peer columns are `%s/peers.json`, the `results` item with that '
-                    'assigner and workload (`peer.median_ms`, `peer.peak_mib`, `parity`)' % display)
-                   if pdoc else ''))
+    paa_peer = [p for (a, _), p in peers.items() if a == 'paa' and ('peer' in p or 'parity' in p)]
+    if paa_peer:
+        out.append(PAA_PEER_TEXT)
+        out.append('')
+    peer_src = ('the peer columns are `%s/peers.json`, the `results` item with that assigner '
+                'and workload (`peer.median_ms`, `peer.peak_mib`, `parity`)' % display)
+    if ctx:
+        out.append('Sources: the backend columns are `%s/bench_assign.json`, entry '
+                   '`ASSIGNER/WORKLOAD/BACKEND/..._median` (Google Benchmark\'s median aggregate; '
+                   'counters `anchors`, `gts`, `bytes_written`%s)%s.' % (
+                       display, ', `copy_bw_fraction`' if have['cuda'] else '',
+                       ('; ' + peer_src) if pdoc else ''))
+    else:
+        out.append('Sources: %s; no bench_assign run in this folder (the backend columns and '
+                   '`peer / CPU ref` are in the folders that have one; the same-process ratio '
+                   'is below).' % peer_src)
     out.append('')
 
     if peers and any('anchorassign_cpu' in p for p in peers.values()):
@@ -364,9 +407,10 @@ def run_section(folder, display):
                    'anchorassign-cpu time.' % display)
         out.append('')
 
-    scaling_path = os.path.join(folder, 'scaling.json')
-    if os.path.exists(scaling_path):
-        out += scaling_section(scaling_path, display)
+    if cdoc:
+        out += cuda_peers_section(cdoc, cpeers, display)
+    for path, doc in scaling_docs:
+        out += scaling_section(path, display, doc)
     ptxas_path = os.path.join(folder, 'ptxas.txt')
     if os.path.exists(ptxas_path):
         out += ptxas_section(ptxas_path, display)
@@ -387,15 +431,101 @@ def run_section(folder, display):
     return out
 
 
+PAA_PEER_TEXT = (
+    '`paa` peer: mmdetection 3.x\'s PAAHead ported to PyTorch (tests/peer/paa_port.py: the '
+    'pre-assignment, get_pos_loss, paa_reassign with mmdetection\'s own topk and scikit-learn\'s '
+    'GaussianMixture per GT), run image by image on the same head outputs (peers.synthetic_head, '
+    'aa_wl_head_make in NumPy, checked bit for bit against the C head through bench_workloads\' '
+    'GMM segments). `check` as the CTest peer.paa_parity compares (tests/peer/paa_peer.py\'s '
+    'functions): the pre-assignment of every anchor identical; each pre-assigned anchor\'s cost '
+    '(anchorassign\'s overlap output) within 1e-5 relative of torch\'s float32 cost, or a '
+    'float32 rounding the float64 port confirms; gt_index and labels of every anchor identical, '
+    'a difference allowed only where paa_peer.explain finds a near-tie (costs across a level\'s '
+    'top-k boundary or swapped in the sorted order within the cost tolerance; a component, '
+    'highest-score or convergence near-tie of the mixture). `explained (K)` counts them as '
+    'paa_peer\'s tallies do: costs per anchor, gt_index/labels per GT whose positives differ '
+    '(each printed with its numbers in the run\'s log and under `parity.differences`). '
+    'Not timed in the peer: the sampler and target tensors PAAHead also builds.')
+
+
 def fmt_mib(v):
     return '-' if v is None else '%.0f' % v
 
 
-def scaling_section(path, display):
-    """bench/scaling.py's sweeps: one table per sweep, the plots linked."""
-    with open(path) as f:
-        doc = json.load(f)
-    out = ['### Scaling (`%s/scaling.json`)' % display, '']
+def fmt_bytes_mib(v):
+    return '-' if v is None else ('%.1f' % (v / 2.0 ** 20) if v < 10 * 2 ** 20
+                                  else '%.0f' % (v / 2.0 ** 20))
+
+
+def parity_cell(par):
+    """A check cell: status, with the count of explained differences."""
+    if not par:
+        return '-'
+    return par.get('status', '?') + (' (%d)' % par['explained'] if par.get('explained') else '')
+
+
+def cuda_peers_section(doc, results, display):
+    """peers.py --device cuda: anchorassign through Context("cuda") and the peers on CUDA
+    tensors, beside the CPU reference of the same process."""
+    out = ['### On CUDA: anchorassign (`Context("cuda")`) and the PyTorch peers on CUDA tensors',
+           '']
+    out.append('%s; %s. anchorassign runs on CUDA tensors with `device_offsets` (nothing copied '
+               'per call), checked bit for bit against the CPU reference of the same process '
+               'before it is timed; the peers run on CUDA tensors (scikit-learn on the host, as '
+               'in mmdetection) and are checked as in the CPU tables. Every timed call is '
+               'bracketed by torch.cuda.synchronize(); median of the timed calls. Memory: '
+               '`workspace` = Context.workspace_size; `MiB` = torch.cuda.max_memory_allocated() '
+               'above the start during the checked call (anchorassign: its outputs).' % (
+                   doc.get('device', '?'), doc.get('timing', '')))
+    out.append('')
+    head = ['assigner', 'workload', 'CUDA ms', 'CPU ref ms', 'CUDA vs CPU ref',
+            'PyTorch peer (CUDA) ms', 'peer / CUDA', 'CUDA workspace MiB', 'CUDA outputs MiB',
+            'peer MiB', 'check']
+    out.append('| ' + ' | '.join(head) + ' |')
+    out.append('|' + '---|' * len(head))
+    skipped = []
+    for a, w in sorted(results, key=sort_key):
+        r = results[(a, w)]
+        c, g, q = r.get('anchorassign_cpu', {}), r.get('anchorassign_cuda', {}), r.get('peer', {})
+        checks = []
+        if g.get('parity'):
+            checks.append('CUDA ' + g['parity'])
+        if g.get('skipped'):
+            checks.append('CUDA not run: ' + g['skipped'])
+        if r.get('parity'):
+            checks.append('peer ' + parity_cell(r['parity']))
+        if q.get('skipped') or r.get('skipped'):
+            skipped.append((a, w, q.get('skipped') or r.get('skipped')))
+        cell = fmt_ms(q.get('median_ms'))
+        if q.get('median_ms') is not None and q.get('name', 'mmdet-port') != 'mmdet-port':
+            cell += ' (%s)' % q['name']
+        out.append('| ' + ' | '.join([
+            a, w, fmt_ms(g.get('median_ms')), fmt_ms(c.get('median_ms')),
+            fmt_ratio(c.get('median_ms'), g.get('median_ms')), cell,
+            fmt_ratio(q.get('median_ms'), g.get('median_ms')),
+            fmt_bytes_mib(g.get('workspace_bytes')), fmt_mib(g.get('peak_mib')),
+            fmt_mib(q.get('peak_mib')), '; '.join(checks).replace('|', '/') or '-']) + ' |')
+    out.append('')
+    for a, w, why in skipped:
+        out.append('- %s/%s, peer not run: %s' % (a, w, why))
+    if skipped:
+        out.append('')
+    out.append('Source: `%s/peers-cuda.json` (`anchorassign_cuda`, `anchorassign_cpu`, `peer` '
+               'and `parity` of each result).' % display)
+    out.append('')
+    return out
+
+
+def scaling_section(path, display, doc=None):
+    """bench/scaling.py's sweeps: one table per sweep, the plots linked; CUDA columns when
+    the run had --device cuda (anchorassign_cuda in its points)."""
+    if doc is None:
+        with open(path) as f:
+            doc = json.load(f)
+    name = os.path.basename(path)
+    kind = doc.get('device_kind', 'cpu')
+    cuda = kind == 'cuda' or any('anchorassign_cuda' in p for p in doc.get('points', []))
+    out = ['### Scaling (`%s/%s`)' % (display, name), '']
     out.append('%s, %s; torch %s (%s threads); OpenCL: %s; commit %s; load average at start '
                '%s. %s. Median of the timed calls after a checked one (peers.py\'s rules); '
                'peak MiB as above (PoCL\'s device buffers are host memory, so they count). '
@@ -406,6 +536,16 @@ def scaling_section(path, display):
                    doc.get('commit', '?'),
                    ', '.join('%.2f' % x for x in doc.get('load_avg', [])),
                    doc.get('workloads', ''), doc.get('limit_s', 10)))
+    if doc.get('head'):
+        out.append('')
+        out.append('Head outputs: %s.' % doc['head'])
+    if cuda:
+        out.append('')
+        out.append('CUDA columns: anchorassign through Context("cuda") on CUDA tensors (checked '
+                   'bit for bit against the CPU reference first), the PyTorch peer on CUDA '
+                   'tensors; %s. CUDA MiB: torch.cuda.max_memory_allocated() above the start '
+                   '(anchorassign: its outputs) plus, for anchorassign, the workspace column.'
+                   % doc.get('timing', 'torch.cuda.synchronize() around each timed call'))
     loads = list(doc.get('load_avg', [])) + list(doc.get('load_avg_end', []))
     cpus = doc.get('logical_cpus') or 1
     if loads and max(loads) > 0.5 * cpus:
@@ -414,46 +554,91 @@ def scaling_section(path, display):
                    'CPUs at the start or end): expect noise of tens of per cent, more on the '
                    'multi-threaded PyTorch peer; compare ratios and trends, not absolute '
                    'times.' % (max(loads), cpus))
+    if doc.get('wall_s'):
+        out.append('')
+        out.append('The whole run took %.0f s (%.0f min).' % (doc['wall_s'], doc['wall_s'] / 60))
     out.append('')
+    peer_title = 'PyTorch peer (CUDA) ms' if kind == 'cuda' else 'PyTorch peer ms'
     for sweep, spec in doc.get('sweeps', {}).items():
         pts = [p for p in doc.get('points', []) if p.get('sweep') == sweep]
         if not pts:
             continue
         out.append('**%s** (%s)' % (spec.get('x', sweep), sweep))
         out.append('')
-        out.append('| assigner | workload | anchors | GTs | CPU ref ms | OpenCL ms | '
-                   'PyTorch peer ms | peer / CPU ref | CPU ref MiB | OpenCL MiB | peer MiB | '
-                   'check |')
-        out.append('|---|---|---|---|---|---|---|---|---|---|---|---|')
+        head = ['assigner', 'workload', 'anchors', 'GTs', 'CPU ref ms', 'OpenCL ms']
+        if cuda:
+            head += ['CUDA ms', 'CUDA vs CPU ref']
+        head += [peer_title, 'peer / CPU ref']
+        if cuda:
+            head.append('peer / CUDA')
+        head += ['CPU ref MiB', 'OpenCL MiB']
+        if cuda:
+            head += ['CUDA workspace MiB', 'CUDA MiB']
+        head += ['peer MiB', 'check']
+        out.append('| ' + ' | '.join(head) + ' |')
+        out.append('|' + '---|' * len(head))
         for p in pts:
             c, o, q = p.get('anchorassign_cpu', {}), p.get('opencl', {}), p.get('peer', {})
+            g = p.get('anchorassign_cuda', {})
             checks = []
             par = p.get('parity', {})
             if par:
-                checks.append('peer ' + par.get('status', '?'))
+                checks.append('peer ' + parity_cell(par))
             if q.get('skipped'):
                 checks.append('peer not run: ' + q['skipped'])
             if q.get('error'):
                 checks.append('peer failed: ' + q['error'])
             if o.get('parity'):
                 checks.append('OpenCL ' + o['parity'])
-            out.append('| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |' % (
-                p['assigner'], p['workload'], fmt_count(p.get('num_anchors')),
-                fmt_count(p.get('gts')), fmt_ms(c.get('median_ms')), fmt_ms(o.get('median_ms')),
-                fmt_ms(q.get('median_ms')), fmt_ratio(q.get('median_ms'), c.get('median_ms')),
-                fmt_mib(c.get('peak_mib')), fmt_mib(o.get('peak_mib')),
-                fmt_mib(q.get('peak_mib')), '; '.join(checks).replace('|', '/') or '-'))
+            if o.get('skipped'):
+                checks.append('OpenCL not run: ' + o['skipped'])
+            if g.get('parity'):
+                checks.append('CUDA ' + g['parity'])
+            if g.get('skipped'):
+                checks.append('CUDA not run: ' + g['skipped'])
+            peer_ms = fmt_ms(q.get('median_ms'))
+            if q.get('median_ms') is not None and q.get('name', 'mmdet-port') != 'mmdet-port':
+                peer_ms += ' (%s)' % q['name']
+            row = [p['assigner'], p['workload'], fmt_count(p.get('num_anchors')),
+                   fmt_count(p.get('gts')), fmt_ms(c.get('median_ms')), fmt_ms(o.get('median_ms'))]
+            if cuda:
+                row += [fmt_ms(g.get('median_ms')), fmt_ratio(c.get('median_ms'), g.get('median_ms'))]
+            row += [peer_ms, fmt_ratio(q.get('median_ms'), c.get('median_ms'))]
+            if cuda:
+                row.append(fmt_ratio(q.get('median_ms'), g.get('median_ms')))
+            row += [fmt_mib(c.get('peak_mib')), fmt_mib(o.get('peak_mib'))]
+            if cuda:
+                row += [fmt_bytes_mib(g.get('workspace_bytes')), fmt_mib(g.get('peak_mib'))]
+            row += [fmt_mib(q.get('peak_mib')), '; '.join(checks).replace('|', '/') or '-']
+            out.append('| ' + ' | '.join(row) + ' |')
         out.append('')
+        for a, why in sorted(doc.get('not_swept', {}).get(sweep, {}).items()):
+            out.append('- %s: %s.' % (a, why))
+        if doc.get('not_swept', {}).get(sweep):
+            out.append('')
         # links relative to bench/RESULTS.md (display is relative to the repository)
         where = display[len('bench/'):] if display.startswith('bench/') else display
+        prefixes = ('scaling-%s-' % sweep, 'scaling-%s-%s-' % (kind, sweep))
         for png in doc.get('plots', []) if isinstance(doc.get('plots'), list) else []:
-            if png.startswith('scaling-%s-' % sweep):
+            if png.startswith(prefixes):
                 out.append('![%s](%s/%s)' % (png, where, png))
         out.append('')
+    ran = {p.get('sweep') for p in doc.get('points', [])}
+    for sweep, why in doc.get('not_swept', {}).items():
+        if sweep not in ran and why:
+            out.append('**%s** (%s): not run in this file for %s:' % (
+                SWEEP_TITLES.get(sweep, sweep), sweep, ', '.join(sorted(why))))
+            out.append('')
+            for a, text in sorted(why.items()):
+                out.append('- %s: %s.' % (a, text))
+            out.append('')
     if isinstance(doc.get('plots'), str):
         out.append(doc['plots'])
         out.append('')
     return out
+
+
+SWEEP_TITLES = {'gts': 'GTs per image', 'images': 'images per batch', 'anchors': 'anchors'}
 
 
 PTXAS_COMPILING = re.compile(r"Compiling entry function '([^']+)' for '(sm_\d+)'")
@@ -534,7 +719,7 @@ def render(folders, root):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description='bench/RESULTS.md from recorded run folders')
-    ap.add_argument('folders', nargs='+', help='run folders (bench_assign.json, peers.json)')
+    ap.add_argument('folders', nargs='+', help='run folders (%s)' % ', '.join(RUN_FILES))
     ap.add_argument('--out', default='-', help='output file (default: stdout)')
     ap.add_argument('--pending', default=None,
                     help='a Markdown file appended as is (what is not measured yet)')
@@ -542,10 +727,8 @@ def main(argv=None):
                     help='paths are shown relative to this (default: the repository root)')
     args = ap.parse_args(argv)
     for f in args.folders:
-        if not (os.path.exists(os.path.join(f, 'bench_assign.json'))
-                or os.path.exists(os.path.join(f, 'peers.json'))):
-            print('report.py: %s has neither bench_assign.json nor peers.json' % f,
-                  file=sys.stderr)
+        if not is_run_folder(f):
+            print('report.py: %s has none of %s' % (f, ', '.join(RUN_FILES)), file=sys.stderr)
             return 2
     root = args.root or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     text = render(args.folders, root)

@@ -1,17 +1,22 @@
 #!/usr/bin/env bash
 # The CPU part of the benchmark report in one command (no GPU needed):
 #
-#   bash bench/run_cpu.sh            # everything, extreme workload included (~40 min on 2 cores)
-#   QUICK=1 bash bench/run_cpu.sh    # without the extreme workload on the CPU backends (~8 min)
+#   bash bench/run_cpu.sh            # everything, extreme workload included (~60 min on 2 cores)
+#   QUICK=1 bash bench/run_cpu.sh    # no extreme workload, scaling.py --quick (~20 min)
+#   SCALING_ASSIGNERS="fcos paa lada" bash bench/run_cpu.sh   # only these in the sweeps
 #
+# (the sweeps of all five assigners are ~40 min of the full run: ATSS and max-IoU ~20,
+# FCOS, PAA and LADA ~18; --quick about a third.)
 # Builds the library and the benchmarks with CUDA off (BUILD_DIR, default /tmp/aa-bench),
 # dumps the workloads (bench_workloads), runs bench_assign (CPU reference and OpenCL on
 # whatever OpenCL device there is: PoCL here), bench/peers.py (the PyTorch mmdetection
 # peer, /usr/bin/python3 with python3-torch; torchvision's box_iou with
-# python3-torchvision) and bench/scaling.py (the sweeps; PNG plots with
+# python3-torchvision; scikit-learn from .py-deps/ for the gmm_fit and PAA peers) and
+# bench/scaling.py (the sweeps of ATSS, max-IoU, FCOS, PAA and LADA; PNG plots with
 # python3-matplotlib), records everything in
 # bench/results/<date>-cpu/ (OUT_DIR overrides) and regenerates bench/RESULTS.md from
-# every folder under bench/results/ that holds bench_assign.json or peers.json.
+# every folder under bench/results/ that holds one of bench_assign.json, peers.json,
+# peers-cuda.json, scaling.json, scaling-cuda.json (report.py's run files).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 root=$PWD
@@ -75,6 +80,7 @@ PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
 echo "== scaling.py"
 squick=()
 [ "$quick" = 1 ] && squick=(--quick)
+for a in ${SCALING_ASSIGNERS:-}; do squick+=(--assigner "$a"); done
 PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
   "$python" bench/scaling.py --bench-workloads "$build/bench/bench_workloads" \
   --out "$out/scaling.json" "${squick[@]}" 2>&1 | tee "$out/scaling.txt" || status=1
@@ -100,9 +106,9 @@ fi
 echo "== report"
 folders=()
 for d in $(ls -d bench/results/*/ 2>/dev/null | sort -r); do
-  if [ -f "$d/bench_assign.json" ] || [ -f "$d/peers.json" ]; then
-    folders+=("${d%/}")
-  fi
+  for f in bench_assign.json peers.json peers-cuda.json scaling.json scaling-cuda.json; do
+    if [ -f "$d/$f" ]; then folders+=("${d%/}"); break; fi
+  done
 done
 python3 bench/report.py "${folders[@]}" --pending bench/pending.md --out bench/RESULTS.md
 echo "== wrote bench/RESULTS.md from ${folders[*]}"

@@ -116,7 +116,41 @@ def peers_doc():
                                       notes=['3 pairs with a union below eps'],
                                       status='explained')),
                      dict(name='other', skipped='cannot be imported')]),
+            dict(workload='coco-atss', assigner='paa', anchors='coco-atss', images=16, gts=120,
+                 num_anchors=22400,
+                 anchorassign_cpu=dict(median_ms=250.0, times_ms=[250.0] * 5, peak_mib=8.0),
+                 parity=dict(compared=358400, unexplained=0, explained=2, status='explained',
+                             notes=['costs: 2 explained (float32 rounding in torch, the float64 '
+                                    'port agrees)']),
+                 peer=dict(name='PAAHead port + scikit-learn', median_ms=3000.0,
+                           times_ms=[3000.0] * 3, peak_mib=42.0)),
         ], sklearn='1.9.1')
+
+
+def cuda_peers_doc():
+    """A TEST FIXTURE in peers.py --device cuda's format: made-up numbers, not a
+    measurement (it only lives in the test's temporary folder)."""
+    return dict(
+        fixture='test fixture, not a measurement', device='cuda: Test GPU (fixture)',
+        device_kind='cuda', cuda_device='Test GPU (fixture)', cuda_capability='9.0',
+        cuda_memory_gib=80.0, torch='2.5', torch_cuda='12.4', cpu_model='Test CPU',
+        commit='abc123', date='2026-11-26T00:00:00Z',
+        timing='torch.cuda.synchronize() before and after each call',
+        results=[
+            dict(workload='coco-atss', assigner='atss', anchors='coco-atss', images=16, gts=120,
+                 num_anchors=22400,
+                 anchorassign_cpu=dict(median_ms=12.0, times_ms=[12.0] * 5, peak_mib=3.0),
+                 anchorassign_cuda=dict(median_ms=0.25, times_ms=[0.25] * 5, peak_mib=3.0,
+                                        workspace_bytes=3 * 2 ** 20, parity='identical'),
+                 parity=dict(compared=358400, unexplained=0, explained=0, notes=[],
+                             status='identical'),
+                 peer=dict(name='mmdet-port', device='cuda', median_ms=20.0,
+                           times_ms=[20.0] * 5, peak_mib=120.0)),
+            dict(workload='coco-atss', assigner='paa', anchors='coco-atss', images=16, gts=120,
+                 num_anchors=22400,
+                 anchorassign_cpu=dict(median_ms=250.0, times_ms=[250.0] * 5, peak_mib=8.0),
+                 anchorassign_cuda=dict(skipped='cuda: AA_ERR_NOT_SUPPORTED: not yet')),
+        ])
 
 
 class ReportTest(unittest.TestCase):
@@ -162,7 +196,7 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(r[4:7], ['2.00', '3.00', 'x0.67'])
         # the peer is scikit-learn, named in its cell: 600 / 2 = 300 times the CPU
         self.assertEqual(r[7:11], ['600 (scikit-learn)', 'x300', '2', 'identical'])
-        self.assertIn('| scikit-learn | 1.9.1 (the gmm_fit peer) |', text)
+        self.assertIn('| scikit-learn | 1.9.1 (the gmm_fit peer and PAA\'s) |', text)
         self.assertIn('`gmm_fit`: aa_gmm_fit alone', text)
 
     def test_other_peers(self):
@@ -201,6 +235,115 @@ class ReportTest(unittest.TestCase):
         self.assertIn('peer not run: over 10 s per call from dense-8x1000 on', r[11])
         self.assertIn('![scaling-gts-atss.png](', text)
         self.assertIn('/scaling-gts-atss.png)', text)
+
+    def scaling_point(self, x, a, cpu, peer_ms, sweep='gts', **kw):
+        p = dict(sweep=sweep, x=x, assigner=a, workload='dense-8x%d' % x, num_anchors=22400,
+                 gts=8 * x, anchorassign_cpu=dict(median_ms=cpu, peak_mib=2.0))
+        if peer_ms:
+            p['peer'] = dict(name='mmdet-port', median_ms=peer_ms, peak_mib=50.0)
+            p['parity'] = dict(status='identical')
+        p.update(kw)
+        return p
+
+    def test_scaling_new_assigners(self):
+        pt = self.scaling_point
+        self.write('scaling.json', dict(
+            device='cpu: Test CPU', date='2026-11-25T01:00:00Z', torch='1.13', torch_threads=2,
+            opencl_device='pthread-test', commit='abc123', load_avg=[1.0, 1.0, 1.0],
+            workloads='synthetic dense', limit_s=10, device_kind='cpu', wall_s=1200.0,
+            head='PAA and LADA: peers.synthetic_head (test)',
+            sweeps={'gts': dict(x='GTs per image', images=[8], boxes_per_image=[1],
+                                anchors=['coco-atss'], assigners=['fcos', 'paa', 'lada'])},
+            not_swept={'anchors': {'paa': 'not in the anchors sweep: PAA runs on coco-atss'}},
+            points=[pt(1, 'fcos', 2.0, 30.0, opencl=dict(median_ms=1.0, parity='identical')),
+                    pt(1, 'paa', 40.0, None,
+                       peer=dict(name='PAAHead port + scikit-learn', median_ms=400.0,
+                                 peak_mib=30.0),
+                       parity=dict(status='explained', explained=3),
+                       opencl=dict(median_ms=100.0, parity='identical')),
+                    pt(1, 'lada', 20.0, None,
+                       peer=dict(name=None, skipped='no peer: LADA has no public code'),
+                       opencl=dict(skipped='opencl: AA_ERR_NOT_SUPPORTED'))],
+            plots=['scaling-gts-paa.png']))
+        text = self.render()
+        r = self.row(text, '| paa | dense-8x1 |')
+        self.assertEqual(r[6:8], ['400 (PAAHead port + scikit-learn)', 'x10.0'])
+        self.assertEqual(r[11], 'peer explained (3); OpenCL identical')
+        r = self.row(text, '| lada | dense-8x1 |')
+        self.assertEqual(r[5:8], ['-', '-', '-'])
+        self.assertIn('peer not run: no peer: LADA has no public code', r[11])
+        self.assertIn('OpenCL not run: opencl: AA_ERR_NOT_SUPPORTED', r[11])
+        self.assertIn('Head outputs: PAA and LADA: peers.synthetic_head (test).', text)
+        self.assertIn('**anchors** (anchors): not run in this file for paa:', text)
+        self.assertIn('- paa: not in the anchors sweep: PAA runs on coco-atss.', text)
+        self.assertIn('The whole run took 1200 s (20 min).', text)
+        self.assertNotIn('CUDA ms', text)
+
+    def test_paa_peer_row(self):
+        text = self.render()
+        r = self.row(text, '| paa | coco-atss | 22,400')
+        head = self.row(text, '| assigner | workload | anchors |')
+        self.assertEqual(r[head.index('PyTorch peer ms')],
+                         '3000 (n=3) (PAAHead port + scikit-learn)')
+        self.assertEqual(r[head.index('peer / CPU ref')], 'x18.8')  # 3000 / bench_assign's 160
+        self.assertEqual(r[head.index('check')], 'explained (2)')
+        r = self.row(text, '| paa | coco-atss | 250 |')  # the same-process table
+        self.assertEqual(r[3:5], ['3000', 'x12.0'])
+        self.assertIn('float32 rounding in torch', r[7])
+        self.assertIn('`paa` peer: mmdetection 3.x\'s PAAHead ported', text)
+
+    def test_cuda_columns_fixture(self):
+        """CUDA columns from small fixtures (test data, not measurements)."""
+        gpu = os.path.join(self.tmp, 'results', '20261126-test-gpu-fixture')
+        os.makedirs(gpu)
+        self.write('peers-cuda.json', cuda_peers_doc(), gpu)
+        pt = self.scaling_point
+        cuda = lambda ms, ws: dict(median_ms=ms, peak_mib=1.0, workspace_bytes=ws,  # noqa: E731
+                                   parity='identical')
+        self.write('scaling-cuda.json', dict(
+            fixture='test fixture, not a measurement', device='cuda: Test GPU (fixture)',
+            device_kind='cuda', date='2026-11-26T00:00:00Z', torch='2.5', torch_threads=16,
+            opencl_device='not available: none', commit='abc123', load_avg=[0.1, 0.1, 0.1],
+            workloads='synthetic dense', limit_s=10, timing='synchronize around each call',
+            sweeps={'gts': dict(x='GTs per image', images=[8], boxes_per_image=[1, 10],
+                                anchors=['coco-atss'], assigners=['atss'])},
+            points=[pt(1, 'atss', 2.0, 8.0, anchorassign_cuda=cuda(0.1, 2 ** 20)),
+                    pt(10, 'atss', 9.0, None, anchorassign_cuda=cuda(0.2, 40 * 2 ** 20),
+                       peer=dict(name='mmdet-port', skipped='over 10 s per call'))],
+            plots=['scaling-cuda-gts-atss.png']), gpu)
+        text = self.render([gpu])
+        self.assertIn('## GPU figures: `results/20261126-test-gpu-fixture`', text)
+        self.assertIn('| device | cuda: Test GPU (fixture) |', text)
+        self.assertNotIn('No GPU in this run', text)
+        self.assertIn('### On CUDA: anchorassign (`Context("cuda")`)', text)
+        head = self.row(text, '| assigner | workload | CUDA ms |')
+        r = self.row(text, '| atss | coco-atss | 0.250 |')
+        self.assertEqual(r[head.index('CPU ref ms')], '12.0')
+        self.assertEqual(r[head.index('CUDA vs CPU ref')], 'x48.0')
+        self.assertEqual(r[head.index('PyTorch peer (CUDA) ms')], '20.0')
+        self.assertEqual(r[head.index('peer / CUDA')], 'x80.0')
+        self.assertEqual(r[head.index('CUDA workspace MiB')], '3.0')
+        self.assertEqual(r[head.index('peer MiB')], '120')
+        self.assertEqual(r[head.index('check')], 'CUDA identical; peer identical')
+        r = self.row(text, '| paa | coco-atss | - |')
+        self.assertIn('CUDA not run: cuda: AA_ERR_NOT_SUPPORTED', r[-1])
+        self.assertIn('`results/20261126-test-gpu-fixture/peers-cuda.json`', text)
+        # the scaling table grows CUDA columns
+        self.assertIn('### Scaling (`results/20261126-test-gpu-fixture/scaling-cuda.json`)', text)
+        head = self.row(text, '| assigner | workload | anchors | GTs | CPU ref ms |')
+        self.assertIn('PyTorch peer (CUDA) ms', head)
+        r = self.row(text, '| atss | dense-8x1 |')
+        self.assertEqual(r[head.index('CUDA ms')], '0.100')
+        self.assertEqual(r[head.index('CUDA vs CPU ref')], 'x20.0')
+        self.assertEqual(r[head.index('peer / CUDA')], 'x80.0')
+        self.assertEqual(r[head.index('CUDA workspace MiB')], '1.0')
+        r = self.row(text, '| atss | dense-8x10 |')
+        self.assertEqual(r[head.index('CUDA workspace MiB')], '40')
+        self.assertEqual(r[head.index('peer / CUDA')], '-')
+        self.assertIn('![scaling-cuda-gts-atss.png](', text)
+        # a folder with only these files is a run folder
+        self.assertEqual(report.main([gpu, '--out', os.path.join(self.tmp, 'R.md'),
+                                      '--root', self.tmp]), 0)
 
     def test_ptxas(self):
         with open(os.path.join(self.run, 'ptxas.txt'), 'w') as f:
