@@ -140,20 +140,25 @@ static inline void test_ok(aa_context *ctx, aa_status st, const char *call)
     if (st != AA_SUCCESS) fail_msg("%s: %s: %s", call, aa_status_string(st), aa_context_last_error(ctx));
 }
 
-/* An OpenCL context (PoCL in CI) or a failure: where OpenCL is built, no device is a
- * failure, never a skip. */
-static inline aa_context *test_opencl_context(aa_memory memory)
+/* A context of a GPU backend or a failure: where OpenCL is built, no device is a
+ * failure, never a skip (CI installs PoCL); the CUDA tests skip before they get here. */
+static inline aa_context *test_gpu_context(aa_backend backend, aa_memory memory)
 {
     aa_context_options o;
     aa_context *ctx = NULL;
     aa_context_options_init(&o);
-    o.backend = AA_BACKEND_OPENCL;
+    o.backend = backend;
     o.memory = memory;
     aa_status st = aa_context_create(&ctx, &o);
     if (st != AA_SUCCESS)
-        fail_msg("no OpenCL context (%s): %s. Install pocl-opencl-icd (bash .ci/deps.sh).",
-                 aa_status_string(st), aa_context_create_error());
+        fail_msg("no %s context (%s): %s. OpenCL: install pocl-opencl-icd (bash .ci/deps.sh).",
+                 aa_backend_name(backend), aa_status_string(st), aa_context_create_error());
     return ctx;
+}
+
+static inline aa_context *test_opencl_context(aa_memory memory)
+{
+    return test_gpu_context(AA_BACKEND_OPENCL, memory);
 }
 
 /* Outputs for a batch, guarded and poisoned. */

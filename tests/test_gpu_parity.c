@@ -25,16 +25,7 @@ static int64_t inputs_compared, elements_compared;
 
 static aa_context *gpu_context(aa_memory memory)
 {
-    aa_context_options o;
-    aa_context *ctx = NULL;
-    aa_context_options_init(&o);
-    o.backend = TEST_BACKEND;
-    o.memory = memory;
-    aa_status st = aa_context_create(&ctx, &o);
-    if (st != AA_SUCCESS)
-        fail_msg("no %s context (%s): %s. OpenCL: install pocl-opencl-icd (bash .ci/deps.sh).",
-                 aa_backend_name(TEST_BACKEND), aa_status_string(st), aa_context_create_error());
-    return ctx;
+    return test_gpu_context(TEST_BACKEND, memory);
 }
 
 /* Overlaps on both backends, compared bit for bit in every mode. */
