@@ -23,8 +23,10 @@ import os
 import re
 import sys
 
-BACKENDS = ('cpu', 'opencl', 'cuda')
-BACKEND_TITLES = {'cpu': 'CPU reference', 'opencl': 'OpenCL', 'cuda': 'CUDA'}
+# opencl-native: OpenCL on cl_mem buffers (AA_MEMORY_NATIVE), the CUDA rows' device path
+BACKENDS = ('cpu', 'opencl', 'opencl-native', 'cuda')
+BACKEND_TITLES = {'cpu': 'CPU reference', 'opencl': 'OpenCL', 'opencl-native': 'OpenCL (cl_mem)',
+                  'cuda': 'CUDA'}
 ORDER = ('coco-atss', 'coco-retina', 'dense', 'extreme')
 ASSIGNER_ORDER = ('atss', 'fcos', 'max_iou', 'overlaps', 'paa', 'gmm_fit', 'lada')
 UNIT_MS = {'ns': 1e-6, 'us': 1e-3, 'ms': 1.0, 's': 1e3}

@@ -426,6 +426,18 @@ ptxas info    : Used 124 registers, used 1 barriers, 136 bytes cumulative stack 
         self.assertEqual(r[head.index('CUDA % of copy BW')], '25.0%')
         self.assertEqual(r[head.index('peer / CUDA')], 'x800')
 
+    def test_opencl_native_column(self):
+        doc = bench_doc()
+        doc['benchmarks'] += gb_aggregates('paa/coco-atss/opencl-native', [80.0] * 5, COUNTERS)
+        self.write('bench_assign.json', doc)
+        text = self.render()
+        head = self.row(text, '| assigner | workload | anchors |')
+        r = self.row(text, '| paa | coco-atss | 22,400')
+        self.assertEqual(r[head.index('OpenCL (cl_mem) ms')], '80.0')
+        self.assertEqual(r[head.index('opencl-native vs CPU ref')], 'x2.00')  # 160 / 80
+        r = self.row(text, '| atss | coco-atss | 22,400')
+        self.assertEqual(r[head.index('OpenCL (cl_mem) ms')], '-')
+
     def test_main_writes_file_and_rejects_empty_folder(self):
         out = os.path.join(self.tmp, 'RESULTS.md')
         pending = os.path.join(self.tmp, 'pending.md')
