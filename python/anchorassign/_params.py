@@ -56,12 +56,22 @@ def as_choice(value, name, table):
     return table[value]
 
 
+def choice(table):
+    """A converter for _set: an enum given by name (as_choice)."""
+    return lambda value, name: as_choice(value, name, table)
+
+
+def _set(p, convert, **fields):
+    """p.<name> = convert(value, name) for each keyword whose value is not None."""
+    for name, value in fields.items():
+        if value is not None:
+            setattr(p, name, convert(value, name))
+
+
 def _fill_box_loss(p, target_means, target_stds, **floats):
     """The head-loss fields PAA and LADA share: float fields by name, and the box
     coder's target_means / target_stds (4 values each)."""
-    for name, value in floats.items():
-        if value is not None:
-            setattr(p, name, as_float(value, name))
+    _set(p, as_float, **floats)
     for name, values in (("target_means", target_means), ("target_stds", target_stds)):
         if values is not None:
             v = as_floats(values, name, 4)
@@ -82,8 +92,7 @@ def max_iou(pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None, gt_max_assign_
 def _fill_max_iou(p, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
                   match_low_quality, ignore_iof_thr, ignore_wrt_candidates, eps):
     """Overwrites the given fields of an aa_max_iou_params (max_iou's, PAA's pre)."""
-    if pos_iou_thr is not None:
-        p.pos_iou_thr = as_float(pos_iou_thr, "pos_iou_thr")
+    _set(p, as_float, pos_iou_thr=pos_iou_thr)
     if neg_iou_thr is not None:
         if isinstance(neg_iou_thr, (tuple, list)):
             if len(neg_iou_thr) != 2:
@@ -94,39 +103,24 @@ def _fill_max_iou(p, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
         else:
             p.neg_iou_thr_lo = 0.0
             p.neg_iou_thr_hi = as_float(neg_iou_thr, "neg_iou_thr")
-    if min_pos_iou is not None:
-        p.min_pos_iou = as_float(min_pos_iou, "min_pos_iou")
-    if gt_max_assign_all is not None:
-        p.gt_max_assign_all = as_flag(gt_max_assign_all, "gt_max_assign_all")
-    if match_low_quality is not None:
-        p.match_low_quality = as_flag(match_low_quality, "match_low_quality")
-    if ignore_iof_thr is not None:
-        p.ignore_iof_thr = as_float(ignore_iof_thr, "ignore_iof_thr")
-    if ignore_wrt_candidates is not None:
-        p.ignore_wrt_candidates = as_flag(ignore_wrt_candidates, "ignore_wrt_candidates")
-    if eps is not None:
-        p.eps = as_float(eps, "eps")
+    _set(p, as_float, min_pos_iou=min_pos_iou)
+    _set(p, as_flag, gt_max_assign_all=gt_max_assign_all, match_low_quality=match_low_quality)
+    _set(p, as_float, ignore_iof_thr=ignore_iof_thr)
+    _set(p, as_flag, ignore_wrt_candidates=ignore_wrt_candidates)
+    _set(p, as_float, eps=eps)
 
 
 def atss(topk=None, ignore_iof_thr=None, inside_margin=None, eps=None):
     p = L.init_struct(L.AtssParams, "aa_atss_params_init")
-    if topk is not None:
-        p.topk = as_int(topk, "topk")
-    if ignore_iof_thr is not None:
-        p.ignore_iof_thr = as_float(ignore_iof_thr, "ignore_iof_thr")
-    if inside_margin is not None:
-        p.inside_margin = as_float(inside_margin, "inside_margin")
-    if eps is not None:
-        p.eps = as_float(eps, "eps")
+    _set(p, as_int, topk=topk)
+    _set(p, as_float, ignore_iof_thr=ignore_iof_thr, inside_margin=inside_margin, eps=eps)
     return p
 
 
 def fcos(center_sampling=None, center_sample_radius=None, regress_ranges=None):
     p = L.init_struct(L.FcosParams, "aa_fcos_params_init")
-    if center_sampling is not None:
-        p.center_sampling = as_flag(center_sampling, "center_sampling")
-    if center_sample_radius is not None:
-        p.center_sample_radius = as_float(center_sample_radius, "center_sample_radius")
+    _set(p, as_flag, center_sampling=center_sampling)
+    _set(p, as_float, center_sample_radius=center_sample_radius)
     if regress_ranges is not None:
         try:
             ranges = [tuple(r) for r in regress_ranges]
@@ -171,33 +165,28 @@ def anchor(strides=None, ratios=None, scales=None, octave_base_scale=None,
         p.num_scales = len(s)
         for i, v in enumerate(s):
             p.scales[i] = v
-    if octave_base_scale is not None:
-        p.octave_base_scale = as_float(octave_base_scale, "octave_base_scale")
-    if scales_per_octave is not None:
-        p.scales_per_octave = as_int(scales_per_octave, "scales_per_octave")
-    if center_offset is not None:
-        p.center_offset = as_float(center_offset, "center_offset")
+    _set(p, as_float, octave_base_scale=octave_base_scale)
+    _set(p, as_int, scales_per_octave=scales_per_octave)
+    _set(p, as_float, center_offset=center_offset)
     return p
-
 
 
 def gmm(num_components=None, max_iter=None, tol=None, reg_covar=None, covariance=None,
         float32_input=None):
     p = L.init_struct(L.GmmParams, "aa_gmm_params_init")
-    if float32_input is not None:
-        p.float32_input = as_flag(float32_input, "float32_input")
     if num_components is not None:
         # checked here: the init arrays' shape depends on it
         p.num_components = as_int(num_components, "num_components", 1, L.AA_GMM_MAX_COMPONENTS)
-    if max_iter is not None:
-        p.max_iter = as_int(max_iter, "max_iter")
-    if tol is not None:
-        p.tol = as_float(tol, "tol")
-    if reg_covar is not None:
-        p.reg_covar = as_float(reg_covar, "reg_covar")
-    if covariance is not None:
-        p.covariance = as_choice(covariance, "covariance", L.GMM_COVARIANCES)
+    _fill_gmm(p, max_iter, tol, reg_covar, covariance, float32_input)
     return p
+
+
+def _fill_gmm(p, max_iter, tol, reg_covar, covariance, float32_input):
+    """Overwrites the given fields of an aa_gmm_params (gmm_fit's, PAA's gmm)."""
+    _set(p, as_flag, float32_input=float32_input)
+    _set(p, as_int, max_iter=max_iter)
+    _set(p, as_float, tol=tol, reg_covar=reg_covar)
+    _set(p, choice(L.GMM_COVARIANCES), covariance=covariance)
 
 
 _PAA_INITS = {"mmdet": "aa_paa_params_init", "original": "aa_paa_params_init_original"}
@@ -215,23 +204,10 @@ def paa(variant="mmdet", *, pos_iou_thr=None, neg_iou_thr=None, min_pos_iou=None
     p = L.init_struct(L.PaaParams, as_choice(variant, "variant", _PAA_INITS))
     _fill_max_iou(p.pre, pos_iou_thr, neg_iou_thr, min_pos_iou, gt_max_assign_all,
                   match_low_quality, ignore_iof_thr, ignore_wrt_candidates, eps)
-    if max_iter is not None:
-        p.gmm.max_iter = as_int(max_iter, "max_iter")
-    if tol is not None:
-        p.gmm.tol = as_float(tol, "tol")
-    if reg_covar is not None:
-        p.gmm.reg_covar = as_float(reg_covar, "reg_covar")
-    if covariance is not None:
-        p.gmm.covariance = as_choice(covariance, "covariance", L.GMM_COVARIANCES)
-    if float32_input is not None:
-        p.gmm.float32_input = as_flag(float32_input, "float32_input")
-    if topk is not None:
-        p.topk = as_int(topk, "topk")
-    if single_candidate_positive is not None:
-        p.single_candidate_positive = as_flag(single_candidate_positive,
-                                              "single_candidate_positive")
-    if separation is not None:
-        p.separation = as_choice(separation, "separation", L.PAA_SEPARATIONS)
+    _fill_gmm(p.gmm, max_iter, tol, reg_covar, covariance, float32_input)
+    _set(p, as_int, topk=topk)
+    _set(p, as_flag, single_candidate_positive=single_candidate_positive)
+    _set(p, choice(L.PAA_SEPARATIONS), separation=separation)
     _fill_box_loss(p, target_means, target_stds, focal_alpha=focal_alpha,
                    focal_gamma=focal_gamma, giou_weight=giou_weight, giou_eps=giou_eps,
                    wh_ratio_clip=wh_ratio_clip)
@@ -245,16 +221,10 @@ def lada(*, region_radius=None, clip_region_to_gt=None, topk_per_level=None, top
     """An aa_lada_params: aa_lada_params_init's defaults, then the overrides given
     (threshold: "mean" or "mean_std")."""
     p = L.init_struct(L.LadaParams, "aa_lada_params_init")
-    if region_radius is not None:
-        p.region_radius = as_float(region_radius, "region_radius")
-    if clip_region_to_gt is not None:
-        p.clip_region_to_gt = as_flag(clip_region_to_gt, "clip_region_to_gt")
-    if topk_per_level is not None:
-        p.topk_per_level = as_int(topk_per_level, "topk_per_level")
-    if topk is not None:
-        p.topk = as_int(topk, "topk")
-    if threshold is not None:
-        p.threshold = as_choice(threshold, "threshold", L.LADA_THRESHOLDS)
+    _set(p, as_float, region_radius=region_radius)
+    _set(p, as_flag, clip_region_to_gt=clip_region_to_gt)
+    _set(p, as_int, topk_per_level=topk_per_level, topk=topk)
+    _set(p, choice(L.LADA_THRESHOLDS), threshold=threshold)
     _fill_box_loss(p, target_means, target_stds, cls_weight=cls_weight, giou_weight=giou_weight,
                    center_weight=center_weight, focal_alpha=focal_alpha,
                    focal_gamma=focal_gamma, giou_eps=giou_eps, wh_ratio_clip=wh_ratio_clip)
