@@ -187,7 +187,7 @@ aa_status aa_overlaps(aa_context *ctx, aa_overlap_mode mode, float eps, const aa
     if ((uint64_t)(b.total_gts * b.num_anchors) > SIZE_MAX / sizeof(float))
         return aa__fail(ctx, AA_ERR_LIMIT_EXCEEDED, "GTs x anchors: %lld overlaps do not fit in memory",
                         (long long)(b.total_gts * b.num_anchors));
-    if (ctx->gpu) return ctx->gpu->overlaps(ctx, mode, eps, &b, out);
+    if (ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->overlaps(ctx, mode, eps, &b, out);
     aa__ref_overlaps(mode, eps, &b, out);
     return AA_SUCCESS;
 }
@@ -212,7 +212,7 @@ aa_status aa_topk_nearest(aa_context *ctx, int32_t topk, const aa_anchors *ancho
     if (st != AA_SUCCESS) return st;
     if (!candidates && b.total_gts > 0)
         return aa__fail(ctx, AA_ERR_NULL_POINTER, "candidates: NULL");
-    if (ctx->gpu) return ctx->gpu->topk_nearest(ctx, topk, &b, candidates);
+    if (ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->topk_nearest(ctx, topk, &b, candidates);
     aa__ref_topk_nearest(topk, &b, candidates);
     return AA_SUCCESS;
 }
@@ -238,7 +238,7 @@ aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps,
             return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
                             "candidates[%lld]: %d is not an anchor index or -1", (long long)j,
                             (int)candidates[j]);
-    if (ctx->gpu) return ctx->gpu->candidate_stats(ctx, topk, eps, &b, candidates, mean, std);
+    if (ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->candidate_stats(ctx, topk, eps, &b, candidates, mean, std);
     aa__ref_candidate_stats(topk, eps, &b, candidates, mean, std);
     return AA_SUCCESS;
 }
@@ -287,7 +287,7 @@ aa_status aa_assign_max_iou(aa_context *ctx, const aa_max_iou_params *params,
     LOAD_PARAMS(ctx, params, &p, aa_max_iou_params_init);
     aa_status st = check_max_iou_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
-    if (st == AA_SUCCESS && ctx->gpu) return ctx->gpu->max_iou(ctx, &p, &b, out, workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->max_iou(ctx, &p, &b, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_max_iou_ws_bytes(&b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -320,7 +320,7 @@ aa_status aa_assign_atss(aa_context *ctx, const aa_atss_params *params, const aa
     LOAD_PARAMS(ctx, params, &p, aa_atss_params_init);
     aa_status st = check_atss_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
-    if (st == AA_SUCCESS && ctx->gpu) return ctx->gpu->atss(ctx, &p, &b, out, workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->atss(ctx, &p, &b, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_atss_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -352,7 +352,7 @@ aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params, const aa
     LOAD_PARAMS(ctx, params, &p, aa_fcos_params_init);
     aa_status st = begin_assign(ctx, anchors, gts, out, p.center_sampling, &b);
     if (st == AA_SUCCESS) st = check_fcos_params(ctx, &p, b.num_levels);
-    if (st == AA_SUCCESS && ctx->gpu) return ctx->gpu->fcos(ctx, &p, &b, out);
+    if (st == AA_SUCCESS && ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->fcos(ctx, &p, &b, out);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_fcos_ws_bytes(&b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -514,7 +514,7 @@ aa_status aa_gmm_fit(aa_context *ctx, const aa_gmm_params *params, const aa_gmm_
     if (!result) return aa__fail(ctx, AA_ERR_NULL_POINTER, "result: NULL");
     aa_status st = begin_gmm(ctx, &p, segments, &g);
     if (st == AA_SUCCESS && ctx->gpu)
-        return ctx->gpu->gmm(ctx, &p, &g, result, workspace, workspace_bytes);
+        return aa__stages_begin(ctx), ctx->gpu->gmm(ctx, &p, &g, result, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_gmm_ws_bytes(&p, &g), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;
@@ -698,7 +698,7 @@ aa_status aa_paa_costs(aa_context *ctx, const aa_paa_params *params, const aa_an
     if (st == AA_SUCCESS && !costs && (int64_t)b.num_images * b.num_anchors > 0)
         st = aa__fail(ctx, AA_ERR_NULL_POINTER, "costs: NULL");
     if (st != AA_SUCCESS) return st;
-    if (ctx->gpu) return ctx->gpu->paa_costs(ctx, &p, &b, head, pre_gt_index, costs);
+    if (ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->paa_costs(ctx, &p, &b, head, pre_gt_index, costs);
     aa__ref_paa_costs(&p, &b, head, pre_gt_index, costs);
     return AA_SUCCESS;
 }
@@ -732,7 +732,7 @@ aa_status aa_assign_paa_costs(aa_context *ctx, const aa_paa_params *params,
     if (st == AA_SUCCESS) st = check_pre(ctx, &b, pre_gt_index);
     if (st == AA_SUCCESS) st = check_costs(ctx, &b, pre_gt_index, costs);
     if (st == AA_SUCCESS && ctx->gpu)
-        return ctx->gpu->paa_select(ctx, &p, &b, pre_gt_index, costs, out, workspace, workspace_bytes);
+        return aa__stages_begin(ctx), ctx->gpu->paa_select(ctx, &p, &b, pre_gt_index, costs, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_paa_select_ws_bytes(&p, &b), workspace,
                                    workspace_bytes, &ws);
@@ -794,7 +794,7 @@ aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params, const aa_a
     /* GPU: a cost that overflows float32 is not refused (the host never sees the
      * costs); its GT gets no positive (docs/semantics.md) */
     if (st == AA_SUCCESS && ctx->gpu)
-        return ctx->gpu->paa(ctx, &p, &b, head, out, workspace, workspace_bytes);
+        return aa__stages_begin(ctx), ctx->gpu->paa(ctx, &p, &b, head, out, workspace, workspace_bytes);
     if (st != AA_SUCCESS) return st;
     paa_ws_layout layout = paa_ws(&p, &b);
     st = aa__workspace_acquire(ctx, layout.total, workspace, workspace_bytes, &ws);
@@ -889,7 +889,7 @@ aa_status aa_assign_lada(aa_context *ctx, const aa_lada_params *params, const aa
     if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
     /* GPU backends: a loss beyond float32 costs its GT its positives (kernels/lada.h) */
     if (st == AA_SUCCESS && ctx->gpu)
-        return ctx->gpu->lada(ctx, &p, &b, head, out, workspace, workspace_bytes);
+        return aa__stages_begin(ctx), ctx->gpu->lada(ctx, &p, &b, head, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_lada_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
     if (st != AA_SUCCESS) return st;

@@ -210,6 +210,27 @@ aa_status aa_context_get_stream(const aa_context *ctx, void **stream)
     return AA_SUCCESS;
 }
 
+aa_status aa_context_profile(aa_context *ctx, int on)
+{
+    if (!ctx) return AA_ERR_NULL_POINTER;
+    if (!ctx->gpu)
+        return aa__fail(ctx, AA_ERR_NOT_SUPPORTED,
+                        "aa_context_profile: the CPU reference has no kernel launches to time");
+    aa_status st = ctx->gpu->profile(ctx, on != 0);
+    if (st == AA_SUCCESS) ctx->profile = on != 0;
+    ctx->num_stages = 0;
+    return st;
+}
+
+aa_status aa_context_stages(const aa_context *ctx, const aa_stage_time **stages, int *count)
+{
+    if (!ctx || !stages || !count) return AA_ERR_NULL_POINTER;
+    if (!ctx->gpu) return AA_ERR_NOT_SUPPORTED;
+    *stages = ctx->stages;
+    *count = ctx->num_stages;
+    return AA_SUCCESS;
+}
+
 aa_status aa_context_reserve(aa_context *ctx, size_t bytes)
 {
     void *unused;

@@ -54,6 +54,8 @@ typedef struct aa_gpu_ops {
     aa_status (*lada)(aa_context *ctx, const aa_lada_params *p, const struct aa_batch *b,
                       const aa_head_outputs *h, const aa_assignment *out, void *workspace,
                       size_t workspace_bytes);
+    /* stage timing switched on or off (aa_context_profile): what the backend needs */
+    aa_status (*profile)(aa_context *ctx, int on);
 } aa_gpu_ops;
 
 struct aa_context {
@@ -67,8 +69,26 @@ struct aa_context {
     const aa_gpu_ops *gpu;  /* the GPU backend's calls; NULL: the CPU reference */
     void *workspace;        /* the context's own workspace (host memory on CPU) */
     size_t workspace_bytes;
+    int profile;            /* aa_context_profile: time each launch */
+    int num_stages;         /* the last call's stages (aa__stages_begin, aa__stage_add) */
+    aa_stage_time stages[AA_MAX_STAGES];
     char last_error[AA_ERROR_CAPACITY];
 };
+
+/* A GPU call begins: its stages replace the last call's. */
+static inline void aa__stages_begin(aa_context *ctx)
+{
+    ctx->num_stages = 0;
+}
+
+/* One launch's time, in launch order (beyond AA_MAX_STAGES: not kept). */
+static inline void aa__stage_add(aa_context *ctx, const char *kernel, double ms)
+{
+    if (ctx->num_stages >= AA_MAX_STAGES) return;
+    ctx->stages[ctx->num_stages].kernel = kernel;
+    ctx->stages[ctx->num_stages].ms = ms;
+    ctx->num_stages++;
+}
 
 /* Records a printf-style message on the context and returns `status`. */
 aa_status aa__fail(aa_context *ctx, aa_status status, const char *fmt, ...)

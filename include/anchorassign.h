@@ -168,6 +168,28 @@ AA_API aa_status aa_context_get_stream(const aa_context *ctx, void **stream);
  * usable, and the next call that needs one allocates it again. */
 AA_API aa_status aa_context_reserve(aa_context *ctx, size_t bytes);
 
+/* Experimental (may change): the time of each kernel launch. After
+ * aa_context_profile(ctx, 1) a GPU backend times every launch of the calls that
+ * follow: CUDA with events on the context's stream, the call then waiting for its
+ * last event before it returns; OpenCL by waiting for the queue before and after each
+ * launch (wall clock), which serialises the call. aa_context_stages gives the stages
+ * of the last call that ran on ctx, in launch order: the kernel's name and
+ * milliseconds (at most AA_MAX_STAGES; a call with more launches keeps the first
+ * ones); a call refused before it reaches the device leaves them as they were;
+ * *stages stays valid until the next call on ctx. Not while a CUDA graph is being
+ * captured (the call waits for an event). Profiling off (the default)
+ * costs nothing and leaves count 0. The CPU reference has no stages:
+ * AA_ERR_NOT_SUPPORTED. Whether profiling or not, the CUDA backend marks every call
+ * and every launch with NVTX ranges ("anchorassign <call>", the kernel's name) that
+ * Nsight Systems shows inside the caller's own timeline. */
+#define AA_MAX_STAGES 32
+typedef struct aa_stage_time {
+    const char *kernel; /* static storage */
+    double ms;
+} aa_stage_time;
+AA_API aa_status aa_context_profile(aa_context *ctx, int on);
+AA_API aa_status aa_context_stages(const aa_context *ctx, const aa_stage_time **stages, int *count);
+
 /* ---------------------------------------------------------------- inputs */
 
 /* One anchor set (or point set) shared by every image, ordered by level. */

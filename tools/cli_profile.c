@@ -22,6 +22,7 @@ static const aa_backend backend_order[NUM_BACKENDS] = {AA_BACKEND_CPU, AA_BACKEN
 typedef struct profile_opts {
     long images, repeat;
     int use[NUM_BACKENDS]; /* indexed as backend_order */
+    int stages;            /* --stages: per-launch times on the GPU backends */
     const char *data;
 } profile_opts;
 
@@ -44,6 +45,9 @@ typedef struct result {
     int64_t negatives, ignored;
     int compared;    /* compared with the CPU reference */
     int64_t differ;  /* (image, anchor) pairs that differ */
+    int num_stages;  /* --stages: each launch's median over the profiled runs */
+    const char *stage_kernel[AA_MAX_STAGES];
+    double stage_ms[AA_MAX_STAGES];
 } result;
 
 /* ---------------------------------------------------------------- help, options */
@@ -73,6 +77,9 @@ void cli_profile_help(FILE *f)
             "  --repeat R     timed runs per assigner and backend (default 5)\n"
             "  --backend B    cpu, opencl, cuda or all (default all); a backend this build\n"
             "                 or machine lacks is reported as not available\n"
+            "  --stages       after the timed runs, R more with aa_context_profile on: the\n"
+            "                 median time of each kernel launch, per GPU backend (OpenCL\n"
+            "                 waits for its queue around each launch while profiling)\n"
             "  --data PATH    boxes as CSV (data/README.md) or COCO JSON; default: the\n"
             "                 shipped %s ($ANCHORASSIGN_DATA overrides)\n"
             "  --help         this text\n"
@@ -106,6 +113,7 @@ static int parse_profile(int argc, char **argv, profile_opts *o)
     cli_args_init(&a, "profile", argc, argv, 2);
     o->images = 0; /* default: AA_WL_DEFAULT_IMAGES, or all of a smaller file */
     o->repeat = 5;
+    o->stages = 0;
     o->data = NULL;
     for (int i = 0; i < NUM_BACKENDS; ++i)
         o->use[i] = 1;
@@ -123,6 +131,9 @@ static int parse_profile(int argc, char **argv, profile_opts *o)
             bad = cli_args_int(&a, 1, 100000, &o->repeat);
         } else if (cli_args_is(&a, "--backend")) {
             bad = parse_backend(&a, o);
+        } else if (cli_args_is(&a, "--stages")) {
+            bad = cli_args_flag(&a) != 0;
+            o->stages = 1;
         } else if (cli_args_is(&a, "--data")) {
             bad = (o->data = cli_args_value(&a)) == NULL;
         } else {
@@ -234,10 +245,55 @@ static int call_failed(slot *s, const cli_assigner *as, aa_status st, result *r)
     return -1;
 }
 
-/* One warm-up call (grows the workspace), then `repeat` timed calls. */
+/* `repeat` calls with aa_context_profile on: each launch's median time in r. */
+static int time_stages(slot *s, const cli_assigner *as, const aa_anchors *anchors,
+                       const aa_head_outputs *head, const aa_assignment *out, long repeat,
+                       result *r)
+{
+    aa_status st = aa_context_profile(s->dev.ctx, 1);
+    double *t = st == AA_SUCCESS ? malloc((size_t)repeat * AA_MAX_STAGES * sizeof *t) : NULL;
+    if (st == AA_SUCCESS && t == NULL) {
+        aa_context_profile(s->dev.ctx, 0);
+        snprintf(r->why, sizeof r->why, "out of memory");
+        r->failed = 1;
+        return -1;
+    }
+    for (long i = 0; st == AA_SUCCESS && i < repeat; ++i) {
+        st = cli_assigner_run(s->dev.ctx, as, anchors, &s->gts, head, out);
+        const aa_stage_time *stages;
+        int n = 0;
+        if (st == AA_SUCCESS) st = aa_context_stages(s->dev.ctx, &stages, &n);
+        if (st != AA_SUCCESS) break;
+        if (i > 0 && n != r->num_stages) { /* the same call launches the same kernels */
+            snprintf(r->why, sizeof r->why, "%s: %d stages, then %d", as->name, r->num_stages, n);
+            r->failed = 1;
+            free(t);
+            aa_context_profile(s->dev.ctx, 0);
+            return -1;
+        }
+        r->num_stages = n;
+        for (int k = 0; k < n; ++k) {
+            r->stage_kernel[k] = stages[k].kernel;
+            t[(size_t)k * (size_t)repeat + (size_t)i] = stages[k].ms;
+        }
+    }
+    if (st == AA_SUCCESS)
+        for (int k = 0; k < r->num_stages; ++k)
+            r->stage_ms[k] = median(t + (size_t)k * (size_t)repeat, repeat);
+    free(t);
+    if (st != AA_SUCCESS) {
+        r->num_stages = 0;
+        call_failed(s, as, st, r);
+    }
+    aa_context_profile(s->dev.ctx, 0);
+    return st == AA_SUCCESS ? 0 : -1;
+}
+
+/* One warm-up call (grows the workspace), then `repeat` timed calls (and, with
+ * `stages`, `repeat` profiled ones on a GPU backend). */
 static int time_runs(slot *s, const cli_assigner *as, const aa_anchors *anchors,
                      const aa_head_outputs *head, const aa_assignment *out, long repeat,
-                     result *r)
+                     int stages, result *r)
 {
     double *t = malloc((size_t)repeat * sizeof *t);
     if (t == NULL) {
@@ -259,6 +315,8 @@ static int time_runs(slot *s, const cli_assigner *as, const aa_anchors *anchors,
     }
     r->median_ms = median(t, repeat);
     free(t);
+    if (stages && s->dev.backend != AA_BACKEND_CPU)
+        return time_stages(s, as, anchors, head, out, repeat, r);
     return 0;
 }
 
@@ -320,7 +378,7 @@ static int64_t count_differences(const outputs *x, const outputs *y, size_t n)
 
 /* Runs one assigner on one backend and fetches its outputs into `host`. */
 static int run_on_slot(slot *s, const cli_assigner *as, int set, const aa_head_outputs *head,
-                       long repeat, outputs *host, result *r)
+                       long repeat, int stages, outputs *host, result *r)
 {
     size_t n = (size_t)s->gts.num_images * (size_t)s->anchors[set].num_anchors;
     void *gi = NULL, *ov = NULL;
@@ -329,7 +387,7 @@ static int run_on_slot(slot *s, const cli_assigner *as, int set, const aa_head_o
     if (cli_device_alloc(&s->dev, &gi, n * sizeof(int32_t), r->why, sizeof r->why) == 0 &&
         cli_device_alloc(&s->dev, &ov, n * sizeof(float), r->why, sizeof r->why) == 0) {
         aa_assignment out = {gi, ov, NULL};
-        rc = time_runs(s, as, &s->anchors[set], head, &out, repeat, r);
+        rc = time_runs(s, as, &s->anchors[set], head, &out, repeat, stages, r);
         if (rc == 0 &&
             (cli_device_download(&s->dev, host->gt_index, gi, n * sizeof(int32_t), r->why,
                                  sizeof r->why) != 0 ||
@@ -386,6 +444,18 @@ static void print_row(aa_backend b, const slot *s, const result *r, int compare)
            (long long)r->ignored, agree);
 }
 
+/* --stages: one line per kernel launch, in launch order. */
+static void print_stages(aa_backend b, const result *r, long repeat)
+{
+    double sum = 0;
+    for (int k = 0; k < r->num_stages; ++k)
+        sum += r->stage_ms[k];
+    printf("%s stages (median of %ld profiled run%s; sum %.3f ms):\n", aa_backend_name(b), repeat,
+           repeat == 1 ? "" : "s", sum);
+    for (int k = 0; k < r->num_stages; ++k)
+        printf("  %-28s %10.3f ms\n", r->stage_kernel[k], r->stage_ms[k]);
+}
+
 /* ---------------------------------------------------------------- driver */
 
 typedef struct profile_state {
@@ -423,7 +493,7 @@ static void profile_one(profile_state *ps, int b, const cli_assigner *as, output
             aa_backend_name(backend_order[b]), as->name, ps->sets[set].name, ps->o->repeat,
             ps->o->repeat == 1 ? "" : "s");
     if (run_on_slot(&ps->slots[b], as, set, as->needs_head ? ps->head : NULL, ps->o->repeat,
-                    cur, r) != 0 ||
+                    ps->o->stages, cur, r) != 0 ||
         summarise(cur->gt_index, ps->host_gts, num_anchors, r) != 0) {
         if (r->unsupported) return; /* reported as not available */
         r->failed = 1;
@@ -469,6 +539,9 @@ static int profile_assigner(profile_state *ps, const cli_assigner *as)
     for (int b = 0; b < NUM_BACKENDS; ++b)
         if (ps->o->use[b])
             print_row(backend_order[b], &ps->slots[b], &res[b], ran > 1);
+    for (int b = 0; b < NUM_BACKENDS; ++b)
+        if (ps->o->use[b] && !res[b].failed && res[b].num_stages > 0)
+            print_stages(backend_order[b], &res[b], ps->o->repeat);
     fflush(stdout);
     outputs_free(&ref);
     outputs_free(&cur);

@@ -22,6 +22,7 @@ extern "C" {
 #include "../../kernels/overlaps.h"
 
 #include <cuda_runtime.h>
+#include <nvtx3/nvToolsExt.h> /* header-only; free when no tool is attached */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +47,13 @@ struct aa_cuda {
     size_t slot_bytes[NUM_SLOTS];
     void *results;        /* AA_MEMORY_HOST: the results of a call, copied back here */
     size_t results_bytes; /* before they reach the caller's arrays (read_results) */
+    /* stage timing (aa_context_profile): an event before each launch and one at the end */
+    cudaEvent_t stage_event[AA_MAX_STAGES + 1];
+    int stage_events;        /* created so far (aa__cuda_profile) */
+    const char *stage_name[AA_MAX_STAGES];
+    int stage_count;         /* launches of the current call */
+    cudaError_t stage_error; /* the first failed record of the call */
+    int nvtx_stage_open;     /* a launch's NVTX range is open */
     char device_name[256];
 };
 
@@ -144,6 +152,7 @@ void aa__cuda_destroy(aa_context *ctx)
         cudaStreamSynchronize(c->stream); /* nothing of ours may still use the slots */
         for (int s = 0; s < NUM_SLOTS; ++s) cudaFree(c->slot[s]);
         if (c->switched) cudaEventDestroy(c->switched);
+        for (int i = 0; i < c->stage_events; ++i) cudaEventDestroy(c->stage_event[i]);
     }
     aa__free(c->results);
     aa__free(c);
@@ -233,6 +242,79 @@ static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, void **
     return stage(ctx, s, bytes, mem);
 }
 
+/* ---------------------------------------------------------------- stages */
+
+/* Before each launch: its NVTX range (closing the previous one) and, when profiling,
+ * an event on the stream; a failed record is reported at the call's end. */
+static void stage(aa_context *ctx, const char *kernel)
+{
+    aa_cuda *c = ctx->cuda;
+    if (c->nvtx_stage_open) nvtxRangePop();
+    nvtxRangePushA(kernel);
+    c->nvtx_stage_open = 1;
+    if (!ctx->profile || c->stage_count >= AA_MAX_STAGES || c->stage_count >= c->stage_events) return;
+    cudaError_t e = cudaEventRecord(c->stage_event[c->stage_count], c->stream);
+    if (e != cudaSuccess && c->stage_error == cudaSuccess) c->stage_error = e;
+    c->stage_name[c->stage_count++] = kernel;
+}
+
+/* After the last launch (read_results): closes the launch's NVTX range and, when
+ * profiling, waits for an end event and records each launch's time (the interval from
+ * its event to the next). */
+static aa_status stages_end(aa_context *ctx)
+{
+    aa_cuda *c = ctx->cuda;
+    if (c->nvtx_stage_open) nvtxRangePop();
+    c->nvtx_stage_open = 0;
+    int n = c->stage_count;
+    cudaError_t e = c->stage_error;
+    c->stage_count = 0;
+    c->stage_error = cudaSuccess;
+    if (!ctx->profile || n == 0) return AA_SUCCESS;
+    if (e == cudaSuccess) e = cudaEventRecord(c->stage_event[n], c->stream);
+    if (e == cudaSuccess) e = cudaEventSynchronize(c->stage_event[n]);
+    for (int i = 0; e == cudaSuccess && i < n; ++i) {
+        float ms = 0;
+        e = cudaEventElapsedTime(&ms, c->stage_event[i], c->stage_event[i + 1]);
+        if (e == cudaSuccess) aa__stage_add(ctx, c->stage_name[i], ms);
+    }
+    if (e != cudaSuccess) return cuda_failed(ctx, e, AA_ERR_BACKEND, "stage timing (cudaEvent)", "");
+    return AA_SUCCESS;
+}
+
+/* One call's scope: its NVTX range ("anchorassign <call>"), and no stage left over
+ * from a call that failed before its end. */
+struct call_scope {
+    aa_cuda *c;
+    call_scope(aa_context *ctx, const char *func) : c(ctx->cuda)
+    {
+        char name[64];
+        const char *prefix = "aa__cuda_";
+        snprintf(name, sizeof name, "anchorassign %s",
+                 strncmp(func, prefix, strlen(prefix)) == 0 ? func + strlen(prefix) : func);
+        nvtxRangePushA(name);
+        c->stage_count = 0;
+        c->stage_error = cudaSuccess;
+    }
+    ~call_scope()
+    {
+        if (c->nvtx_stage_open) nvtxRangePop();
+        c->nvtx_stage_open = 0;
+        nvtxRangePop();
+    }
+};
+
+static aa_status aa__cuda_profile(aa_context *ctx, int on)
+{
+    aa_cuda *c = ctx->cuda;
+    if (!on) return AA_SUCCESS;
+    device_guard guard(c->device);
+    if (!guard.ok) return guard_failed(ctx);
+    for (; c->stage_events < AA_MAX_STAGES + 1; ++c->stage_events)
+        CUDA_CHECK(ctx, cudaEventCreate(&c->stage_event[c->stage_events]), AA_ERR_BACKEND);
+    return AA_SUCCESS;
+}
+
 /* One result of an AA_MEMORY_HOST call: device buffer, the caller's array. */
 struct cuda_result {
     const void *dev;
@@ -248,7 +330,8 @@ struct cuda_result {
  * written). One result goes straight to the caller's array. Native mode: nothing. */
 static aa_status read_results(aa_context *ctx, const cuda_result *r, int n)
 {
-    if (ctx->memory != AA_MEMORY_HOST) return AA_SUCCESS;
+    aa_status st = stages_end(ctx);
+    if (st != AA_SUCCESS || ctx->memory != AA_MEMORY_HOST) return st;
     aa_cuda *c = ctx->cuda;
     size_t total = 0;
     int wanted = 0;
@@ -379,7 +462,8 @@ static aa_status finish_assignment(aa_context *ctx, const aa_batch *b, const aa_
 
 #define GUARD(ctx)                                                                            \
     device_guard guard((ctx)->cuda->device);                                                  \
-    if (!guard.ok) return guard_failed(ctx)
+    if (!guard.ok) return guard_failed(ctx);                                                  \
+    call_scope scope(ctx, __func__)
 
 /* ---------------------------------------------------------------- calls */
 
@@ -395,6 +479,7 @@ static aa_status aa__cuda_overlaps(aa_context *ctx, aa_overlap_mode mode, float 
     if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, (size_t)b->total_gts * 16, &gts);
     if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, out, out_bytes, &dst);
     if (st != AA_SUCCESS) return st;
+    stage(ctx, "aa_overlaps_kernel");
     aa_overlaps_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts, (aa_i32)mode, eps, (float *)dst);
     st = launched(ctx, "aa_overlaps_kernel");
@@ -411,6 +496,7 @@ static aa_status aa__cuda_fcos(aa_context *ctx, const aa_fcos_params *p, const a
     aa_status st = batch_arrays(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
     aa_levels lv = aa__plan_levels(b, p->regress_lo, p->regress_hi);
+    stage(ctx, "aa_fcos_kernel");
     aa_fcos_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, lv,
         p->center_sampling, p->center_sample_radius, m.out_index, m.out_overlap, m.out_labels);
@@ -440,12 +526,14 @@ static aa_status aa__cuda_max_iou(aa_context *ctx, const aa_max_iou_params *p, c
     if (st != AA_SUCCESS) return st;
     aa_max_iou_args args = aa__plan_max_iou_args(p);
     cudaStream_t s = ctx->cuda->stream;
+    stage(ctx, "aa_max_iou_anchor_kernel");
     aa_max_iou_anchor_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
     st = launched(ctx, "aa_max_iou_anchor_kernel");
     if (st == AA_SUCCESS && p->match_low_quality) {
         aa_launch per_gt = aa__plan_per_gt(b->total_gts);
         if (per_gt.groups_x > 0) {
+            stage(ctx, "aa_max_iou_gt_kernel");
             aa_max_iou_gt_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
                 m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
                 p->eps, ws, lay);
@@ -453,6 +541,7 @@ static aa_status aa__cuda_max_iou(aa_context *ctx, const aa_max_iou_params *p, c
         }
     }
     if (st == AA_SUCCESS) {
+        stage(ctx, "aa_max_iou_assign_kernel");
         aa_max_iou_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, args, ws,
             lay, m.out_index, m.out_overlap, m.out_labels);
@@ -485,11 +574,13 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     aa_atss_args args = aa__plan_atss_args(p, 1);
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
     cudaStream_t s = ctx->cuda->stream;
+    stage(ctx, "aa_atss_prepare_kernel");
     aa_atss_prepare_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
     st = launched(ctx, "aa_atss_prepare_kernel");
     aa_launch per_pair = aa__plan_per_gt(b->total_gts * b->num_levels);
     if (st == AA_SUCCESS && per_pair.groups_x > 0) {
+        stage(ctx, "aa_atss_topk_kernel");
         aa_atss_topk_kernel<<<grid_of(per_pair), per_pair.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags, lv,
             args, ws, lay.state, ws, lay.candidates);
@@ -497,6 +588,7 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     }
     aa_launch per_gt = aa__plan_elementwise(b->total_gts);
     if (st == AA_SUCCESS && per_gt.groups_x > 0) {
+        stage(ctx, "aa_atss_select_kernel");
         aa_atss_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
             b->num_levels, args, ws, lay);
@@ -504,6 +596,7 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     }
     aa_launch per_out = aa__plan_elementwise(b->num_images * b->num_anchors);
     if (st == AA_SUCCESS) {
+        stage(ctx, "aa_atss_assign_kernel");
         aa_atss_assign_kernel<<<grid_of(per_out), per_out.local_size, 0, s>>>(
             b->num_anchors, m.offsets, b->num_images, m.labels, ws, lay, m.out_index, m.out_overlap,
             m.out_labels);
@@ -535,6 +628,7 @@ static aa_status aa__cuda_topk_nearest(aa_context *ctx, int32_t topk, const aa_b
     memset(&args, 0, sizeof args);
     args.topk = topk;
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
+    stage(ctx, "aa_atss_topk_kernel");
     aa_atss_topk_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
         (const aa_i64 *)offsets, b->num_images, NULL, lv, args, NULL, -1, (char *)dst, 0);
@@ -559,6 +653,7 @@ static aa_status aa__cuda_candidate_stats(aa_context *ctx, int32_t topk, float e
     if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, mean, n_gts * 8, &dmean);
     if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_LABELS, std, n_gts * 8, &dstd);
     if (st != AA_SUCCESS) return st;
+    stage(ctx, "aa_candidate_stats_kernel");
     aa_candidate_stats_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
         (aa_i64)b->num_levels * topk, eps, (const aa_i32 *)cand, (double *)dmean, (double *)dstd);
@@ -640,6 +735,7 @@ static aa_status aa__cuda_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_
     if (st == AA_SUCCESS) st = gmm_outputs(ctx, out, per_k, segs, pts, &m);
     if (st != AA_SUCCESS) return st;
     aa_gmm_args args = aa__plan_gmm_args(p);
+    stage(ctx, "aa_gmm_kernel");
     aa_gmm_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)points, (const aa_i64 *)offsets, g->num_segments, args, (const double *)iw,
         (const double *)imu, (const double *)iprec, ws, lay, m.w, m.mu, m.var, m.bound, m.iter,
@@ -664,6 +760,7 @@ static aa_status paa_cost_launch(aa_context *ctx, const aa_paa_params *p, const 
     aa_paa_args args = aa__plan_paa_args(p, h);
     aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
     if (per_image.groups_x == 0) return AA_SUCCESS;
+    stage(ctx, "aa_paa_cost_kernel");
     aa_paa_cost_kernel<<<grid_of(per_image), per_image.local_size, 0, ctx->cuda->stream>>>(
         m->anchors, b->num_anchors, m->gts, m->offsets, b->num_images, m->labels, pre, pre_at,
         (const aa_u8 *)logits, (const aa_u8 *)deltas, args, costs, cost_at);
@@ -680,11 +777,13 @@ static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, cons
     cudaStream_t s = ctx->cuda->stream;
     aa_launch per_row = aa__plan_elementwise(rows);
     if (per_row.groups_x == 0) return AA_SUCCESS;
+    stage(ctx, "aa_paa_init_kernel");
     aa_paa_init_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(
         rows, pre, pre_at, costs, cost_at, m->out_index, m->out_overlap, m->out_labels);
     aa_status st = launched(ctx, "aa_paa_init_kernel");
     aa_launch per_gt = aa__plan_paa_select(b->total_gts);
     if (st != AA_SUCCESS || per_gt.groups_x == 0) return st;
+    stage(ctx, "aa_paa_select_kernel");
     aa_paa_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
         b->num_anchors, m->offsets, b->num_images, b->total_gts, m->labels,
         aa__plan_levels(b, NULL, NULL), aa__plan_paa_args(p, NULL), aa__plan_gmm_args(&p->gmm), pre,
@@ -768,17 +867,20 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
     aa_max_iou_args args = aa__plan_max_iou_args(&p->pre);
     cudaStream_t s = ctx->cuda->stream;
     aa_i64 rows = b->num_images * b->num_anchors;
+    stage(ctx, "aa_max_iou_anchor_kernel");
     aa_max_iou_anchor_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, mi);
     st = launched(ctx, "aa_max_iou_anchor_kernel");
     aa_launch per_gt = aa__plan_per_gt(b->total_gts);
     if (st == AA_SUCCESS && p->pre.match_low_quality && per_gt.groups_x > 0) {
+        stage(ctx, "aa_max_iou_gt_kernel");
         aa_max_iou_gt_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
             p->pre.eps, ws, mi);
         st = launched(ctx, "aa_max_iou_gt_kernel");
     }
     if (st == AA_SUCCESS) {
+        stage(ctx, "aa_max_iou_assign_kernel");
         aa_max_iou_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, args, ws,
             mi, m.out_index, NULL, NULL);
@@ -786,6 +888,7 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
     }
     if (st == AA_SUCCESS) {
         aa_launch per_row = aa__plan_elementwise(rows);
+        stage(ctx, "aa_paa_copy_kernel");
         aa_paa_copy_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(m.out_index, rows, ws, 0);
         st = launched(ctx, "aa_paa_copy_kernel");
     }
@@ -827,10 +930,12 @@ static aa_status aa__cuda_lada(aa_context *ctx, const aa_lada_params *p, const a
     cudaStream_t s = ctx->cuda->stream;
     aa_i64 rows = b->num_images * b->num_anchors;
     aa_launch per_row = aa__plan_elementwise(rows);
+    stage(ctx, "aa_lada_clear_kernel");
     aa_lada_clear_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(rows, ws, lay);
     st = launched(ctx, "aa_lada_clear_kernel");
     aa_launch per_gt = aa__plan_lada_select(b->total_gts);
     if (st == AA_SUCCESS && per_gt.groups_x > 0) {
+        stage(ctx, "aa_lada_select_kernel");
         aa_lada_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, b->total_gts, m.flags, m.labels,
             aa__plan_levels(b, NULL, NULL), aa__plan_lada_args(p, h), (const aa_u8 *)logits,
@@ -838,6 +943,7 @@ static aa_status aa__cuda_lada(aa_context *ctx, const aa_lada_params *p, const a
         st = launched(ctx, "aa_lada_select_kernel");
     }
     if (st == AA_SUCCESS) {
+        stage(ctx, "aa_lada_assign_kernel");
         aa_lada_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
             b->num_anchors, m.offsets, b->num_images, m.labels, ws, lay, m.out_index, m.out_overlap,
             m.out_labels);
@@ -854,5 +960,5 @@ extern "C" const aa_gpu_ops aa__cuda_ops = {
     aa__cuda_gmm_ws_bytes,  aa__cuda_gmm,
     aa__cuda_paa_costs,     aa__cuda_paa_select_ws_bytes, aa__cuda_paa_select,
     aa__cuda_paa_ws_bytes,  aa__cuda_paa,
-    aa__cuda_lada_ws_bytes, aa__cuda_lada,
+    aa__cuda_lada_ws_bytes, aa__cuda_lada,           aa__cuda_profile,
 };

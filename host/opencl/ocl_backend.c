@@ -13,6 +13,8 @@
  * device fails at once with AA_ERR_BACKEND, naming the first failure, until the
  * context is destroyed. Each of these calls asks the test hook (inject.h) first. */
 #define CL_TARGET_OPENCL_VERSION 120
+#define _POSIX_C_SOURCE 200809L /* clock_gettime (stage timing); C99 otherwise */
+
 #include "ocl_backend.h"
 
 #include "alloc.h"
@@ -31,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern const char aa__ocl_kernel_source[];
 extern const size_t aa__ocl_kernel_source_len;
@@ -633,6 +636,35 @@ typedef struct ocl_arg {
 #define ARG(v) {sizeof(v), &(v)}
 #define NUM_ARGS(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
+static double wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* Profiling (aa_context_profile): the launch timed alone, the queue waited for before
+ * and after it (the caller's queue may hold other work: that is waited for first). */
+static aa_status timed_launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, const char *name)
+{
+    cl_int e;
+    CL_RUN(e, AA__INJECT_FINISH, clFinish(ctx->ocl->queue));
+    if (e != CL_SUCCESS) return queue_failed(ctx, e, "clFinish(before timing %s)", name);
+    double t0 = wall_ms();
+    aa_status st = launch(ctx, k, plan, name);
+    if (st != AA_SUCCESS || plan->groups_x == 0) return st;
+    CL_RUN(e, AA__INJECT_FINISH, clFinish(ctx->ocl->queue));
+    if (e != CL_SUCCESS) return queue_failed(ctx, e, "clFinish(timing %s)", name);
+    aa__stage_add(ctx, name, wall_ms() - t0);
+    return AA_SUCCESS;
+}
+
+static aa_status aa__ocl_profile(aa_context *ctx, int on)
+{
+    (void)ctx, (void)on; /* nothing to prepare: run_kernel asks ctx->profile */
+    return AA_SUCCESS;
+}
+
 /* Sets every argument of kernel `which` and enqueues it with the plan. */
 static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, const ocl_arg *args,
                             int num_args)
@@ -647,6 +679,7 @@ static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, c
         if (e != CL_SUCCESS)
             return queue_failed(ctx, e, "clSetKernelArg(%s, %d)", kernel_names[which], i);
     }
+    if (ctx->profile) return timed_launch(ctx, k, plan, kernel_names[which]);
     return launch(ctx, k, plan, kernel_names[which]);
 }
 
@@ -1207,5 +1240,5 @@ const aa_gpu_ops aa__ocl_ops = {
     aa__ocl_gmm_ws_bytes,   aa__ocl_gmm,
     aa__ocl_paa_costs,      aa__ocl_paa_select_ws_bytes, aa__ocl_paa_select,
     aa__ocl_paa_ws_bytes,   aa__ocl_paa,
-    aa__ocl_lada_ws_bytes,  aa__ocl_lada,
+    aa__ocl_lada_ws_bytes,  aa__ocl_lada,           aa__ocl_profile,
 };
