@@ -93,7 +93,7 @@ for tool in memcheck racecheck initcheck synccheck; do
   step "sanitizer-$tool" compute-sanitizer --tool "$tool" --error-exitcode 1 \
     "$build/tests/test_cuda_parity"
 done
-step profile "$build/tools/anchorassign" profile --backend all --repeat 20
+step profile "$build/tools/anchorassign" profile --backend all --repeat 20 --stages
 # the peers and the sweeps with CUDA columns (PyTorch on CUDA tensors; the report reads
 # peers-cuda.json and scaling-cuda.json from this folder)
 pyenv=(env PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so")
