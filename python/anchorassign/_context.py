@@ -100,6 +100,8 @@ class Context:
         self._lock = threading.RLock()
         self._handles = {}
         self._last_stream = None  # the stream of the previous CUDA-array call
+        self._profile = False     # profile(): every handle, also those made later
+        self._last_handle = None  # the handle of the latest call (stages())
         self._device = P.as_int(device, "device", 0)
         self._platform = P.as_int(platform, "platform", 0)
         mode = L.MEMORY_HOST if backend == "opencl" else L.MEMORY_NATIVE
@@ -183,7 +185,14 @@ class Context:
         self._open_handle()
         h = self._handles.get(memory)
         if h is None:
-            h = self._handles[memory] = self._create(self._backend, memory)
+            h = self._create(self._backend, memory)
+            if self._profile:
+                st = L.library().aa_context_profile(h, 1)
+                if st != Status.SUCCESS:
+                    L.library().aa_context_destroy(h)
+                    raise Error(st, "aa_context_profile on a new handle")
+            self._handles[memory] = h
+        self._last_handle = h
         return h
 
     def _check(self, handle, status):
@@ -199,6 +208,32 @@ class Context:
             h = self._handle(L.MEMORY_HOST if self._backend == "opencl" else L.MEMORY_NATIVE)
             n = P.as_int(nbytes, "nbytes", 0, 2 ** 63 - 1)
             self._check(h, L.library().aa_context_reserve(h, n))
+
+    def profile(self, on=True):
+        """Experimental (``aa_context_profile``): with ``on``, a GPU context times each
+        kernel launch of the calls that follow (CUDA: events, the call then waits for
+        its last one; OpenCL: the queue is waited for around each launch); see
+        :meth:`stages`. The CPU reference raises NOT_SUPPORTED."""
+        with self._lock:
+            self._open_handle()
+            for h in self._handles.values():
+                self._check(h, L.library().aa_context_profile(h, 1 if on else 0))
+            self._profile = bool(on)
+
+    def stages(self):
+        """The kernel launches of the latest call, in order, as (kernel name,
+        milliseconds) pairs (``aa_context_stages``); [] with profiling off."""
+        with self._lock:
+            h = self._open_handle()
+            if self._last_handle is not None:
+                h = self._last_handle
+            ptr = ctypes.POINTER(L.StageTime)()
+            count = ctypes.c_int(0)
+            st = L.library().aa_context_stages(h, ctypes.byref(ptr), ctypes.byref(count))
+            if st != Status.SUCCESS:
+                raise Error(st, "stages: the %s backend has no kernel launches to time"
+                            % self._backend)
+            return [(ptr[k].kernel.decode("ascii"), ptr[k].ms) for k in range(count.value)]
 
     # ------------------------------------------------------------ inputs
     def _batch(self, anchors, gt_boxes, offsets, ignore=None, labels=None, device_offsets=None,

@@ -61,6 +61,10 @@ class ContextOptions(ctypes.Structure):
     ]
 
 
+class StageTime(ctypes.Structure):  # aa_stage_time
+    _fields_ = [("kernel", ctypes.c_char_p), ("ms", ctypes.c_double)]
+
+
 class Anchors(ctypes.Structure):
     _fields_ = [
         ("boxes", ctypes.c_void_p),
@@ -248,6 +252,9 @@ _PROTOTYPES = {
     "aa_context_set_stream": (_st, [_vp, _vp]),
     "aa_context_get_stream": (_st, [_vp, ctypes.POINTER(ctypes.c_void_p)]),
     "aa_context_reserve": (_st, [_vp, ctypes.c_size_t]),
+    "aa_context_profile": (_st, [_vp, ctypes.c_int]),
+    "aa_context_stages": (_st, [_vp, ctypes.POINTER(ctypes.POINTER(StageTime)),
+                                ctypes.POINTER(ctypes.c_int)]),
     "aa_anchor_params_init": (None, [_vp]),
     "aa_anchor_count": (_st, [_vp, _vp, ctypes.c_int32, ctypes.c_int32, _vp, _c_int64_p]),
     "aa_anchor_generate": (_st, [_vp, _vp, ctypes.c_int32, ctypes.c_int32, _vp, ctypes.c_int64]),

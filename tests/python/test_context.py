@@ -99,3 +99,30 @@ def test_no_stubs():
     assert not any(hasattr(aa.Context, n) for n in ("em", "batched_em"))
     assert all(hasattr(aa.Context, n) for n in ("paa", "paa_costs", "assign_paa_costs", "lada"))
     assert "PAA" in aa.__doc__ and "LADA" in aa.__doc__
+
+
+def test_profile_stages(opencl, cpu):
+    """Experimental stage timing: one (kernel, ms) per launch of the latest call."""
+    anchors, gt, off, ign, lab = random_batch(3)
+    want = cpu.atss(anchors, gt, off, ignore=ign, labels=lab)
+    opencl.profile()
+    try:
+        got = opencl.atss(anchors, gt, off, ignore=ign, labels=lab)
+        same_bits(got.gt_index, want.gt_index)
+        stages = opencl.stages()
+        assert [k for k, _ in stages] == ["aa_atss_prepare_kernel", "aa_atss_topk_kernel",
+                                          "aa_atss_select_kernel", "aa_atss_assign_kernel"]
+        assert all(ms >= 0.0 for _, ms in stages)
+        opencl.max_iou(anchors, gt, off)
+        assert [k for k, _ in opencl.stages()][0] == "aa_max_iou_anchor_kernel"
+    finally:
+        opencl.profile(False)
+    opencl.atss(anchors, gt, off)
+    assert opencl.stages() == []
+    with pytest.raises(aa.Error) as info:
+        cpu.profile()
+    assert info.value.status == aa.Status.NOT_SUPPORTED
+    with pytest.raises(aa.Error) as info:
+        cpu.stages()
+    assert info.value.status == aa.Status.NOT_SUPPORTED and "cpu" in info.value.message
+
