@@ -28,6 +28,7 @@ static const call calls[] = {
 };
 enum { NUM_CALLS = sizeof calls / sizeof calls[0] };
 
+#if AA_TEST_HAVE_OPENCL || AA_TEST_HAVE_CUDA
 static void check_backend(aa_backend backend)
 {
     aa_context *ctx = test_gpu_context(backend, AA_MEMORY_HOST);
@@ -79,6 +80,7 @@ static void check_backend(aa_backend backend)
     assert_int_equal(aa_context_stages(ctx, &stages, NULL), AA_ERR_NULL_POINTER);
     aa_context_destroy(ctx);
 }
+#endif
 
 static void cpu_refuses(void **state)
 {
