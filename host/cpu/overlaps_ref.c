@@ -17,8 +17,11 @@ float aa__ref_overlap(aa_overlap_mode mode, const float *anchor, const float *gt
 {
     float w = min_f(anchor[2], gt[2]) - max_f(anchor[0], gt[0]);
     float h = min_f(anchor[3], gt[3]) - max_f(anchor[1], gt[1]);
-    if (w < 0.0f) w = 0.0f;
-    if (h < 0.0f) h = 0.0f;
+    /* clamped at +0, a -0 extent too (touching boxes with a signed-zero coordinate,
+     * found by fuzz_parity): an empty overlap is +0 on every backend, as the kernels'
+     * clamp gives and as mmdetection's bbox_overlaps gives on that input */
+    w = w > 0.0f ? w : 0.0f;
+    h = h > 0.0f ? h : 0.0f;
     float inter = w * h;
     float area_anchor = aa__ref_area(anchor);
     float unioned = mode == AA_IOF ? area_anchor : area_anchor + aa__ref_area(gt) - inter;
@@ -27,8 +30,8 @@ float aa__ref_overlap(aa_overlap_mode mode, const float *anchor, const float *gt
     if (mode != AA_GIOU) return iou;
     float ew = max_f(anchor[2], gt[2]) - min_f(anchor[0], gt[0]);
     float eh = max_f(anchor[3], gt[3]) - min_f(anchor[1], gt[1]);
-    if (ew < 0.0f) ew = 0.0f;
-    if (eh < 0.0f) eh = 0.0f;
+    ew = ew > 0.0f ? ew : 0.0f;
+    eh = eh > 0.0f ? eh : 0.0f;
     float enclose = max_f(ew * eh, eps);
     return iou - (enclose - unioned) / enclose;
 }
