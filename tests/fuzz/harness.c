@@ -511,3 +511,53 @@ void free_batch(batch *b)
     free(b->crowd);
     free(b->labels);
 }
+
+/* ---------------------------------------------------------------- parameters */
+
+void regress_defaults(aa_fcos_params *p, int32_t levels)
+{
+    aa_fcos_params_init(p);
+    if (levels < 1 || levels > AA_MAX_LEVELS) return;
+    p->num_regress_ranges = levels;
+    for (int32_t l = 0; l < levels; ++l) {
+        p->regress_lo[l] = l == 0 ? -1.0f : (float)(64 << (l - 1));
+        p->regress_hi[l] = l == levels - 1 ? 1e8f : (float)(64 << l);
+    }
+}
+
+void decode_assigner_params(input *in, int32_t levels, assigner_params *p)
+{
+    aa_max_iou_params *mp = &p->max_iou;
+    aa_atss_params *ap = &p->atss;
+    aa_fcos_params *fp = &p->fcos;
+    aa_max_iou_params_init(mp);
+    aa_atss_params_init(ap);
+    regress_defaults(fp, levels);
+    unsigned patches = u8(in) % 6;
+    for (unsigned k = 0; k < patches; ++k) {
+        unsigned f = u8(in) % 21, l = u8(in) % AA_MAX_LEVELS;
+        switch (f) {
+        case 0: mp->pos_iou_thr = fval(in, 0, 1); break;
+        case 1: mp->neg_iou_thr_lo = fval(in, -0.5f, 0.5f); break;
+        case 2: mp->neg_iou_thr_hi = fval(in, 0, 1); break;
+        case 3: mp->min_pos_iou = fval(in, 0, 1); break;
+        case 4: mp->gt_max_assign_all = ival(in, 0, 2); break;
+        case 5: mp->match_low_quality = ival(in, 0, 2); break;
+        case 6: mp->ignore_iof_thr = fval(in, -1, 1); break;
+        case 7: mp->ignore_wrt_candidates = ival(in, 0, 2); break;
+        case 8: mp->eps = fval(in, 0, 1e-3f); break;
+        case 9: mp->struct_size = struct_size_val(in, sizeof *mp); break;
+        case 10: ap->topk = ival(in, 1, 16); break;
+        case 11: ap->ignore_iof_thr = fval(in, -1, 1); break;
+        case 12: ap->inside_margin = fval(in, -1, 10); break;
+        case 13: ap->eps = fval(in, 0, 1e-3f); break;
+        case 14: ap->struct_size = struct_size_val(in, sizeof *ap); break;
+        case 15: fp->center_sampling = ival(in, 0, 2); break;
+        case 16: fp->center_sample_radius = fval(in, 0, 4); break;
+        case 17: fp->num_regress_ranges = ival(in, 1, 6); break;
+        case 18: fp->regress_lo[l] = fval(in, -1, 600); break;
+        case 19: fp->regress_hi[l] = fval(in, 0, 1e3f); break;
+        default: fp->struct_size = struct_size_val(in, sizeof *fp); break;
+        }
+    }
+}

@@ -1,5 +1,5 @@
 /*
- * harness.h - what the fuzz targets (fuzz_api.c, fuzz_loss.c) share:
+ * harness.h - what the fuzz targets (fuzz_api.c, fuzz_loss.c, fuzz_parity.c) share:
  *   - decoding the input: bytes, floats that favour the checks' boundaries, ints,
  *     struct sizes;
  *   - the oracle: a `mask` is the set of statuses the inputs call for (every defect
@@ -159,5 +159,15 @@ void fill_boxes(input *in, float *b, int64_t n, float extent_px);
 void build_batch(input *in, batch *b, const float *gen_boxes, int64_t gen_n,
                  const int64_t *gen_counts, const float *gen_strides, int32_t gen_levels);
 void free_batch(batch *b);
+
+/* The fixed assigners' parameters: their defaults (FCOS: regression ranges that suit
+ * `levels`), then up to five fields patched from the input, struct_size included. */
+typedef struct assigner_params {
+    aa_max_iou_params max_iou;
+    aa_atss_params atss;
+    aa_fcos_params fcos;
+} assigner_params;
+void regress_defaults(aa_fcos_params *p, int32_t levels);
+void decode_assigner_params(input *in, int32_t levels, assigner_params *p);
 
 #endif

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Writes the seed corpora of the fuzz targets from the shipped data (deterministic).
 
-    python3 tests/fuzz/make_seeds.py   # rewrites corpus_api/seed-*, corpus_readers/ and the
+    python3 tests/fuzz/make_seeds.py   # rewrites corpus_api/seed-*, corpus_loss/seed-*,
+                                       # corpus_parity/seed-*, corpus_readers/ and the
                                        # hand-made reproducers of regressions/api/
 
 corpus_readers/: slices of data/coco2017_subset_boxes.csv (crowd rows included, one
@@ -20,8 +21,14 @@ in fuzz_api.c: keep the two in step (a seed that no longer decodes as meant is
 still a valid input, only a less useful one). Files in corpus_api/ not named seed-*
 (inputs found by fuzzing, if any are added) are left alone.
 
-regressions/api/: hand-made reproducers of what the first fuzzing runs found
-(docs/robustness.md, "Found by fuzzing").
+corpus_parity/seed-*: inputs in fuzz_parity.c's format: the GT boxes of shipped COCO
+images (scaled to the canvas, crowd flags and labels) against generated RetinaNet
+anchors, ATSS anchors and FCOS points (offset 0.5 and 0), ignore regions, centre
+sampling, every overlap mode and a few topk; harness-built anchor sets (random and on
+the integer grid, for ties), and random bytes.
+
+regressions/api/, regressions/parity/overlaps-signed-zero: hand-made reproducers of
+what the first fuzzing runs found (docs/robustness.md, "Found by fuzzing").
 """
 import csv
 import json
@@ -360,6 +367,95 @@ def loss_corpus(rows):
         put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
 
 
+def parity_seed(images, by_image, kind, canvas, levels=5, offset_bit=0, mode_sel=0, eps_default=True,
+                topk_sel=8, params=(), req=1, per_image=8, harness_anchors=None):
+    """fuzz_parity.c's layout: kind 1 RetinaNet anchors, 2 ATSS anchors, 3 FCOS points on
+    `canvas` (h, w: 8 + 4 * byte, chosen to hold <= 2000 anchors, so not halved), or kind 0
+    with harness_anchors = (level counts, fill mode, seed); then the batch (real GTs scaled
+    to the canvas), parameter patches (fuzz_api.c's fields), overlap mode, topk and the
+    outputs requested (req bit 0: labels)."""
+    e = Enc()
+    e.u8(kind)
+    if kind:
+        e.u8(levels - 1)           # 1 + byte % 5 levels
+        h, w = canvas
+        e.u8((h - 8) // 4), e.u8((w - 8) // 4)
+        e.u8(offset_bit)           # points: offset 0.5 (0) or 0 (1)
+        e.u8(0)                    # levels selector (unused with a generated set)
+    else:
+        counts, mode, seed = harness_anchors
+        e.u8(len(counts) - 1)      # 1 + sel % 5 levels
+        for c in counts:
+            e.u8(c)                # < 200: that many anchors
+        e.u8(mode), e.u32(seed), e.u8(0)  # fill mode, seed, no patches
+        h, w = canvas
+    e.u8(0)                        # stride patch: none
+    e.u8(0)                        # no anchor corruption
+    e.u8(len(images))              # images
+    boxes = []
+    for im in images:
+        rs = by_image[im][:per_image]
+        e.u8(len(rs))
+        s = min(w / float(rs[0]["width"]), h / float(rs[0]["height"])) if rs else 1.0
+        boxes += [[float(r[k]) * s for k in ("x", "y", "w", "h")] for r in rs]
+    e.u8(3)                        # explicit boxes
+    e.u32(0x2468ace + len(boxes))  # seed of crowd flags and labels
+    for x, y, bw, bh in boxes[:64]:
+        e.fval(x, -50, 1400), e.fval(y, -50, 1400), e.fval(bw, 0, 600), e.fval(bh, 0, 600)
+    e.u8(0)                        # no box patches
+    e.u8(3)                        # crowd flags and labels
+    e.u8(0)                        # no GT corruption
+    e.u8(len(params))              # parameter patches
+    for f, l, value in params:
+        e.u8(f), e.u8(l)
+        e.b += value
+    e.u8(0)                        # pnull: every parameter struct given
+    e.u8(mode_sel if eps_default else mode_sel | 0x30)
+    if not eps_default:
+        e.fval(1e-4, 0, 1e-3)
+    e.u8(topk_sel)                 # topk = 1 + sel % 12
+    e.u8(req)
+    e.u8(0)                        # candidate corruption: none
+    return bytes(e.b)
+
+
+def parity_corpus(rows):
+    out = os.path.join(HERE, "corpus_parity")
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(out):
+        if name.startswith("seed-"):
+            os.remove(os.path.join(out, name))
+    order, by_image = images_of(rows)
+    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
+
+    def put(name, data):
+        write(os.path.join(out, "seed-" + name), data)
+
+    # RetinaNet 5 levels on 64 x 96: 1161 anchors; ATSS anchors and points on 160 x 256: 856
+    retina, small = (64, 96), (160, 256)
+    half = bytes([0]) + struct.pack("<H", round(1.5 / 2 * 65535))  # fval(-1, 1) = 0.5
+    put("retina-coco-4-images", parity_seed(order[0:4], by_image, 1, retina, mode_sel=0))
+    put("atss-coco-4-images", parity_seed(order[4:8], by_image, 2, small, mode_sel=2, topk_sel=8))
+    put("fcos-coco-4-images", parity_seed(order[8:12], by_image, 3, small, mode_sel=1))
+    put("fcos-coco-center-sampling", parity_seed(order[60:63], by_image, 3, small,
+                                                 params=[(15, 0, bytes([1]))]))
+    put("points-offset-0-ties", parity_seed(order[12:14], by_image, 3, (96, 128), offset_bit=1,
+                                            levels=3, topk_sel=11))
+    put("retina-coco-crowd-ignore", parity_seed(crowd[:3], by_image, 1, retina,
+                                                params=[(6, 0, half)], eps_default=False))
+    put("atss-coco-crowd-ignore", parity_seed(crowd[3:6], by_image, 2, small,
+                                              params=[(11, 0, half)], topk_sel=0))
+    put("atss-coco-8-images-topk-12", parity_seed(order[40:48], by_image, 2, small, topk_sel=11,
+                                                  per_image=7, req=0))
+    put("harness-random-5-levels", parity_seed(order[20:22], by_image, 0, (1400, 1400),
+                                               harness_anchors=((199, 150, 100, 60, 30), 0, 5)))
+    put("harness-grid-ties", parity_seed(order[22:24], by_image, 0, (800, 1360),
+                                         harness_anchors=((199, 199, 100), 2, 9), mode_sel=2))
+    rnd = random.Random(20261126)
+    for n in (64, 256):
+        put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
+
+
 def regressions(rows):
     """Hand-made reproducers of the findings of the first fuzzing runs (docs/robustness.md),
     each independent of the others; raw crash files found later sit beside them."""
@@ -391,6 +487,23 @@ def regressions(rows):
     put("empty-batch-null-workspace", b"")
     # every caller workspace one byte past a malloc'd address
     put("misaligned-caller-workspace", api_seed(batch, by_image, 2, (160, 256), misalign=7))
+    # fuzz_parity: anchor (0, 0, 0, 0), GT (0, -1, 64, -0.0): the intersection's height is
+    # -0, which the CPU reference kept (IoU -0) where the kernels clamp to +0
+    e = Enc()
+    e.u8(0)                        # the harness builds the anchors
+    e.u8(0), e.u8(1)               # 1 level of 1 anchor
+    e.u8(3), e.u32(1)              # explicit boxes, seed
+    e.b += bytes([200, 200, 200, 200])  # special 0: (0, 0, 0 + 0, 0 + 0)
+    e.u8(0)                        # no box patches
+    e.u8(0), e.u8(0)               # no stride patch, no anchor corruption
+    e.u8(1), e.u8(1)               # 1 image of 1 GT
+    e.u8(3), e.u32(1)              # explicit boxes, seed
+    e.b += bytes([200, 213, 220, 216])  # specials 0, -1, 64, 1: (0, -1, 0 + 64, -1 + 1)
+    e.u8(1), e.u16(0), e.u8(3), e.u8(1)  # 1 patch: GT 0, coordinate 3 = special 1 (-0.0)
+    e.u8(0), e.u8(0)               # no crowd flags or labels, no GT corruption
+    e.u8(0), e.u8(0)               # no parameter patches, every struct given
+    e.u8(0), e.u8(8), e.u8(0), e.u8(0)  # IoU (eps 1e-6), topk 9, outputs, no corruption
+    write(os.path.join(HERE, "regressions", "parity", "overlaps-signed-zero"), bytes(e.b))
 
 
 def main():
@@ -400,6 +513,7 @@ def main():
     readers_corpus(rows, header)
     api_corpus(rows)
     loss_corpus(rows)
+    parity_corpus(rows)
     regressions(rows)
 
 
