@@ -406,11 +406,7 @@ static void check_candidates(const batch *b, int32_t topk, const int32_t *cand, 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     input in = {data, size};
-    current_call = "(setup)";
-    if (verbose < 0) {
-        const char *v = getenv("AA_FUZZ_VERBOSE");
-        verbose = v != NULL && v[0] == '1';
-    }
+    harness_begin();
     aa_context *ctx = cpu_context();
 
     /* statics and NULL context */
@@ -483,10 +479,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     build_batch(&in, &b, (use_gen & 1) ? gen_boxes : NULL, gen_n, gen_counts, gen_strides, gen_levels);
     free(gen_boxes);
     const int32_t levels_built = b.a.num_levels;
-    if (verbose)
-        fprintf(stderr, "batch: %lld anchors, %d levels, %d images, %lld GTs%s%s\n",
-                (long long)b.honest_anchors, (int)levels_built, (int)b.honest_images,
-                (long long)b.e.gt_boxes, b.crowd ? ", crowd flags" : "", b.labels ? ", labels" : "");
 
     /* parameters */
     assigner_params params;

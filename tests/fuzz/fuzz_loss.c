@@ -912,11 +912,7 @@ static void fuzz_lada(input *in, aa_context *ctx, batch *b, const aa_head_output
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     input in = {data, size};
-    current_call = "(setup)";
-    if (verbose < 0) {
-        const char *v = getenv("AA_FUZZ_VERBOSE");
-        verbose = v != NULL && v[0] == '1';
-    }
+    harness_begin();
     aa_context *ctx = cpu_context();
     unsigned which = u8(&in);
     if (which & 1) fuzz_gmm(&in, ctx);

@@ -417,11 +417,7 @@ static float *generate(input *in, unsigned kind, int64_t *n, int64_t *counts, fl
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     input in = {data, size};
-    current_call = "(setup)";
-    if (verbose < 0) {
-        const char *v = getenv("AA_FUZZ_VERBOSE");
-        verbose = v != NULL && v[0] == '1';
-    }
+    harness_begin();
     create_contexts();
 
     /* the anchors: the harness's, or a generated set */
@@ -435,10 +431,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     build_batch(&in, &b, gen_boxes, gen_n, gen_counts, gen_strides, gen_levels);
     free(gen_boxes);
     const int32_t levels_built = b.a.num_levels;
-    if (verbose > 0)
-        fprintf(stderr, "batch: %lld anchors, %d levels, %d images, %lld GTs%s%s\n",
-                (long long)b.honest_anchors, (int)levels_built, (int)b.honest_images,
-                (long long)b.e.gt_boxes, b.crowd ? ", crowd flags" : "", b.labels ? ", labels" : "");
 
     /* parameters: fuzz_api.c's fields */
     assigner_params params;

@@ -18,6 +18,15 @@
 const char *current_call = "(setup)";
 int verbose = -1; /* AA_FUZZ_VERBOSE=1: print every call's status and message */
 
+void harness_begin(void)
+{
+    current_call = "(setup)";
+    if (verbose < 0) {
+        const char *v = getenv("AA_FUZZ_VERBOSE");
+        verbose = v != NULL && v[0] == '1';
+    }
+}
+
 void die(const char *fmt, ...)
 {
     va_list ap;
@@ -502,6 +511,10 @@ void build_batch(input *in, batch *b, const float *gen_boxes, int64_t gen_n,
     case 11: b->offsets[0] = -1; break;
     default: break;
     }
+    if (verbose > 0)
+        fprintf(stderr, "batch: %lld anchors, %d levels, %d images, %lld GTs%s%s\n",
+                (long long)b->honest_anchors, (int)b->a.num_levels, (int)b->honest_images,
+                (long long)b->e.gt_boxes, b->crowd ? ", crowd flags" : "", b->labels ? ", labels" : "");
 }
 
 void free_batch(batch *b)

@@ -28,6 +28,8 @@ enum { MAX_ANCHORS = 2000, MAX_GTS = 64, MAX_IMAGES = 8, MAX_GENERATED = 20000 }
 
 extern const char *fuzz_target_name; /* defined by each target: its name in reports */
 extern const char *current_call;     /* the call being checked, for the report       */
+/* The start of every input: current_call "(setup)"; AA_FUZZ_VERBOSE read once. */
+void harness_begin(void);
 extern int verbose;                  /* AA_FUZZ_VERBOSE=1: every call's status        */
 
 void die(const char *fmt, ...)
