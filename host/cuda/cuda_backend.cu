@@ -327,7 +327,8 @@ struct cuda_result {
  * host buffer and reach the caller only after every copy and the wait succeeded, so a
  * failure writes no output (a copy to pageable memory completes before it returns:
  * straight into the caller's arrays, a later failure would leave the earlier ones
- * written). One result goes straight to the caller's array. Native mode: nothing. */
+ * written). One result goes straight to the caller's array. Native mode: no copy.
+ * Every call ends here, so the launches' stages (NVTX, profiling) end here too. */
 static aa_status read_results(aa_context *ctx, const cuda_result *r, int n)
 {
     aa_status st = stages_end(ctx);
