@@ -40,10 +40,15 @@
 // --aa_native_all (above), --aa_strict (a skipped case, or a filter that selects none,
 // fails the run: the CTest bench.native).
 // Counters per case: anchors, gts, images, bytes_written (the outputs, the least any
-// implementation must write), bytes_min (outputs + inputs read once), bytes_per_second
-// (bytes_min / time); on CUDA also copy_bw_fraction: bytes_min / time over the device's
-// copy bandwidth, measured once per process with a 2 x 512 MiB cudaMemcpy D2D (reported
-// in the context as cuda_copy_bandwidth_GBps).
+// implementation must write), bytes_min (outputs + inputs read once; paa/lada leave the
+// head outputs out: see paa_counters), bytes_per_second (bytes_min / time). On the
+// device backends (cuda, opencl-native) also the case's floor (bench_floor.h: measured
+// once per backend and process, in the same process and with the same clock as the
+// cases): copy_GBps (device-to-device copy bandwidth), call_us (a one-launch call),
+// queued_us (one more launch in a queue), launches (the call's own, counted with
+// aa_context_profile), floor_ms = max(call + (launches - 1) x queued, bytes_min / copy
+// bandwidth), floor_by_bytes (1 when the bytes bound is the larger), floor_fraction
+// (floor / time) and copy_bw_fraction (bytes_min / copy bandwidth / time).
 //
 // Environment: ANCHORASSIGN_DATA (the COCO CSV; default the source tree's),
 // AA_BENCH_COMMIT (recorded in the JSON context), AA_OPENCL_DEVICE / AA_OPENCL_PLATFORM.
@@ -62,6 +67,7 @@
 #include "anchorassign.h"
 #include "bench_cases.h"
 #include "bench_device.h"
+#include "bench_floor.h"
 #include "synthetic_head.h"
 #include "workload.h"
 
@@ -184,6 +190,7 @@ struct Backend {
     aa_context *ctx = nullptr;
     std::string why; // why it is not available
     std::string device;
+    bench_floor::Floor floor{}; // device backends: measured at their first case
 };
 
 // cuda and opencl-native take device buffers (AA_MEMORY_NATIVE: bench_device.h);
@@ -446,12 +453,22 @@ PaaInputs &paa_inputs()
     return P;
 }
 
-void paa_counters(benchmark::State &state, const PaaInputs &P, const aa_anchors &a)
+// Returns bytes_min: the three outputs written, the anchors and the GTs (boxes, crowd
+// flags, labels, offsets) read once. The head outputs are left out: a call reads them
+// only for the anchors the pre-assignment or the centre regions pick, which depends on
+// the data; so this floor is a lower bound.
+double paa_counters(benchmark::State &state, const PaaInputs &P, const aa_anchors &a)
 {
+    double written = 12.0 * P.gts.num_images * static_cast<double>(a.num_anchors);
+    double G = static_cast<double>(num_gts(P.gts));
+    double bytes_min = written + 16.0 * static_cast<double>(a.num_anchors) + 21.0 * G +
+                       8.0 * (P.gts.num_images + 1);
     state.counters["anchors"] = static_cast<double>(a.num_anchors);
-    state.counters["gts"] = static_cast<double>(num_gts(P.gts));
+    state.counters["gts"] = G;
     state.counters["images"] = P.gts.num_images;
-    state.counters["bytes_written"] = 12.0 * P.gts.num_images * static_cast<double>(a.num_anchors);
+    state.counters["bytes_written"] = written;
+    state.counters["bytes_min"] = bytes_min;
+    return bytes_min;
 }
 
 // The assigners from head outputs, one call each.
@@ -539,15 +556,23 @@ std::string gmm_diff(const PaaInputs &P, const std::vector<int32_t> &status,
     return msg;
 }
 
-void gmm_counters(benchmark::State &state, const std::vector<int32_t> &iterations,
-                  const std::vector<int32_t> &status, size_t points)
+// Returns bytes_min: the points (float) and offsets read once, every output of
+// aa_gmm_result written once (K components).
+double gmm_counters(benchmark::State &state, const std::vector<int32_t> &iterations,
+                    const std::vector<int32_t> &status, size_t points, size_t K)
 {
+    double S = static_cast<double>(status.size()), N = static_cast<double>(points);
+    double written = S * (24.0 * static_cast<double>(K) + 8.0 + 4.0 + 4.0) + N * (4.0 + 8.0);
+    double bytes_min = written + 4.0 * N + 8.0 * (S + 1.0);
+    state.counters["bytes_written"] = written;
+    state.counters["bytes_min"] = bytes_min;
     state.counters["segments"] = static_cast<double>(status.size());
     state.counters["points"] = static_cast<double>(points);
     state.counters["max_iterations"] =
         iterations.empty() ? 0 : *std::max_element(iterations.begin(), iterations.end());
     state.counters["converged"] = static_cast<double>(
         std::count(status.begin(), status.end(), AA_GMM_CONVERGED));
+    return bytes_min;
 }
 
 // gmm_fit/coco-atss on a host backend: every output requested (what a caller of the
@@ -592,7 +617,7 @@ void bench_gmm_host(benchmark::State &state, Backend *b)
         return;
     }
     if (check(" (timed call)"))
-        gmm_counters(state, iterations, status, N);
+        gmm_counters(state, iterations, status, N, static_cast<size_t>(P.gmm.num_components));
 }
 
 // ------------------------------------------------------------------ device buffers
@@ -607,68 +632,22 @@ void bench_gmm_host(benchmark::State &state, Backend *b)
 // released at the end of the run, also when it fails.
 
 #if AA_BENCH_CUDA
-double g_copy_bw = 0.0; // bytes/s, measured once
-void *g_flush = nullptr;
+void *g_flush = nullptr; // cudaMemsetAsync before each timed call pushes the inputs out of L2
 size_t g_flush_bytes = 0;
 
 std::string cuda_text(cudaError_t e) { return std::string(cudaGetErrorString(e)); }
 
-// Device-to-device copy bandwidth (read + write bytes per second) with CUDA events.
-std::string measure_copy_bandwidth()
+// The L2 flush buffer: twice the device's L2, at least 8 MiB; "" or why not.
+std::string alloc_l2_flush()
 {
-    for (size_t bytes = size_t(512) << 20; bytes >= (size_t(32) << 20); bytes /= 2) {
-        void *src = nullptr, *dst = nullptr;
-        if (cudaMalloc(&src, bytes) != cudaSuccess) {
-            cudaGetLastError();
-            continue;
-        }
-        if (cudaMalloc(&dst, bytes) != cudaSuccess) {
-            cudaGetLastError();
-            cudaFree(src);
-            continue;
-        }
-        cudaMemset(src, 1, bytes);
-        cudaEvent_t e0, e1;
-        cudaEventCreate(&e0);
-        cudaEventCreate(&e1);
-        for (int i = 0; i < 3; ++i)
-            cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToDevice);
-        std::vector<float> t;
-        for (int i = 0; i < 10; ++i) {
-            cudaEventRecord(e0);
-            cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice);
-            cudaEventRecord(e1);
-            cudaEventSynchronize(e1);
-            float ms = 0;
-            cudaEventElapsedTime(&ms, e0, e1);
-            t.push_back(ms);
-        }
-        std::sort(t.begin(), t.end());
-        double ms = 0.5 * (t[4] + t[5]);
-        g_copy_bw = 2.0 * static_cast<double>(bytes) / (ms * 1e-3);
-        cudaEventDestroy(e0);
-        cudaEventDestroy(e1);
-        cudaFree(src);
-        cudaFree(dst);
-        cudaError_t e = cudaGetLastError();
-        if (e != cudaSuccess)
-            return "copy bandwidth: " + cuda_text(e);
-        char buf[64];
-        std::snprintf(buf, sizeof buf, "%.1f", g_copy_bw * 1e-9);
-        benchmark::AddCustomContext("cuda_copy_bandwidth_GBps", buf);
-        benchmark::AddCustomContext("cuda_copy_bandwidth_method",
-                                    "median of 10 cudaMemcpy D2D of " +
-                                        std::to_string(bytes >> 20) +
-                                        " MiB, (read + write bytes) / time, CUDA events");
-        int dev = 0, l2 = 0;
-        cudaGetDevice(&dev);
-        cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev);
-        g_flush_bytes = std::max<size_t>(2 * static_cast<size_t>(l2), size_t(8) << 20);
-        if (cudaMalloc(&g_flush, g_flush_bytes) != cudaSuccess)
-            return "L2 flush buffer: " + cuda_text(cudaGetLastError());
-        return "";
-    }
-    return "copy bandwidth: cannot allocate 2 x 32 MiB";
+    int dev = 0, l2 = 0;
+    cudaError_t e = cudaGetDevice(&dev);
+    if (e == cudaSuccess)
+        e = cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev);
+    g_flush_bytes = std::max<size_t>(2 * static_cast<size_t>(l2 > 0 ? l2 : 0), size_t(8) << 20);
+    if (e == cudaSuccess)
+        e = cudaMalloc(&g_flush, g_flush_bytes);
+    return e == cudaSuccess ? "" : "L2 flush buffer: " + cuda_text(e);
 }
 #endif
 
@@ -723,7 +702,7 @@ aa_gts upload_gts(bench_device::Buffers &d, const aa_gts &hg)
 // the CPU reference's, else why. False after failing the case.
 template <class Call, class Check>
 bool run_device(benchmark::State &state, const Backend &b, bench_device::Memory &mem, Call call,
-                Check check)
+                Check check, int *launches)
 {
     std::string err;
     aa_status st = call();
@@ -737,6 +716,11 @@ bool run_device(benchmark::State &state, const Backend &b, bench_device::Memory 
     std::string diff = check();
     if (!diff.empty()) {
         fail_case(state, std::string(b.name) + ": " + diff);
+        return false;
+    }
+    *launches = bench_floor::count_launches(b.ctx, mem, call, err);
+    if (*launches < 0) {
+        fail_case(state, std::string(b.name) + ": " + err);
         return false;
     }
     for (auto _ : state) {
@@ -763,23 +747,41 @@ bool run_device(benchmark::State &state, const Backend &b, bench_device::Memory 
 
 // Opens the backend's device memory for a run; nullptr after skipping or failing the
 // case.
-std::unique_ptr<bench_device::Memory> device_run_memory(benchmark::State &state, const Backend &b)
+std::unique_ptr<bench_device::Memory> device_run_memory(benchmark::State &state, Backend &b)
 {
-    if (!b.ctx) {
+    if (!b.ctx || !b.why.empty()) {
         skip_case(state, b.why);
         return nullptr;
     }
-#if AA_BENCH_CUDA
-    if (b.kind == AA_BACKEND_CUDA && g_copy_bw == 0.0) { // (L2 flush buffer too)
-        skip_case(state, b.why.empty() ? "cuda: copy bandwidth not measured" : b.why);
-        return nullptr;
-    }
-#endif
     std::string err;
     std::unique_ptr<bench_device::Memory> mem = open_memory(b, err);
+    if (mem && !bench_floor::measure(b.ctx, *mem, &b.floor, err))
+        mem.reset();
     if (!mem)
         fail_case(state, std::string(b.name) + ": " + err);
     return mem;
+}
+
+// A device case's floor (bench_floor.h) beside its time: the measured figures it is
+// made of, the call's launches, the floor per call and the fraction of it reached
+// (floor / time: 1 is at the floor), and bytes_min over the copy bandwidth as a
+// fraction of the time (copy_bw_fraction).
+void floor_counters(benchmark::State &state, const Backend &b, int launches, double bytes_min)
+{
+    const bench_floor::Floor &f = b.floor;
+    const char *by = nullptr;
+    double floor_s = bench_floor::floor_seconds(f, launches, bytes_min, &by);
+    state.counters["launches"] = launches;
+    state.counters["copy_GBps"] = f.copy_bytes_per_s * 1e-9;
+    state.counters["call_us"] = f.call_s * 1e6;
+    state.counters["queued_us"] = f.queued_s * 1e6;
+    state.counters["floor_ms"] = floor_s * 1e3;
+    state.counters["floor_by_bytes"] = std::strcmp(by, "bytes") == 0 ? 1 : 0;
+    // (a value per iteration / the time per iteration)
+    state.counters["floor_fraction"] =
+        benchmark::Counter(floor_s, benchmark::Counter::kIsIterationInvariantRate);
+    state.counters["copy_bw_fraction"] = benchmark::Counter(
+        bytes_min / f.copy_bytes_per_s, benchmark::Counter::kIsIterationInvariantRate);
 }
 
 // The assigners of bench_cases on device buffers.
@@ -817,7 +819,8 @@ void bench_device_case(benchmark::State &state, int case_index, Backend *b)
             return err;
         return compare(ref, hgi.data(), hov.data());
     };
-    if (!run_device(state, *b, *mem, call, check))
+    int launches = 0;
+    if (!run_device(state, *b, *mem, call, check, &launches))
         return;
     if (!d.release_all(err)) {
         fail_case(state, std::string(b->name) + ": " + err);
@@ -825,13 +828,7 @@ void bench_device_case(benchmark::State &state, int case_index, Backend *b)
     }
     double bytes_min;
     set_counters(state, c, hg, ha, &bytes_min);
-#if AA_BENCH_CUDA
-    // (bytes_min / copy bandwidth) per iteration, divided by the time per iteration:
-    // the achieved fraction of the measured copy bandwidth.
-    if (b->kind == AA_BACKEND_CUDA)
-        state.counters["copy_bw_fraction"] = benchmark::Counter(
-            bytes_min / g_copy_bw, benchmark::Counter::kIsIterationInvariantRate);
-#endif
+    floor_counters(state, *b, launches, bytes_min);
 }
 
 size_t dtype_bytes(aa_dtype t) { return t == AA_FLOAT32 ? 4 : 2; }
@@ -876,13 +873,14 @@ void bench_head_device(benchmark::State &state, Backend *b, HeadAssigner which)
             return err;
         return head_diff(P, which, gi, ov, lab);
     };
-    if (!run_device(state, *b, *mem, call, check))
+    int launches = 0;
+    if (!run_device(state, *b, *mem, call, check, &launches))
         return;
     if (!d.release_all(err)) {
         fail_case(state, std::string(b->name) + ": " + err);
         return;
     }
-    paa_counters(state, P, ha);
+    floor_counters(state, *b, launches, paa_counters(state, P, ha));
 }
 
 // gmm_fit/coco-atss on device buffers: the points and device_offsets uploaded, every
@@ -920,13 +918,14 @@ void bench_gmm_device(benchmark::State &state, Backend *b)
             return err;
         return gmm_diff(P, status, labels);
     };
-    if (!run_device(state, *b, *mem, call, check))
+    int launches = 0;
+    if (!run_device(state, *b, *mem, call, check, &launches))
         return;
     if (!d.download(iterations, res.iterations) || !d.release_all(err)) {
         fail_case(state, std::string(b->name) + ": " + err);
         return;
     }
-    gmm_counters(state, iterations, status, N);
+    floor_counters(state, *b, launches, gmm_counters(state, iterations, status, N, K));
 }
 
 // ------------------------------------------------------------------ the loss-aware rows
@@ -1075,7 +1074,7 @@ int main(int argc, char **argv)
     }
 #if AA_BENCH_CUDA
     if (backends[2].ctx) {
-        std::string e = measure_copy_bandwidth();
+        std::string e = alloc_l2_flush();
         if (!e.empty())
             backends[2].why = "cuda: " + e;
     }

@@ -40,6 +40,10 @@ public:
     virtual bool upload(void *dev, const void *host, size_t bytes, std::string &err) = 0;
     virtual bool download(void *host, const void *dev, size_t bytes, std::string &err) = 0;
     virtual bool release(void *dev, std::string &err) = 0;
+    // Device -> device and a byte fill, queued on the context's stream/queue (not
+    // waited for): the copy bandwidth of bench_floor.h.
+    virtual bool copy(void *dst, const void *src, size_t bytes, std::string &err) = 0;
+    virtual bool fill(void *dev, unsigned char value, size_t bytes, std::string &err) = 0;
     // start() just before a timed call, stop() just after: *seconds is the time the
     // call's work took (how: see the implementations).
     virtual bool start(std::string &err) = 0;
@@ -93,9 +97,8 @@ public:
     // that the call did not write cannot match the reference by chance).
     template <class T> T *poisoned(size_t n)
     {
-        std::vector<unsigned char> junk(n * sizeof(T), 0xA5);
         T *p = alloc<T>(n);
-        if (p && n && !mem_.upload(p, junk.data(), junk.size(), err_))
+        if (p && n && !mem_.fill(p, 0xA5, n * sizeof(T), err_))
             return nullptr;
         return p;
     }
@@ -160,6 +163,15 @@ public:
     bool release(void *dev, std::string &err) override
     {
         return check(cudaFree(dev), "cudaFree", err);
+    }
+    bool copy(void *dst, const void *src, size_t bytes, std::string &err) override
+    {
+        return check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream_),
+                     "cudaMemcpyAsync (device to device)", err);
+    }
+    bool fill(void *dev, unsigned char value, size_t bytes, std::string &err) override
+    {
+        return check(cudaMemsetAsync(dev, value, bytes, stream_), "cudaMemsetAsync", err);
     }
     bool start(std::string &err) override
     {
@@ -236,6 +248,18 @@ public:
     bool release(void *dev, std::string &err) override
     {
         return check(clReleaseMemObject(mem(dev)), "clReleaseMemObject", err);
+    }
+    bool copy(void *dst, const void *src, size_t bytes, std::string &err) override
+    {
+        return check(clEnqueueCopyBuffer(queue_, mem(src), mem(dst), 0, 0, bytes, 0, nullptr,
+                                         nullptr),
+                     "clEnqueueCopyBuffer", err);
+    }
+    bool fill(void *dev, unsigned char value, size_t bytes, std::string &err) override
+    {
+        return check(clEnqueueFillBuffer(queue_, mem(dev), &value, 1, 0, bytes, 0, nullptr,
+                                         nullptr),
+                     "clEnqueueFillBuffer", err);
     }
     bool start(std::string &err) override
     {

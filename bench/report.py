@@ -30,6 +30,9 @@ BACKEND_TITLES = {'cpu': 'CPU reference', 'opencl': 'OpenCL', 'opencl-native': '
 ORDER = ('coco-atss', 'coco-retina', 'dense', 'extreme')
 ASSIGNER_ORDER = ('atss', 'fcos', 'max_iou', 'overlaps', 'paa', 'gmm_fit', 'lada')
 UNIT_MS = {'ns': 1e-6, 'us': 1e-3, 'ms': 1.0, 's': 1e3}
+# bench_assign's floor counters on the device backends (bench/bench_floor.h)
+FLOOR_COUNTERS = ('launches', 'copy_GBps', 'call_us', 'queued_us', 'floor_ms', 'floor_by_bytes',
+                  'floor_fraction')
 
 
 # --------------------------------------------------------------------------- reading
@@ -81,7 +84,7 @@ def read_bench(path):
 def entry_from(b, n):
     e = dict(ms=b['real_time'] * UNIT_MS[b.get('time_unit', 'ns')], n=n, source=b['name'])
     for k in ('anchors', 'gts', 'images', 'bytes_written', 'bytes_min', 'bytes_per_second',
-              'copy_bw_fraction', 'segments', 'points'):
+              'copy_bw_fraction', 'segments', 'points') + FLOOR_COUNTERS:
         if k in b:
             e[k] = b[k]
     return e
@@ -118,6 +121,11 @@ def fmt_ms(ms):
     if ms >= 1:
         return '%.2f' % ms
     return '%.3f' % ms
+
+
+def fmt_sig(ms):
+    """Three significant digits (floors run to microseconds on a GPU)."""
+    return '-' if ms is None else '%.3g' % ms
 
 
 def fmt_ratio(num, den):
@@ -187,9 +195,6 @@ def run_section(folder, display):
         for b in BACKENDS:
             if 'backend_' + b in ctx:
                 out.append('| %s | %s |' % (b, ctx['backend_' + b]))
-        if 'cuda_copy_bandwidth_GBps' in ctx:
-            out.append('| CUDA copy bandwidth | %s GB/s (%s) |' % (
-                ctx['cuda_copy_bandwidth_GBps'], ctx.get('cuda_copy_bandwidth_method', '')))
     if pdoc:
         out.append('| peers.py | %s, torch %s (%s threads), numpy %s, Python %s, load average '
                    'at start %s |' % (pdoc.get('date', '?'), pdoc.get('torch', '?'),
@@ -409,6 +414,7 @@ def run_section(folder, display):
                    'anchorassign-cpu time.' % display)
         out.append('')
 
+    out += floors_section(cases, display)
     if cdoc:
         out += cuda_peers_section(cdoc, cpeers, display)
     for path, doc in scaling_docs:
@@ -430,6 +436,50 @@ def run_section(folder, display):
         for a, w, b, why in sorted(skipped, key=lambda s: (s[0] != '*', sort_key(s[:2]), s[2])):
             out.append('| %s/%s/%s | %s |' % (a, w, b, why.replace('|', '/')))
         out.append('')
+    return out
+
+
+def floors_section(cases, display):
+    """The floor of each device-backend case (bench_floor.h) beside its time."""
+    rows = sorted((k for k, e in cases.items() if 'floor_ms' in e and 'ms' in e),
+                  key=lambda k: (BACKENDS.index(k[2]) if k[2] in BACKENDS else 9,) + sort_key(k[:2]))
+    if not rows:
+        return []
+    out = ['### Floors of the device backends', '']
+    measured = {}
+    for k in rows:
+        measured.setdefault(k[2], cases[k])
+    for b, e in measured.items():
+        out.append('%s, measured in the same process (`%s` counters): device-to-device copy %.1f '
+                   'GB/s (read + write), a one-launch call %.1f us, each further queued launch '
+                   '%.2f us.' % (BACKEND_TITLES.get(b, b), e['source'], e['copy_GBps'],
+                                 e['call_us'], e['queued_us']))
+    out.append('')
+    out.append('| assigner | workload | backend | ms | launches | launch floor ms | bytes_min MB '
+               '| bytes floor ms | floor ms | time / floor | % of copy BW |')
+    out.append('|---|---|---|---|---|---|---|---|---|---|---|')
+    for k in rows:
+        e = cases[k]
+        launch_ms = (e['call_us'] + (e['launches'] - 1) * e['queued_us']) * 1e-3 \
+            if e['launches'] > 0 else 0.0
+        bytes_ms = e['bytes_min'] / (e['copy_GBps'] * 1e9) * 1e3 if e.get('copy_GBps') else None
+        f = e.get('copy_bw_fraction')
+        out.append('| %s | %s | %s | %s | %d | %s | %.2f | %s | %s%s | %s | %s |' % (
+            k[0], k[1], k[2], fmt_ms(e['ms']), e['launches'], fmt_sig(launch_ms),
+            e['bytes_min'] * 1e-6, fmt_sig(bytes_ms), fmt_sig(e['floor_ms']),
+            ' (bytes)' if e.get('floor_by_bytes') else ' (launches)',
+            fmt_ratio(e['ms'], e['floor_ms']), '%.2f%%' % (100 * f) if f is not None else '-'))
+    out.append('')
+    out.append('Floor = max(launch floor, bytes floor): launch floor = a one-launch call + '
+               '(launches - 1) x a queued launch, launches counted with aa_context_profile on '
+               'one call; bytes floor = bytes_min (inputs read once, outputs written once; '
+               '`paa` and `lada` without the head outputs, which they read only for the anchors '
+               'their rules pick) / the copy bandwidth. `time / floor`: how many times the floor '
+               'the call took. On PoCL these are CPU figures (the device is this CPU); on a GPU '
+               'they are the roofline. Source: `%s/bench_assign.json`, counters `launches`, '
+               '`call_us`, `queued_us`, `copy_GBps`, `bytes_min`, `floor_ms`, `floor_by_bytes`, '
+               '`copy_bw_fraction` of each entry.' % display)
+    out.append('')
     return out
 
 

@@ -33,6 +33,10 @@ def gb_aggregates(name, times_ms, counters, unit='ms'):
 
 COUNTERS = dict(anchors=22400.0, gts=120.0, images=16.0, bytes_written=2867200.0,
                 bytes_min=3227776.0, bytes_per_second=3e8)
+# bench_floor.h's counters of a device case: 4 launches, 3,227,776 bytes at 2,900 GB/s
+# (1.113 us) against 5 + 3 x 2 = 11 us of launches: floor 11 us, by launches
+FLOOR = dict(launches=4.0, copy_GBps=2900.0, call_us=5.0, queued_us=2.0, floor_ms=0.011,
+             floor_by_bytes=0.0, floor_fraction=0.022, copy_bw_fraction=0.25)
 
 
 def bench_doc(with_cuda=False):
@@ -63,10 +67,8 @@ def bench_doc(with_cuda=False):
                cpu_model='Test CPU', commit='abc123', backend_cpu='CPU reference',
                backend_opencl='pthread-test')
     if with_cuda:
-        b += gb_aggregates('atss/coco-atss/cuda', [0.5] * 5,
-                           dict(COUNTERS, copy_bw_fraction=0.25))
+        b += gb_aggregates('atss/coco-atss/cuda', [0.5] * 5, dict(COUNTERS, **FLOOR))
         ctx['backend_cuda'] = 'NVIDIA H100'
-        ctx['cuda_copy_bandwidth_GBps'] = '2900.0'
     else:
         for case in ('atss/coco-atss', 'max_iou/dense', 'fcos/dense'):
             b.append(dict(name=case + '/cuda/iterations:1/repeats:1', run_type='iteration',
@@ -418,13 +420,41 @@ ptxas info    : Used 124 registers, used 1 barriers, 136 bytes cumulative stack 
         text = self.render()
         self.assertIn('## GPU figures', text)
         self.assertNotIn('No GPU in this run', text)
-        self.assertIn('2900.0 GB/s', text)
+        self.assertIn('device-to-device copy 2900.0 GB/s', text)
         r = self.row(text, '| atss | coco-atss | 22,400')
         head = self.row(text, '| assigner | workload | anchors |')
         self.assertEqual(r[head.index('CUDA ms')], '0.500')
         self.assertEqual(r[head.index('cuda vs CPU ref')], 'x20.0')
         self.assertEqual(r[head.index('CUDA % of copy BW')], '25.0%')
         self.assertEqual(r[head.index('peer / CUDA')], 'x800')
+
+    def test_floors(self):
+        doc = bench_doc(with_cuda=True)
+        # a bytes-bound case: 100 MB at 2,900 GB/s = 34.5 us > 5 us of one launch
+        doc['benchmarks'] += gb_aggregates(
+            'overlaps/coco-atss/cuda', [0.069] * 5,
+            dict(COUNTERS, **dict(FLOOR, launches=1.0, floor_ms=0.0344828, floor_by_bytes=1.0,
+                                  copy_bw_fraction=0.5), bytes_min=1e8))
+        self.write('bench_assign.json', doc)
+        text = self.render()
+        self.assertIn('### Floors of the device backends', text)
+        self.assertIn('a one-launch call 5.0 us, each further queued launch 2.00 us', text)
+        head = self.row(text, '| assigner | workload | backend | ms | launches |')
+        r = self.row(text, '| atss | coco-atss | cuda |')
+        cell = dict(zip(head, r))
+        self.assertEqual(cell['launches'], '4')
+        self.assertEqual(cell['launch floor ms'], '0.011')   # 5 + 3 x 2 us
+        self.assertEqual(cell['bytes floor ms'], '0.00111')  # 3.23 MB / 2,900 GB/s
+        self.assertEqual(cell['floor ms'], '0.011 (launches)')
+        self.assertEqual(cell['time / floor'], 'x45.5')      # 0.5 / 0.011
+        self.assertEqual(cell['% of copy BW'], '25.00%')
+        cell = dict(zip(head, self.row(text, '| overlaps | coco-atss | cuda |')))
+        self.assertEqual(cell['bytes floor ms'], '0.0345')
+        self.assertEqual(cell['floor ms'], '0.0345 (bytes)')
+        self.assertEqual(cell['time / floor'], 'x2.00')
+        # a run without device rows has no floors section
+        self.write('bench_assign.json', bench_doc())
+        self.assertNotIn('### Floors', self.render())
 
     def test_opencl_native_column(self):
         doc = bench_doc()
