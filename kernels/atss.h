@@ -3,9 +3,10 @@
  *   1. prepare, per (image, anchor): clears the anchor's best (GT, IoU) key and
  *      records whether a crowd region ignores it and whether its image has a GT
  *      to assign at all;
- *   2. top-k, one work-group per (GT, level): k rounds of a group argmin, each
- *      taking the nearest anchor after the previous one in (distance, index)
- *      order, so ties go to the lower index and any k up to the level size works;
+ *   2. top-k, one work-group per (GT, level), in (distance, index) order so that
+ *      ties go to the lower index: for k <= AA_TOPK_LIST one pass over the level
+ *      (topk_list.h); for larger k, k passes, each a group argmin over the anchors
+ *      after the previous pick;
  *   3. select, one work-item per GT: the candidates' IoU, mean + unbiased std in
  *      double summed in candidate order (as the reference), and for every
  *      positive an atomic max of a 64-bit key (IoU bits, then the lower GT index)
@@ -17,6 +18,7 @@
 #include "box_math.h"
 #include "levels.h"
 #include "reduce.h"
+#include "topk_list.h"
 
 #define AA_ATSS_TILE 256      /* GTs per tile: the plan's local size       */
 #define AA_ATSS_FAR 100000000.0f /* the distance of an ignored anchor (mmdetection's INF) */
@@ -131,19 +133,32 @@ AA_KERNEL aa_atss_topk_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors
         aa_box gt = aa_box_load(gts, g);
         AA_GLOBAL const aa_u8 *row = 0;
         if (state) row = state + aa_image_of_gt(offsets, num_images, g) * num_anchors;
-        float prev_d = 0.0f;
-        aa_i64 prev_i = -1; /* nothing taken yet */
-        for (aa_i64 j = 0; j < k; ++j) {
-            float best_neg = 0.0f; /* the group argmax of -distance is the argmin */
-            aa_i64 best_i = -1;
-            for (aa_i64 a = begin + AA_LOCAL_ID; a < end; a += AA_LOCAL_SIZE) {
-                float d = aa_atss_distance(anchors, a, gt, row);
-                int after = prev_i < 0 || d > prev_d || (d == prev_d && a > prev_i);
-                if (after && aa_argmax_better(-d, a, best_neg, best_i)) best_neg = -d, best_i = a;
+        if (k <= AA_TOPK_LIST) { /* uniform for the group */
+            float list_d[AA_TOPK_LIST], d;
+            aa_i32 list_i[AA_TOPK_LIST];
+            aa_topk_list_clear(list_d, list_i);
+            if (k > 0)
+                for (aa_i64 a = begin + AA_LOCAL_ID; a < end; a += AA_LOCAL_SIZE)
+                    aa_topk_list_offer(list_d, list_i, aa_atss_distance(anchors, a, gt, row), (aa_i32)a);
+            for (aa_i64 j = 0; j < k; ++j) {
+                aa_i64 next = aa_topk_list_next(red_v, red_i, list_d, list_i, &d);
+                if (AA_LOCAL_ID == 0) out[j] = (aa_i32)next;
             }
-            aa_group_argmax(red_v, red_i, &best_neg, &best_i);
-            prev_d = -best_neg, prev_i = best_i;
-            if (AA_LOCAL_ID == 0) out[j] = (aa_i32)best_i;
+        } else { /* k passes (no `continue` around barriers: PoCL miscompiled it) */
+            float prev_d = 0.0f;
+            aa_i64 prev_i = -1; /* nothing taken yet */
+            for (aa_i64 j = 0; j < k; ++j) {
+                float best_neg = 0.0f; /* the group argmax of -distance is the argmin */
+                aa_i64 best_i = -1;
+                for (aa_i64 a = begin + AA_LOCAL_ID; a < end; a += AA_LOCAL_SIZE) {
+                    float d = aa_atss_distance(anchors, a, gt, row);
+                    int after = prev_i < 0 || d > prev_d || (d == prev_d && a > prev_i);
+                    if (after && aa_argmax_better(-d, a, best_neg, best_i)) best_neg = -d, best_i = a;
+                }
+                aa_group_argmax(red_v, red_i, &best_neg, &best_i);
+                prev_d = -best_neg, prev_i = best_i;
+                if (AA_LOCAL_ID == 0) out[j] = (aa_i32)best_i;
+            }
         }
         for (aa_i64 j = k + AA_LOCAL_ID; j < args.topk; j += AA_LOCAL_SIZE) out[j] = -1;
     }

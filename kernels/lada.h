@@ -4,11 +4,13 @@
  *                          grid-stride): per level the GT-shaped centre region
  *                          (lada_ref.c's region(), double, same operation order),
  *                          the topk_per_level lowest (loss, anchor index) among the
- *                          anchors whose float32 centre is strictly inside (k rounds
- *                          of a group argmin, each strictly after the previous: ties
- *                          to the lower index; the loss is lada_ref.c's lada_loss(),
- *                          recomputed in each round rather than stored: a region's
- *                          anchors have no bound the host could size a buffer by),
+ *                          anchors whose float32 centre is strictly inside, ties to
+ *                          the lower index (topk_per_level <= AA_TOPK_LIST: one pass,
+ *                          topk_list.h; larger: k rounds of a group argmin, each
+ *                          strictly after the previous, the loss recomputed in each
+ *                          round rather than stored: a region's anchors have no bound
+ *                          the host could size a buffer by; the loss is lada_ref.c's
+ *                          lada_loss()),
  *                          all levels' candidates ranked by (loss, index) (binary
  *                          searches in the other levels' sorted lists, as PAA), the
  *                          threshold of the first min(topk, count) by work-item 0 in
@@ -34,6 +36,7 @@
 #include "levels.h"
 #include "paa.h"
 #include "reduce.h"
+#include "topk_list.h"
 
 #define AA_LADA_LOCAL_SIZE 64 /* AA_PLAN_LADA_LOCAL_SIZE: the select kernel's group */
 #define AA_LADA_MEAN_STD_K 1  /* AA_LADA_MEAN_STD */
@@ -131,6 +134,22 @@ AA_KERNEL aa_lada_clear_kernel(aa_i64 rows, AA_GLOBAL char *ws, aa_lada_ws lay)
         key[r] = 0;
 }
 
+/* Anchor a on this level for the GT: 0 when its float32 centre is not strictly
+ * inside region r, else its loss in *loss and 1 when it is finite, -1 when not (the
+ * GT then gets no positive: file comment). */
+AA_DEVICE_ONLY int aa_lada_candidate(aa_lada_args args, AA_GLOBAL const float *anchors, aa_i64 a,
+                                     const double *r, AA_GLOBAL const aa_u8 *logits,
+                                     AA_GLOBAL const aa_u8 *deltas, aa_i64 row0,
+                                     AA_GLOBAL const float *gt, aa_i32 label, double gx, double gy,
+                                     float *loss)
+{
+    AA_GLOBAL const float *box = anchors + 4 * a;
+    double ax = (double)((box[0] + box[2]) / 2.0f), ay = (double)((box[1] + box[3]) / 2.0f);
+    if (!(ax > r[0] && ax < r[2] && ay > r[1] && ay < r[3])) return 0;
+    *loss = aa_lada_loss(args, logits, deltas, row0 + a, box, gt, label, gx, gy);
+    return AA_ISFINITEF(*loss) ? 1 : -1;
+}
+
 /* One work-group of AA_LADA_LOCAL_SIZE per GT (grid-stride over all images' GTs). */
 AA_KERNEL aa_lada_select_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors,
                                 AA_GLOBAL const float *gts, AA_GLOBAL const aa_i64 *offsets,
@@ -168,28 +187,41 @@ AA_KERNEL aa_lada_select_kernel(AA_GLOBAL const float *anchors, aa_i64 num_ancho
             aa_i64 begin = levels.begin[l], end = levels.begin[l + 1];
             double r[4];
             aa_lada_region(args, gt, gx, gy, (double)levels.stride[l], r);
-            float prev_c = 0.0f;
-            aa_i64 prev_i = -1;
-            for (aa_i32 j = 0; j < args.topk_per_level; ++j) {
-                float best_neg = 0.0f; /* the group argmax of -loss is the argmin */
-                aa_i64 best_i = -1;
+            float c;
+            if (args.topk_per_level <= AA_TOPK_LIST) { /* one pass (uniform for the group) */
+                float list_c[AA_TOPK_LIST];
+                aa_i32 list_i[AA_TOPK_LIST];
+                aa_topk_list_clear(list_c, list_i);
                 for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE) {
-                    AA_GLOBAL const float *box = anchors + 4 * a;
-                    double ax = (double)((box[0] + box[2]) / 2.0f), ay = (double)((box[1] + box[3]) / 2.0f);
-                    if (!(ax > r[0] && ax < r[2] && ay > r[1] && ay < r[3])) continue;
-                    float c = aa_lada_loss(args, logits, deltas, row0 + a, box, gt, label, gx, gy);
-                    if (!AA_ISFINITEF(c)) { /* the GT gets no positive (file comment) */
-                        bad[0] = 1;
-                        continue;
-                    }
-                    int after = prev_i < 0 || c > prev_c || (c == prev_c && a > prev_i);
-                    if (after && aa_argmax_better(-c, a, best_neg, best_i)) best_neg = -c, best_i = a;
+                    int is = aa_lada_candidate(args, anchors, a, r, logits, deltas, row0, gt, label, gx, gy, &c);
+                    if (is > 0) aa_topk_list_offer(list_c, list_i, c, (aa_i32)a);
+                    if (is < 0) bad[0] = 1;
                 }
-                aa_group_argmax(red_v, red_i, &best_neg, &best_i);
-                if (best_i < 0) break; /* uniform: every work-item has the group's answer */
-                prev_c = -best_neg, prev_i = best_i;
-                if (lid == 0) cand_index[count] = (aa_i32)best_i, cand_loss[count] = prev_c;
-                ++count;
+                for (aa_i32 j = 0; j < args.topk_per_level; ++j) {
+                    aa_i64 next = aa_topk_list_next(red_v, red_i, list_c, list_i, &c);
+                    if (next < 0) break; /* uniform: every work-item has the group's answer */
+                    if (lid == 0) cand_index[count] = (aa_i32)next, cand_loss[count] = c;
+                    ++count;
+                }
+            } else { /* k rounds (no `continue` around barriers: PoCL miscompiled it) */
+                float prev_c = 0.0f;
+                aa_i64 prev_i = -1;
+                for (aa_i32 j = 0; j < args.topk_per_level; ++j) {
+                    float best_neg = 0.0f; /* the group argmax of -loss is the argmin */
+                    aa_i64 best_i = -1;
+                    for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE) {
+                        int is = aa_lada_candidate(args, anchors, a, r, logits, deltas, row0, gt, label, gx, gy, &c);
+                        if (is < 0) bad[0] = 1;
+                        if (is <= 0) continue; /* (a loop without barriers) */
+                        int after = prev_i < 0 || c > prev_c || (c == prev_c && a > prev_i);
+                        if (after && aa_argmax_better(-c, a, best_neg, best_i)) best_neg = -c, best_i = a;
+                    }
+                    aa_group_argmax(red_v, red_i, &best_neg, &best_i);
+                    if (best_i < 0) break; /* uniform: every work-item has the group's answer */
+                    prev_c = -best_neg, prev_i = best_i;
+                    if (lid == 0) cand_index[count] = (aa_i32)best_i, cand_loss[count] = prev_c;
+                    ++count;
+                }
             }
             level_first[l + 1] = count;
         }

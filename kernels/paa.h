@@ -8,8 +8,9 @@
  *                         (AA_IGNORED / AA_NEGATIVE, overlap = cost or +INF, labels -1);
  *   aa_paa_select_kernel  one work-group per GT (all images, grid-stride): per level
  *                         the topk lowest (cost, anchor index) among the GT's
- *                         pre-assigned anchors (k rounds of a group argmin, each
- *                         strictly after the previous: ties to the lower index), all
+ *                         pre-assigned anchors, ties to the lower index (topk <=
+ *                         AA_TOPK_LIST: one pass, topk_list.h; larger: k rounds of
+ *                         a group argmin, each strictly after the previous), all
  *                         candidates sorted by (cost, index) (each one's rank from
  *                         binary searches in the other levels' sorted lists), the
  *                         two-component EM on them (kernels/gmm.h's work-group
@@ -28,6 +29,7 @@
 #include "gmm.h"
 #include "levels.h"
 #include "reduce.h"
+#include "topk_list.h"
 
 #define AA_PAA_LOCAL_SIZE 64 /* AA_PLAN_PAA_LOCAL_SIZE: the select kernel's group */
 #define AA_PAA_FLOAT32 0     /* aa_dtype */
@@ -275,22 +277,36 @@ AA_KERNEL aa_paa_select_kernel(aa_i64 num_anchors, AA_GLOBAL const aa_i64 *offse
         level_first[0] = 0;
         for (aa_i32 l = 0; l < num_levels; ++l) {
             aa_i64 begin = levels.begin[l], end = levels.begin[l + 1];
-            float prev_c = 0.0f;
-            aa_i64 prev_i = -1;
-            for (aa_i32 j = 0; j < args.topk; ++j) {
-                float best_neg = 0.0f; /* the group argmax of -cost is the argmin */
-                aa_i64 best_i = -1;
-                for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE) {
-                    if (pre[a] != local_gt) continue;
-                    float c = cost[a];
-                    int after = prev_i < 0 || c > prev_c || (c == prev_c && a > prev_i);
-                    if (after && aa_argmax_better(-c, a, best_neg, best_i)) best_neg = -c, best_i = a;
+            if (args.topk <= AA_TOPK_LIST) { /* one pass (uniform for the group) */
+                float list_c[AA_TOPK_LIST], c;
+                aa_i32 list_i[AA_TOPK_LIST];
+                aa_topk_list_clear(list_c, list_i);
+                for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE)
+                    if (pre[a] == local_gt) aa_topk_list_offer(list_c, list_i, cost[a], (aa_i32)a);
+                for (aa_i32 j = 0; j < args.topk; ++j) {
+                    aa_i64 next = aa_topk_list_next(red_v, red_i, list_c, list_i, &c);
+                    if (next < 0) break; /* uniform: every work-item has the group's answer */
+                    if (lid == 0) cand_index[count] = (aa_i32)next, cand_cost[count] = c;
+                    ++count;
                 }
-                aa_group_argmax(red_v, red_i, &best_neg, &best_i);
-                if (best_i < 0) break; /* uniform: every work-item has the group's answer */
-                prev_c = -best_neg, prev_i = best_i;
-                if (lid == 0) cand_index[count] = (aa_i32)best_i, cand_cost[count] = prev_c;
-                ++count;
+            } else { /* k rounds (no `continue` around barriers: PoCL miscompiled it) */
+                float prev_c = 0.0f;
+                aa_i64 prev_i = -1;
+                for (aa_i32 j = 0; j < args.topk; ++j) {
+                    float best_neg = 0.0f; /* the group argmax of -cost is the argmin */
+                    aa_i64 best_i = -1;
+                    for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE) {
+                        if (pre[a] != local_gt) continue; /* (a loop without barriers) */
+                        float c = cost[a];
+                        int after = prev_i < 0 || c > prev_c || (c == prev_c && a > prev_i);
+                        if (after && aa_argmax_better(-c, a, best_neg, best_i)) best_neg = -c, best_i = a;
+                    }
+                    aa_group_argmax(red_v, red_i, &best_neg, &best_i);
+                    if (best_i < 0) break; /* uniform: every work-item has the group's answer */
+                    prev_c = -best_neg, prev_i = best_i;
+                    if (lid == 0) cand_index[count] = (aa_i32)best_i, cand_cost[count] = prev_c;
+                    ++count;
+                }
             }
             level_first[l + 1] = count;
         }

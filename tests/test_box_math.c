@@ -1,9 +1,13 @@
-/* test_box_math.c - the kernels' device helpers (kernels/box_math.h), compiled as
- * host C: hand-computed values, and bitwise agreement with the independent CPU
- * reference (aa_overlaps on a CPU context) on random and adversarial boxes. */
+/* test_box_math.c - the kernels' device helpers (kernels/box_math.h, and the
+ * one-pass top-k's per-work-item list of kernels/topk_list.h), compiled as host C:
+ * hand-computed values, bitwise agreement with the independent CPU reference
+ * (aa_overlaps on a CPU context) on random and adversarial boxes, and the top-k list
+ * and its merge against a sort. */
 #include "common.h"
 
-#include "../kernels/box_math.h"
+#include <stdlib.h>
+
+#include "../kernels/topk_list.h" /* (includes box_math.h) */
 
 static aa_box B(float x1, float y1, float x2, float y2)
 {
@@ -57,12 +61,82 @@ static void matches_reference(void **state)
     aa_context_destroy(ctx);
 }
 
+/* (distance, index) pairs sorted by the top-k order, for qsort. */
+typedef struct dist_index {
+    float d;
+    aa_i32 i;
+} dist_index;
+
+static int by_topk_order(const void *x, const void *y)
+{
+    const dist_index *a = x, *b = y;
+    return aa_nearer(a->d, a->i, b->d, b->i) ? -1 : aa_nearer(b->d, b->i, a->d, a->i) ? 1 : 0;
+}
+
+/* The one-pass top-k of topk_list.h, simulated: W work-items each keep the
+ * AA_TOPK_LIST lowest of their strided share of n anchors (aa_topk_list_offer),
+ * then k rounds take the lowest head of all lists and pop it (aa_topk_list_next's
+ * rule). Must give the sort's first k for every k up to AA_TOPK_LIST; each list
+ * alone must be its share's sorted prefix. Values from a few distinct ones, so
+ * ties are everywhere. */
+static void topk_list(void **state)
+{
+    (void)state;
+    enum { MAX_N = 600, MAX_W = 32 };
+    dist_index all[MAX_N];
+    float d[MAX_N];
+    float list_d[MAX_W][AA_TOPK_LIST];
+    aa_i32 list_i[MAX_W][AA_TOPK_LIST];
+    for (int trial = 0; trial < 300; ++trial) {
+        int n = test_int(1, MAX_N), w = test_int(1, MAX_W), levels = test_int(1, 12);
+        for (int a = 0; a < n; ++a) d[a] = (float)test_int(0, levels) * 0.5f;
+        for (int t = 0; t < w; ++t) aa_topk_list_clear(list_d[t], list_i[t]);
+        for (int a = 0; a < n; ++a) {
+            int t = a % w;
+            aa_topk_list_offer(list_d[t], list_i[t], d[a], a);
+        }
+        /* each list: its share's first AA_TOPK_LIST in order, then empty slots */
+        for (int t = 0; t < w; ++t) {
+            int m = 0;
+            for (int a = t; a < n; a += w) all[m].d = d[a], all[m].i = a, ++m;
+            qsort(all, (size_t)m, sizeof all[0], by_topk_order);
+            for (int s = 0; s < AA_TOPK_LIST; ++s) {
+                if (s < m) {
+                    assert_int_equal(list_i[t][s], all[s].i);
+                    assert_true(list_d[t][s] == all[s].d);
+                } else {
+                    assert_int_equal(list_i[t][s], -1);
+                }
+            }
+        }
+        for (int a = 0; a < n; ++a) all[a].d = d[a], all[a].i = a;
+        qsort(all, (size_t)n, sizeof all[0], by_topk_order);
+        int k = test_int(1, AA_TOPK_LIST);
+        if (k > n) k = n;
+        for (int j = 0; j < k; ++j) {
+            int win = -1;
+            for (int t = 0; t < w; ++t)
+                if (win < 0 || aa_topk_before(list_d[t][0], list_i[t][0], list_d[win][0], list_i[win][0]))
+                    win = t;
+            if (list_i[win][0] != all[j].i)
+                fail_msg("trial %d (n %d, %d lists, k %d): pick %d is anchor %d, the sort's %d", trial, n,
+                         w, k, j, (int)list_i[win][0], (int)all[j].i);
+            aa_topk_list_pop(list_d[win], list_i[win]);
+        }
+    }
+    /* empty slots come last, whatever their distance */
+    assert_true(aa_topk_before(1e30f, 5, 0.0f, -1));
+    assert_false(aa_topk_before(0.0f, -1, 1e30f, 5));
+    assert_false(aa_topk_before(0.0f, -1, 0.0f, -1));
+}
+
 int main(void)
 {
     test_seed();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(hand_computed),
         cmocka_unit_test(matches_reference),
+        cmocka_unit_test(topk_list),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
