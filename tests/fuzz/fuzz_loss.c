@@ -38,14 +38,7 @@
 
 const char *fuzz_target_name = "fuzz_loss";
 
-enum { MAX_SEGMENTS = 24, MAX_SEGMENT_POINTS = 40, MAX_CLASSES = 8 };
-
-static double dval(input *in, double lo, double hi)
-{
-    unsigned sel = u8(in);
-    if (sel < 200) return lo + (hi - lo) * ((double)u16(in) / 65535.0);
-    return (double)special_float(sel);
-}
+enum { MAX_SEGMENTS = 24, MAX_SEGMENT_POINTS = 40 };
 
 /* Caller-workspace variants of a call: the exact queried size (same bytes as the
  * context's workspace), and one byte less. */
@@ -441,53 +434,6 @@ static mask oracle_paa_params(const aa_paa_params *given, aa_paa_params *eff)
     return m;
 }
 
-/* Element i of a head array as float (the header's dtypes). */
-static float head_value(aa_dtype t, const void *array, int64_t i)
-{
-    uint16_t h;
-    uint32_t bits;
-    float v;
-    switch (t) {
-    case AA_FLOAT16:
-        h = ((const uint16_t *)array)[i];
-        if (((h >> 10) & 31) == 31) return (h & 1023) ? NAN : INFINITY;
-        return 0.0f; /* only finiteness is needed here */
-    case AA_BFLOAT16:
-        bits = (uint32_t)((const uint16_t *)array)[i] << 16;
-        memcpy(&v, &bits, sizeof v);
-        return v;
-    default: return ((const float *)array)[i];
-    }
-}
-
-/* A head array of n elements: moderate values from the seed, special ones patched. */
-static void *make_head_array(input *in, aa_dtype t, int64_t n, float lo, float hi)
-{
-    size_t elem = t == AA_FLOAT32 ? 4 : 2;
-    unsigned char *p = xmalloc((size_t)n * elem);
-    rng_state = ((uint64_t)u32(in) << 1) | 1;
-    for (int64_t i = 0; i < n; ++i) {
-        float v = rng_float(lo, hi);
-        uint32_t bits;
-        memcpy(&bits, &v, sizeof bits);
-        if (t == AA_FLOAT32) memcpy(p + 4 * i, &v, 4);
-        else if (t == AA_BFLOAT16) ((uint16_t *)p)[i] = (uint16_t)(bits >> 16);
-        else ((uint16_t *)p)[i] = (uint16_t)((rng() & 0x8000) | (rng() % 0x4800)); /* |v| < 8, finite */
-    }
-    unsigned patches = u8(in) % 4;
-    for (unsigned k = 0; k < patches && n > 0; ++k) {
-        int64_t i = (int64_t)(u16(in) % (uint64_t)n);
-        if (t == AA_FLOAT32) {
-            float v = special_float(u8(in));
-            memcpy(p + 4 * i, &v, 4);
-        } else {
-            static const uint16_t table[] = {0x7c00, 0xfc00, 0x7e00, 0x7bff, 0x7f80, 0x7fc0, 0x7f7f, 0x0001};
-            ((uint16_t *)p)[i] = table[u8(in) % 8];
-        }
-    }
-    return p;
-}
-
 static void check_selection(const paa_args *x)
 {
     const batch *b = x->b;
@@ -524,7 +470,7 @@ static void fuzz_paa(input *in, aa_context *ctx, int lada)
     build_batch(in, &b, NULL, 0, NULL, NULL, 0);
     const aa_anchors *A = b.ap;
     const aa_gts *G = b.gp;
-    const int64_t nA = b.honest_anchors, nG = b.e.gt_boxes;
+    const int64_t nA = b.honest_anchors;
     const int32_t nI = b.honest_images;
     mask batch_m = oracle_anchors(A, &b.e, 0) | oracle_gts(G, &b.e, 0);
     int64_t dA = batch_m ? 0 : A->num_anchors;
@@ -532,58 +478,14 @@ static void fuzz_paa(input *in, aa_context *ctx, int lada)
     int64_t dG = batch_m ? 0 : G->offsets[G->num_images];
     size_t rows = (size_t)nI * (size_t)nA, drows = (size_t)dI * (size_t)dA;
 
-    /* head outputs */
-    unsigned sel = u8(in);
-    aa_head_outputs head;
-    head.dtype = (aa_dtype)(sel % 3);
-    head.num_classes = 1 + (int32_t)(u8(in) % MAX_CLASSES);
-    void *logits = make_head_array(in, head.dtype, (int64_t)rows * head.num_classes, -6, 6);
-    void *deltas = make_head_array(in, head.dtype, (int64_t)rows * 4, -2, 2);
-    head.cls_logits = logits, head.bbox_deltas = deltas;
-    const aa_head_outputs *H = &head;
-    switch (sel < 200 ? 0 : sel % 6) {
-    /* (only to invalid values: a valid lie about the arrays' sizes cannot be seen) */
-    case 1: head.dtype = (aa_dtype)(u8(in) & 1 ? -1 : 3 + (int)(u8(in) % 100)); break;
-    case 2: head.num_classes = -(int32_t)(u8(in) % 3); break;
-    case 3: head.cls_logits = NULL; break;
-    case 4: head.bbox_deltas = NULL; break;
-    case 5: H = NULL; break;
-    default: break;
-    }
-    /* labels below num_classes, one sometimes not */
-    int32_t classes = head.num_classes >= 1 ? head.num_classes : 1;
-    for (int64_t k = 0; b.labels && k < nG; ++k)
-        if (b.labels[k] >= 0) b.labels[k] %= classes;
-    if (b.labels && nG > 0 && u8(in) >= 240) b.labels[u8(in) % nG] = classes + (int32_t)(u8(in) % 3);
+    /* head outputs (harness.c) */
+    head_data hd;
+    decode_head(in, &b, &hd);
+    const aa_head_outputs *H = hd.hp, head = hd.head; /* (head: a copy, for the oracle) */
 
     /* parameters */
     aa_paa_params p;
-    if (u8(in) & 1) aa_paa_params_init(&p);
-    else aa_paa_params_init_original(&p);
-    unsigned patches = u8(in) % 5;
-    for (unsigned k = 0; k < patches; ++k) {
-        unsigned f = u8(in) % 17, c = u8(in) % 4;
-        switch (f) {
-        case 0: p.pre.pos_iou_thr = fval(in, 0, 1); break;
-        case 1: p.pre.eps = fval(in, 0, 1e-3f); break;
-        case 2: p.gmm.num_components = ival(in, 1, 3); break;
-        case 3: p.gmm.init = (aa_gmm_init)ival(in, 0, 2); break;
-        case 4: p.gmm.tol = dval(in, 0, 1e-2); break;
-        case 5: p.gmm.covariance = (aa_gmm_covariance)ival(in, 0, 3); break;
-        case 6: p.topk = ival(in, 1, 12); break;
-        case 7: p.single_candidate_positive = ival(in, 0, 2); break;
-        case 8: p.separation = ival(in, 0, 3); break;
-        case 9: p.focal_alpha = fval(in, 0, 1); break;
-        case 10: p.focal_gamma = fval(in, 0, 4); break;
-        case 11: p.giou_weight = fval(in, -2, 4); break;
-        case 12: p.giou_eps = fval(in, 0, 1e-3f); break;
-        case 13: p.target_means[c] = fval(in, -1, 1); break;
-        case 14: p.target_stds[c] = fval(in, 0, 1); break;
-        case 15: p.wh_ratio_clip = fval(in, 0, 1); break;
-        default: p.struct_size = struct_size_val(in, sizeof p); break;
-        }
-    }
-    const aa_paa_params *pp = (u8(in) & 15) == 15 ? NULL : &p;
+    const aa_paa_params *pp = decode_paa_params(in, &p);
     aa_paa_params eff;
     mask params_m = oracle_paa_params(pp, &eff);
 
@@ -634,27 +536,8 @@ static void fuzz_paa(input *in, aa_context *ctx, int lada)
         pre_ok = aa_assign_max_iou(ctx, &eff.pre, A, G, &po, NULL, 0) == AA_SUCCESS;
         CHECK(pre_ok, "harness: max-IoU pre-assignment failed: %s", aa_context_last_error(ctx));
     }
-    mask pre_m = 0;
-    const int32_t *pre_arg = pre;
-    sel = u8(in);
-    if (sel >= 230 && drows > 0) {
-        size_t at = u16(in) % drows;
-        int32_t image = (int32_t)(at / (size_t)dA);
-        int64_t count = G->offsets[image + 1] - G->offsets[image];
-        switch (sel % 4) {
-        case 0: pre[at] = -3 - (int32_t)u8(in); pre_m |= BIT(AA_ERR_INVALID_ARGUMENT); break;
-        case 1: pre[at] = (int32_t)count + (int32_t)u8(in); pre_m |= BIT(AA_ERR_INVALID_ARGUMENT); break;
-        case 2: /* a crowd GT: never assigned */
-            for (int64_t k = 0; k < count; ++k)
-                if (b.crowd && b.crowd[G->offsets[image] + k]) {
-                    pre[at] = (int32_t)k;
-                    pre_m |= BIT(AA_ERR_INVALID_ARGUMENT);
-                    break;
-                }
-            break;
-        default: pre_arg = NULL; pre_m |= BIT(AA_ERR_NULL_POINTER); break;
-        }
-    }
+    mask pre_m;
+    const int32_t *pre_arg = corrupt_pre(in, &b, pre, drows, dA, &pre_m);
 
     /* costs (aa_paa_costs) */
     float *costs = xmalloc((rows + 1) * sizeof(float));
@@ -698,7 +581,7 @@ static void fuzz_paa(input *in, aa_context *ctx, int lada)
     }
     mask cost_m = 0;
     x.costs = costs;
-    sel = u8(in);
+    unsigned sel = u8(in);
     if (sel >= 224 && drows > 0) {
         size_t at = u16(in) % drows;
         costs[at] = sel & 1 ? rng_float(0, 3) * (float)(sel % 3) : special_float(u8(in));
@@ -767,7 +650,8 @@ static void fuzz_paa(input *in, aa_context *ctx, int lada)
     for (int i = 0; i < 3; ++i) free(expect[i]);
     outs_free(&o);
     if (lada) fuzz_lada(in, ctx, &b, H, head_m, any_row_bad, max_abs_head);
-    free(gt_index), free(overlap), free(labels), free(costs), free(pre), free(logits), free(deltas);
+    free(gt_index), free(overlap), free(labels), free(costs), free(pre);
+    free_head(&hd);
     free(row_bad);
     free_batch(&b);
 }
@@ -794,24 +678,6 @@ static aa_status call_lada(aa_context *c, void *v)
 {
     lada_args *x = v;
     return aa_assign_lada(c, x->params, x->a, x->g, x->head, x->out, x->w.ws, x->w.ws_bytes);
-}
-
-static mask nonneg_finite(float v) { return v >= 0.0f && isfinite(v) ? 0 : BIT(AA_ERR_INVALID_ARGUMENT); }
-
-static mask oracle_lada_params(const aa_lada_params *given, aa_lada_params *eff)
-{
-    EFFECTIVE(aa_lada_params, aa_lada_params_init, given, *eff);
-    if (given && oracle_struct_size(given->struct_size, sizeof *eff)) return BIT(AA_ERR_INVALID_ARGUMENT);
-    const aa_lada_params *p = eff;
-    mask m = oracle_eps(p->region_radius) | oracle_topk(p->topk_per_level) | oracle_eps(p->giou_eps) |
-             oracle_eps(p->wh_ratio_clip) | nonneg_finite(p->cls_weight) | nonneg_finite(p->giou_weight) |
-             nonneg_finite(p->center_weight) | nonneg_finite(p->focal_gamma);
-    if (p->clip_region_to_gt != 0 && p->clip_region_to_gt != 1) m |= BIT(AA_ERR_INVALID_ARGUMENT);
-    if (p->topk < 1 || p->topk > AA_MAX_TOPK * AA_MAX_LEVELS) m |= BIT(AA_ERR_INVALID_ARGUMENT);
-    if (p->threshold != AA_LADA_MEAN && p->threshold != AA_LADA_MEAN_STD) m |= BIT(AA_ERR_INVALID_ARGUMENT);
-    if (!(p->focal_alpha >= 0.0f && p->focal_alpha <= 1.0f)) m |= BIT(AA_ERR_INVALID_ARGUMENT);
-    for (int c = 0; c < 4; ++c) m |= oracle_finite(p->target_means[c]) | oracle_eps(p->target_stds[c]);
-    return m;
 }
 
 static void check_lada_call(void *arg)
@@ -848,29 +714,7 @@ static void fuzz_lada(input *in, aa_context *ctx, batch *b, const aa_head_output
                       int any_row_bad, float max_abs_head)
 {
     aa_lada_params p;
-    aa_lada_params_init(&p);
-    unsigned patches = u8(in) % 5;
-    for (unsigned k = 0; k < patches; ++k) {
-        unsigned f = u8(in) % 17, c = u8(in) % 4;
-        switch (f) {
-        case 0: p.region_radius = fval(in, 0, 4); break;
-        case 1: p.clip_region_to_gt = ival(in, 0, 3); break;
-        case 2: p.topk_per_level = ival(in, 1, 12); break;
-        case 3: p.topk = ival(in, 1, 30); break;
-        case 4: p.threshold = (aa_lada_threshold)ival(in, 0, 3); break;
-        case 5: p.cls_weight = fval(in, -1, 3); break;
-        case 6: p.giou_weight = fval(in, -1, 3); break;
-        case 7: p.center_weight = fval(in, -1, 3); break;
-        case 8: p.focal_alpha = fval(in, 0, 1); break;
-        case 9: p.focal_gamma = fval(in, 0, 4); break;
-        case 10: p.giou_eps = fval(in, 0, 1e-3f); break;
-        case 11: p.target_means[c] = fval(in, -1, 1); break;
-        case 12: p.target_stds[c] = fval(in, 0, 1); break;
-        case 13: p.wh_ratio_clip = fval(in, 0, 1); break;
-        default: p.struct_size = struct_size_val(in, sizeof p); break;
-        }
-    }
-    const aa_lada_params *pp = (u8(in) & 15) == 15 ? NULL : &p;
+    const aa_lada_params *pp = decode_lada_params(in, &p);
     aa_lada_params eff;
     mask params_m = oracle_lada_params(pp, &eff);
     mask batch_m = oracle_anchors(b->ap, &b->e, 1) | oracle_gts(b->gp, &b->e, 0);

@@ -7,7 +7,12 @@
  * special values, crowd flags, labels, one corruption of the anchors and one of the
  * GTs), then max-IoU, ATSS and FCOS parameters field by field (struct_size
  * included), an overlap mode, eps, topk, which outputs are requested and one
- * corruption of the candidates. Each call runs on a CPU context and on an OpenCL
+ * corruption of the candidates; after all of these (an input that ends earlier reads
+ * zeros there: float32 heads of one class, the original PAA preset, LADA's defaults)
+ * head outputs as fuzz_loss.c decodes them (decode_head: float32, float16 or
+ * bfloat16, special values, one corruption), PAA parameters, one corruption of the
+ * pre-assignment (the CPU's max-IoU with the PAA parameters' pre, the same for both)
+ * and LADA parameters, field by field. Each call runs on a CPU context and on an OpenCL
  * context with AA_MEMORY_HOST (both created once per process; no OpenCL device is
  * a loud failure, never a pass), each side's outputs allocated to the byte
  * (AddressSanitizer guards them) and poisoned, the CPU's with POISON_A and
@@ -21,7 +26,20 @@
  *   - on success, an owned output differs from the CPU's, bit for bit:
  *     aa_overlaps (IoU, IoF, GIoU), aa_topk_nearest, aa_candidate_iou_stats (mean
  *     and std: the same bits, or NaN on both, as tests/test_gpu_parity.c),
- *     aa_assign_max_iou, aa_assign_atss, aa_assign_fcos (gt_index, overlap, labels).
+ *     aa_assign_max_iou, aa_assign_atss, aa_assign_fcos (gt_index, overlap, labels),
+ *     aa_assign_lada's gt_index and labels;
+ *   - on success, a loss differs by more than LOSS_ULPS (4) float ulps, or is not
+ *     finite on one side only: aa_assign_lada's overlap (the winning loss, +INF for
+ *     negatives: tests/parity_lada.h's rule, LADA_LOSS_ULPS) and aa_paa_costs' costs
+ *     (+INF exactly where the CPU has it: parity_paa.h's rule, PAA_COST_ULPS). Both
+ *     are computed in double with the device's exp, log, pow and log1p, rounded to
+ *     float once; a loss within the ulps but not bit-identical is printed and counted
+ *     (the totals at exit).
+ * One documented difference is followed rather than refused: where a LADA loss
+ * overflows float32 the CPU refuses the call (AA_ERR_INVALID_ARGUMENT, naming the
+ * anchor and GT) and a GPU backend gives that GT no positive (anchorassign.h). Then
+ * the CPU runs again with that GT crowd (never a candidate either), until it
+ * succeeds, and OpenCL's result must be that one by the rule above (counted).
  *
  * ATSS has no documented exception (docs/kernels.md "Bit-identical results": the
  * thresholds are summed in double in the reference's order). On a difference the
@@ -31,17 +49,26 @@
  * ATSS_NEAR_THRESHOLD (1e-6) of it. With ATSS_ALLOW_NEAR_THRESHOLD set to 1 such a
  * difference (and only such a one) would be counted and accepted instead.
  *
- * PAA and LADA are not compared here (their GPU rules need head outputs and, for
- * PAA, the EM's re-derivation of tests/parity_paa.h): opencl.parity covers them.
+ * PAA's selection (aa_assign_paa_costs, aa_assign_paa) and the EM are not compared
+ * here (their GPU rule needs the EM's re-derivation of tests/parity_paa.h):
+ * opencl.parity covers them.
  *
  * Under PoCL, .ci/fuzz runs it with its own sanitizer settings (and
- * lsan_pocl.supp); docs/robustness.md says why. What it found: regressions/parity/.
+ * tests/lsan_pocl.supp); docs/robustness.md says why. What it found:
+ * regressions/parity/ (two PoCL miscompiles of kernel shapes: docs/kernels.md).
  *
- * Sizes: the harness's bounds (<= 2000 anchors, <= 64 GTs, <= 8 images); PoCL's
- * launches dominate (six calls on each backend per input: 130-210 inputs/s). Build:
+ * Sizes: the harness's bounds (<= 2000 anchors, <= 64 GTs, <= 8 images, <= 8
+ * classes). LADA's select kernel computes the loss of every anchor in a GT's region
+ * once (topk_per_level <= AA_TOPK_LIST) or once per round, up to topk_per_level
+ * rounds (8-14 us a loss with 8 classes on PoCL): a LADA call whose valid parameters
+ * make that more than LADA_KERNEL_BUDGET (50,000) losses is not made (lada_work;
+ * counted), which the bounds would allow up to about 1.3e8 (64 GTs, 2,000 anchors on
+ * one level, topk_per_level 1,024).
+ * PoCL's launches dominate (eight calls on each backend per input). Build:
  * tests/fuzz/CMakeLists.txt (only where OpenCL is found); run: .ci/fuzz parity.
  */
 #include "harness.h"
+#include "../../kernels/topk_list.h" /* AA_TOPK_LIST: LADA's one-pass top-k */
 
 #include <math.h>
 #include <stdio.h>
@@ -52,6 +79,11 @@
 #ifndef ATSS_ALLOW_NEAR_THRESHOLD
 #define ATSS_ALLOW_NEAR_THRESHOLD 0
 #endif
+/* LADA's losses and PAA's costs: tests/parity_lada.h's LADA_LOSS_ULPS and
+ * parity_paa.h's PAA_COST_ULPS */
+#define LOSS_ULPS 4
+/* the most losses LADA's select kernel may compute for one input (file comment) */
+#define LADA_KERNEL_BUDGET 50000
 
 const char *fuzz_target_name = "fuzz_parity";
 
@@ -60,12 +92,22 @@ const char *fuzz_target_name = "fuzz_parity";
 static aa_context *cpu_ctx, *ocl_ctx;
 
 static int64_t elements_compared, calls_compared, atss_near_threshold_accepted;
+static int64_t lada_losses_within, paa_costs_within; /* within LOSS_ULPS, not identical */
+static int64_t lada_refused_calls, lada_refused_gts, lada_skipped, lada_compared, costs_compared;
 
 /* At exit: what was compared (both backends successful). */
 static void print_totals(void)
 {
-    fprintf(stderr, "fuzz_parity: %lld successful calls compared, %lld output elements identical",
-            (long long)calls_compared, (long long)elements_compared);
+    fprintf(stderr,
+            "fuzz_parity: %lld successful calls compared (%lld aa_assign_lada, %lld aa_paa_costs), %lld output "
+            "elements identical, %lld LADA losses and %lld PAA costs within %d ulps; %lld LADA calls the CPU "
+            "refused for a loss beyond float32 (%lld GTs), OpenCL as the CPU with those GTs crowd; %lld LADA "
+            "calls skipped (over %d kernel losses)",
+            (long long)calls_compared, (long long)lada_compared, (long long)costs_compared,
+            (long long)(elements_compared - lada_losses_within - paa_costs_within),
+            (long long)lada_losses_within, (long long)paa_costs_within, LOSS_ULPS,
+            (long long)lada_refused_calls, (long long)lada_refused_gts, (long long)lada_skipped,
+            LADA_KERNEL_BUDGET);
     if (ATSS_ALLOW_NEAR_THRESHOLD)
         fprintf(stderr, ", %lld ATSS differences at the threshold accepted", (long long)atss_near_threshold_accepted);
     fputc('\n', stderr);
@@ -111,12 +153,23 @@ static void warm_up(void)
     aa_max_iou_params mp;
     aa_atss_params ap;
     aa_fcos_params fp;
+    aa_paa_params pp;
+    aa_lada_params lp;
     aa_max_iou_params_init(&mp), aa_atss_params_init(&ap), aa_fcos_params_init(&fp);
+    aa_paa_params_init(&pp), aa_lada_params_init(&lp);
     fp.num_regress_ranges = 2, fp.regress_lo[0] = -1, fp.regress_hi[0] = 64;
     fp.regress_lo[1] = 64, fp.regress_hi[1] = 1e8f;
+    /* head outputs of 8 classes (labels up to 7) for the 2 x 6 rows; a pre-assignment
+     * to GT 0 of each image (not crowd) */
+    float logits[12 * 8], deltas[12 * 4];
+    int32_t pre[12];
+    for (int k = 0; k < 12 * 8; ++k) logits[k] = (float)(k % 7) - 3.0f;
+    for (int k = 0; k < 12 * 4; ++k) deltas[k] = 0.1f * (float)(k % 5 - 2);
+    for (int r = 0; r < 12; ++r) pre[r] = r % 3 == 0 ? 0 : AA_NEGATIVE;
+    aa_head_outputs h = {logits, deltas, AA_FLOAT32, 8};
     for (int k = 0; k < 2; ++k) {
         mp.ignore_iof_thr = k ? 0.5f : -1.0f, ap.ignore_iof_thr = mp.ignore_iof_thr;
-        ap.topk = 2, fp.center_sampling = k;
+        ap.topk = 2, fp.center_sampling = k, lp.clip_region_to_gt = k;
         aa_status st = AA_SUCCESS;
         for (int mode = AA_IOU; mode <= AA_GIOU && st == AA_SUCCESS; ++mode)
             st = aa_overlaps(ocl_ctx, (aa_overlap_mode)mode, 1e-6f, &a, &g, ov);
@@ -125,6 +178,8 @@ static void warm_up(void)
         if (st == AA_SUCCESS) st = aa_assign_max_iou(ocl_ctx, &mp, &a, &g, &out, NULL, 0);
         if (st == AA_SUCCESS) st = aa_assign_atss(ocl_ctx, &ap, &a, &g, &out, NULL, 0);
         if (st == AA_SUCCESS) st = aa_assign_fcos(ocl_ctx, &fp, &a, &g, &out, NULL, 0);
+        if (st == AA_SUCCESS) st = aa_paa_costs(ocl_ctx, &pp, &a, &g, &h, pre, o);
+        if (st == AA_SUCCESS) st = aa_assign_lada(ocl_ctx, &lp, &a, &g, &h, &out, NULL, 0);
         if (st != AA_SUCCESS) die("warm-up on OpenCL: %s", aa_context_last_error(ocl_ctx));
     }
 }
@@ -142,15 +197,22 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 /* ---------------------------------------------------------------- both backends */
 
 enum { MAX_POUTS = 4 };
-typedef enum cmp { CMP_BITS, CMP_STATS, CMP_NONE } cmp;
+/* How an output's owned elements compare: bit for bit; as mean / std (the same bits,
+ * or NaN on both); as a loss (the same bits, or both finite and within LOSS_ULPS
+ * float ulps, counted); not by run_both (the caller compares). */
+typedef enum cmp { CMP_BITS, CMP_STATS, CMP_ULPS, CMP_NONE } cmp;
+typedef enum etype { T_I32, T_F32, T_F64 } etype;
 
 /* One output of a call, on both backends: `alloc` bytes each (NULL: the output is
- * not passed), of which `owned` are written on success; `elem` bytes an element. */
+ * not passed), of which `owned` are written on success; elements of `type`. */
 typedef struct pout {
     const char *name;
     unsigned char *side[2]; /* 0: CPU, 1: OpenCL */
     size_t alloc, owned, elem;
+    etype type;
     cmp how;
+    int64_t per_image;   /* one element per (image, anchor): the anchors, for reports; 0: not */
+    int64_t *within;     /* CMP_ULPS: where the elements within LOSS_ULPS are counted */
 } pout;
 
 typedef struct pouts {
@@ -161,11 +223,13 @@ typedef struct pouts {
 static const unsigned char poison_of[2] = {POISON_A, POISON_B};
 static const char *const side_name[2] = {"cpu", "opencl"};
 
-static void pout_add(pouts *p, const char *name, int pass, size_t alloc, size_t elem, cmp how)
+static pout *pout_add(pouts *p, const char *name, int pass, size_t alloc, etype type, cmp how)
 {
     pout *o = &p->o[p->n++];
-    o->name = name, o->alloc = alloc, o->owned = 0, o->elem = elem, o->how = how;
+    o->name = name, o->alloc = alloc, o->owned = 0, o->type = type, o->elem = type == T_F64 ? 8 : 4;
+    o->how = how, o->per_image = 0, o->within = NULL;
     for (int s = 0; s < 2; ++s) o->side[s] = pass ? xmalloc(alloc) : NULL;
+    return o;
 }
 
 static void pouts_free(pouts *p)
@@ -177,6 +241,11 @@ static void pouts_free(pouts *p)
 /* A call on one side: bufs[i] is output i's buffer there (or NULL). */
 typedef aa_status (*pcall)(aa_context *ctx, void *args, void *const *bufs);
 
+/* A CPU failure the header documents as a success on a GPU backend (OpenCL
+ * succeeded): returns 1 after changing `args` so that the CPU, run again, gives
+ * what OpenCL must have given; 0 when the failure is not that one. */
+typedef int (*cpu_excuse)(void *args, aa_status cpu, const char *cpu_msg);
+
 static void check_untouched(const pout *o, int s, size_t from, const char *what)
 {
     if (!o->side[s]) return;
@@ -186,21 +255,81 @@ static void check_untouched(const pout *o, int s, size_t from, const char *what)
           from, o->alloc);
 }
 
-/* Runs fn on both backends with poisoned outputs. Statuses must agree; on failure
- * nothing may be written; on success nothing past the owned bytes (set by `own`,
- * which sees the status) and the owned bytes of every CMP_BITS / CMP_STATS output
- * must agree. Returns the status. */
-static aa_status run_both(const char *name, pcall fn, void *args, pouts *p, int batch_valid)
+/* Poisons side s's outputs and runs fn there. */
+static aa_status run_side(pcall fn, void *args, pouts *p, int s)
+{
+    void *bufs[MAX_POUTS];
+    for (int i = 0; i < p->n; ++i) {
+        if (p->o[i].side[s]) memset(p->o[i].side[s], poison_of[s], p->o[i].alloc);
+        bufs[i] = p->o[i].side[s];
+    }
+    return fn(s == 0 ? cpu_ctx : ocl_ctx, args, bufs);
+}
+
+/* Order-preserving integer of a float (-0 as +0): the distance in ulps. */
+static int64_t float_order(float f)
+{
+    int32_t i;
+    memcpy(&i, &f, 4);
+    return i < 0 ? (int64_t)INT32_MIN - i : i;
+}
+
+/* Element e of output o on side s, for a report. */
+static int describe_one(const pout *o, int s, size_t e, char *buf, size_t size)
+{
+    const unsigned char *at = o->side[s] + e * o->elem;
+    if (o->type == T_F64) {
+        double d;
+        memcpy(&d, at, 8);
+        return snprintf(buf, size, "%s %.17g (%a)", o->name, d, d);
+    }
+    uint32_t bits;
+    memcpy(&bits, at, 4);
+    if (o->type == T_I32) return snprintf(buf, size, "%s %d", o->name, (int)(int32_t)bits);
+    float f;
+    memcpy(&f, at, 4);
+    return snprintf(buf, size, "%s %.9g (0x%08x)", o->name, (double)f, (unsigned)bits);
+}
+
+/* Dies on element e of output o: where it is (image and anchor, with every output
+ * of that element on both sides) and both values. */
+static void report_difference(const pouts *p, const pout *o, size_t e, const char *why)
+{
+    char side[2][320];
+    for (int s = 0; s < 2; ++s) {
+        size_t n = 0;
+        side[s][0] = 0;
+        for (int i = 0; i < p->n; ++i) {
+            const pout *q = &p->o[i];
+            int one = q == o || (o->per_image && q->per_image && q->how != CMP_NONE);
+            if (!one || !q->side[s] || (e + 1) * q->elem > q->owned) continue;
+            if (n > 0 && n + 2 < sizeof side[s]) side[s][n++] = ',', side[s][n++] = ' ', side[s][n] = 0;
+            int w = describe_one(q, s, e, side[s] + n, sizeof side[s] - n);
+            if (w < 0 || (size_t)w >= sizeof side[s] - n) break;
+            n += (size_t)w;
+        }
+    }
+    if (o->per_image)
+        die("%s[%zu] %s (image %lld, anchor %lld): cpu (%s) opencl (%s)", o->name, e, why,
+            (long long)(e / (size_t)o->per_image), (long long)(e % (size_t)o->per_image), side[0], side[1]);
+    die("%s[%zu] %s: cpu (%s) opencl (%s)", o->name, e, why, side[0], side[1]);
+}
+
+/* Runs fn on both backends with poisoned outputs. Statuses must agree (but where
+ * `excuse` explains the CPU's failure: the CPU runs again on what it changed); on
+ * failure nothing may be written; on success nothing past the owned bytes (set by
+ * the caller, for success) and the owned elements of every CMP_BITS, CMP_STATS and
+ * CMP_ULPS output must agree. Returns the status. */
+static aa_status run_both(const char *name, pcall fn, void *args, pouts *p, int batch_valid, cpu_excuse excuse)
 {
     current_call = name;
-    void *bufs[2][MAX_POUTS];
     aa_status st[2];
-    for (int s = 0; s < 2; ++s) {
-        for (int i = 0; i < p->n; ++i) {
-            if (p->o[i].side[s]) memset(p->o[i].side[s], poison_of[s], p->o[i].alloc);
-            bufs[s][i] = p->o[i].side[s];
-        }
-        st[s] = fn(s == 0 ? cpu_ctx : ocl_ctx, args, bufs[s]);
+    for (int s = 0; s < 2; ++s) st[s] = run_side(fn, args, p, s);
+    while (st[0] != AA_SUCCESS && st[1] == AA_SUCCESS && excuse &&
+           excuse(args, st[0], aa_context_last_error(cpu_ctx))) {
+        check_message(aa_context_last_error(cpu_ctx));
+        for (int i = 0; i < p->n; ++i) check_untouched(&p->o[i], 0, 0, "failed but");
+        st[0] = run_side(fn, args, p, 0);
     }
     const char *msg[2] = {st[0] ? aa_context_last_error(cpu_ctx) : "",
                           st[1] ? aa_context_last_error(ocl_ctx) : ""};
@@ -230,16 +359,20 @@ static aa_status run_both(const char *name, pcall fn, void *args, pouts *p, int 
                 double x, y;
                 memcpy(&x, a, 8), memcpy(&y, b, 8);
                 if (isnan(x) && isnan(y)) continue;
-                die("%s[%zu]: cpu %.17g opencl %.17g", o->name, k / 8, x, y);
             }
-            if (o->elem == 4) {
-                float fx, fy;
-                int32_t ix, iy;
-                memcpy(&fx, a, 4), memcpy(&fy, b, 4), memcpy(&ix, a, 4), memcpy(&iy, b, 4);
-                die("%s[%zu]: cpu %.9g (int %d, 0x%08x) opencl %.9g (int %d, 0x%08x)", o->name, k / 4,
-                    (double)fx, (int)ix, (unsigned)ix, (double)fy, (int)iy, (unsigned)iy);
+            if (o->how == CMP_ULPS) {
+                float x, y;
+                memcpy(&x, a, 4), memcpy(&y, b, 4);
+                int64_t d = float_order(x) - float_order(y);
+                d = d < 0 ? -d : d;
+                if (!isfinite(x) || !isfinite(y)) report_difference(p, o, k / 4, "not finite on one side");
+                if (d > LOSS_ULPS) report_difference(p, o, k / 4, "more than LOSS_ULPS apart");
+                ++*o->within;
+                fprintf(stderr, "fuzz_parity: %s: %s[%zu]: cpu %.9g opencl %.9g, %lld ulp(s) apart (device exp/log/pow)\n",
+                        name, o->name, k / 4, (double)x, (double)y, (long long)d);
+                continue;
             }
-            die("%s: byte %zu differs", o->name, k);
+            report_difference(p, o, k / o->elem, "differs");
         }
         elements_compared += (int64_t)(o->owned / o->elem);
     }
@@ -260,6 +393,12 @@ typedef struct args {
     const aa_atss_params *atss;
     const aa_fcos_params *fcos;
     int out_null, gt_index_null; /* assignment: out NULL, out.gt_index NULL */
+    const aa_head_outputs *head;
+    const aa_paa_params *paa;
+    const int32_t *pre;          /* the CPU's max-IoU with paa's pre, possibly corrupted */
+    const aa_lada_params *lada;
+    aa_gts crowd_g;              /* LADA: the CPU's GTs with those it refused crowd */
+    uint8_t *crowd;
 } args;
 
 static aa_status call_overlaps(aa_context *c, void *v, void *const *o)
@@ -291,6 +430,97 @@ static aa_status call_assign(aa_context *c, void *v, void *const *o, int which)
 static aa_status call_max_iou(aa_context *c, void *v, void *const *o) { return call_assign(c, v, o, 0); }
 static aa_status call_atss(aa_context *c, void *v, void *const *o) { return call_assign(c, v, o, 1); }
 static aa_status call_fcos(aa_context *c, void *v, void *const *o) { return call_assign(c, v, o, 2); }
+static aa_status call_paa_costs(aa_context *c, void *v, void *const *o)
+{
+    args *x = v;
+    return aa_paa_costs(c, x->paa, x->a, x->g, x->head, x->pre, o[0]);
+}
+static aa_status call_lada(aa_context *c, void *v, void *const *o)
+{
+    args *x = v;
+    aa_assignment out = {x->gt_index_null ? NULL : o[0], o[1], o[2]};
+    return aa_assign_lada(c, x->lada, x->a, x->g, x->head, x->out_null ? NULL : &out, NULL, 0);
+}
+
+/* ---------------------------------------------------------------- LADA */
+
+/* The CPU refused aa_assign_lada for a loss beyond float32, where a GPU backend gives
+ * that GT no positive and the other GTs their usual result (anchorassign.h): the GT
+ * the CPU's message names becomes crowd (no candidate, no positive) in the CPU's
+ * copy of the GTs, and the CPU runs again. */
+static int lada_overflow(void *v, aa_status st, const char *msg)
+{
+    args *x = v;
+    const char *at = strstr(msg, "head: the loss of anchor ");
+    if (st != AA_ERR_INVALID_ARGUMENT || !at || !strstr(msg, "beyond float32")) return 0;
+    long long anchor;
+    int gt, image;
+    if (sscanf(at, "head: the loss of anchor %lld for GT %d of image %d", &anchor, &gt, &image) != 3)
+        die("harness: cannot read the CPU's overflow message: %s", msg);
+    const aa_gts *g = x->g;
+    CHECK(image >= 0 && image < g->num_images && gt >= 0 && gt < g->offsets[image + 1] - g->offsets[image] &&
+              anchor >= 0 && anchor < x->a->num_anchors,
+          "the CPU's overflow names anchor %lld, GT %d of image %d: not in the batch", anchor, gt, image);
+    if (!x->crowd) {
+        int64_t total = g->offsets[g->num_images];
+        x->crowd = xmalloc((size_t)total);
+        if (g->ignore_flags) memcpy(x->crowd, g->ignore_flags, (size_t)total);
+        else memset(x->crowd, 0, (size_t)total);
+        x->crowd_g = *g;
+        x->crowd_g.ignore_flags = x->crowd;
+        x->g = &x->crowd_g;
+        ++lada_refused_calls;
+    }
+    int64_t k = g->offsets[image] + gt;
+    CHECK(!x->crowd[k], "the CPU refused for GT %d of image %d (anchor %lld), which is crowd", gt, image, anchor);
+    x->crowd[k] = 1;
+    ++lada_refused_gts;
+    if (verbose > 0)
+        fprintf(stderr, "aa_assign_lada: the CPU's loss of anchor %lld for GT %d of image %d overflows: "
+                "that GT crowd on the CPU\n", anchor, gt, image);
+    return 1;
+}
+
+/* The losses LADA's select kernel computes (kernels/lada.h): per GT (not crowd, of
+ * positive area) and level, each of min(topk_per_level, n + 1) rounds computes the
+ * loss of all n anchors in the region again (the region as lada_ref.c's region(), in
+ * double, the anchor's float32 centre strictly inside). Only for valid parameters
+ * (0: the call fails before any kernel). */
+static double lada_work(const aa_lada_params *given, const aa_anchors *a, const aa_gts *g)
+{
+    aa_lada_params p;
+    if (oracle_lada_params(given, &p)) return 0;
+    double work = 0;
+    for (int32_t i = 0; i < g->num_images; ++i)
+        for (int64_t k = g->offsets[i]; k < g->offsets[i + 1]; ++k) {
+            const float *gt = g->boxes + 4 * k;
+            if ((g->ignore_flags && g->ignore_flags[k]) || !(gt[2] > gt[0] && gt[3] > gt[1])) continue;
+            double w = (double)gt[2] - gt[0], h = (double)gt[3] - gt[1];
+            double gx = (double)((gt[0] + gt[2]) / 2.0f), gy = (double)((gt[1] + gt[3]) / 2.0f);
+            int64_t j = 0;
+            for (int32_t l = 0; l < a->num_levels; ++l) {
+                double hw = (double)p.region_radius * a->level_strides[l] * sqrt(w / h);
+                double hh = (double)p.region_radius * a->level_strides[l] * sqrt(h / w);
+                double r[4] = {gx - hw, gy - hh, gx + hw, gy + hh};
+                if (p.clip_region_to_gt) {
+                    r[0] = fmax(r[0], (double)gt[0]), r[1] = fmax(r[1], (double)gt[1]);
+                    r[2] = fmin(r[2], (double)gt[2]), r[3] = fmin(r[3], (double)gt[3]);
+                }
+                double n = 0;
+                for (int64_t end = j + a->level_counts[l]; j < end; ++j) {
+                    const float *box = a->boxes + 4 * j;
+                    double ax = (double)((box[0] + box[2]) / 2.0f), ay = (double)((box[1] + box[3]) / 2.0f);
+                    n += ax > r[0] && ax < r[2] && ay > r[1] && ay < r[3];
+                }
+                /* one pass up to AA_TOPK_LIST, else up to topk_per_level rounds */
+                double rounds = p.topk_per_level <= AA_TOPK_LIST ? 1
+                                : p.topk_per_level < n + 1    ? p.topk_per_level
+                                                              : n + 1;
+                work += rounds * n;
+            }
+        }
+    return work;
+}
 
 /* ---------------------------------------------------------------- ATSS */
 
@@ -414,6 +644,17 @@ static float *generate(input *in, unsigned kind, int64_t *n, int64_t *counts, fl
 
 /* ---------------------------------------------------------------- entry */
 
+/* An assigner's outputs (gt_index always passed; overlap and labels as requested),
+ * n_out elements allocated, `owned` written on success. */
+static void assignment_outs(pouts *p, size_t n_out, size_t owned, int64_t dA, int want_overlap,
+                            int want_labels, cmp how, cmp overlap_how)
+{
+    pout_add(p, "gt_index", 1, n_out * sizeof(int32_t), T_I32, how);
+    pout_add(p, "overlap", want_overlap, n_out * sizeof(float), T_F32, overlap_how);
+    pout_add(p, "labels", want_labels, n_out * sizeof(int32_t), T_I32, how);
+    for (int i = 0; i < 3; ++i) p->o[i].owned = owned * 4, p->o[i].per_image = dA;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     input in = {data, size};
@@ -472,9 +713,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     pouts p = {0};
 
     /* ---- overlaps */
-    pout_add(&p, "overlaps", !(nulls & 1), (size_t)(nG * nA) * sizeof(float), 4, CMP_NONE);
+    pout_add(&p, "overlaps", !(nulls & 1), (size_t)(nG * nA) * sizeof(float), T_F32, CMP_NONE);
     p.o[0].owned = (size_t)(dG * dA) * sizeof(float);
-    if (run_both("aa_overlaps", call_overlaps, &x, &p, valid) == AA_SUCCESS && p.o[0].side[0]) {
+    if (run_both("aa_overlaps", call_overlaps, &x, &p, valid, NULL) == AA_SUCCESS && p.o[0].side[0]) {
         compare_overlaps(&p.o[0], &b, dA);
         elements_compared += dG * dA;
     }
@@ -484,9 +725,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     {
         int32_t k = x.topk >= 1 && x.topk <= AA_MAX_TOPK ? x.topk : 1;
         size_t n_cand = (size_t)nG * (size_t)(dL > nL ? dL : nL) * (size_t)k;
-        pout_add(&p, "candidates", !(nulls & 2), n_cand * sizeof(int32_t), 4, CMP_BITS);
+        pout_add(&p, "candidates", !(nulls & 2), n_cand * sizeof(int32_t), T_I32, CMP_BITS);
         p.o[0].owned = (size_t)dG * (size_t)dL * (size_t)k * sizeof(int32_t);
-        aa_status st = run_both("aa_topk_nearest", call_topk, &x, &p, valid);
+        aa_status st = run_both("aa_topk_nearest", call_topk, &x, &p, valid, NULL);
         if (st == AA_SUCCESS && p.o[0].side[0]) {
             int32_t *cand = (int32_t *)(void *)p.o[0].side[0];
             unsigned bad = u8(&in);
@@ -497,10 +738,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             x.candidates = cand;
             pouts q = {0};
-            pout_add(&q, "mean", !(nulls & 4), (size_t)nG * sizeof(double), 8, CMP_STATS);
-            pout_add(&q, "std", !(nulls & 8), (size_t)nG * sizeof(double), 8, CMP_STATS);
+            pout_add(&q, "mean", !(nulls & 4), (size_t)nG * sizeof(double), T_F64, CMP_STATS);
+            pout_add(&q, "std", !(nulls & 8), (size_t)nG * sizeof(double), T_F64, CMP_STATS);
             q.o[0].owned = q.o[1].owned = (size_t)dG * sizeof(double);
-            run_both("aa_candidate_iou_stats", call_stats, &x, &q, valid);
+            run_both("aa_candidate_iou_stats", call_stats, &x, &q, valid, NULL);
             pouts_free(&q);
             x.candidates = NULL;
         }
@@ -513,12 +754,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     size_t n_out = (size_t)nI * (size_t)nA, owned = (size_t)dI * (size_t)dA;
     for (int w = 0; w < 3; ++w) {
         cmp how = w == 1 ? CMP_NONE : CMP_BITS; /* ATSS: compare_atss */
-        pout_add(&p, "gt_index", 1, n_out * sizeof(int32_t), 4, how);
-        pout_add(&p, "overlap", want_overlap, n_out * sizeof(float), 4, how);
-        pout_add(&p, "labels", want_labels, n_out * sizeof(int32_t), 4, how);
-        p.o[0].owned = owned * sizeof(int32_t), p.o[1].owned = owned * sizeof(float);
-        p.o[2].owned = owned * sizeof(int32_t);
-        aa_status st = run_both(names[w], fns[w], &x, &p, valid);
+        assignment_outs(&p, n_out, owned, dA, want_overlap, want_labels, how, how);
+        aa_status st = run_both(names[w], fns[w], &x, &p, valid, NULL);
         if (w == 1 && st == AA_SUCCESS) {
             compare_atss(&p, x.atss, &b, dA, dI, dG);
             elements_compared += (int64_t)owned;
@@ -526,6 +763,61 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         pouts_free(&p);
     }
 
+    /* ---- loss-aware calls: head outputs as fuzz_loss.c decodes them (harness.c) */
+    head_data hd;
+    decode_head(&in, &b, &hd);
+    x.head = hd.hp;
+
+    /* PAA's costs, both given the CPU's max-IoU pre-assignment (with PAA's `pre`
+     * parameters; all negative where that fails), with one corruption */
+    aa_paa_params pap, pae;
+    x.paa = decode_paa_params(&in, &pap);
+    EFFECTIVE(aa_paa_params, aa_paa_params_init, x.paa, pae);
+    int32_t *pre = xmalloc((n_out + 1) * sizeof(int32_t));
+    for (size_t r = 0; r < n_out; ++r) pre[r] = AA_NEGATIVE;
+    aa_assignment po = {pre, NULL, NULL};
+    aa_status pre_st = valid ? aa_assign_max_iou(cpu_ctx, &pae.pre, A, G, &po, NULL, 0) : AA_ERR_INVALID_ARGUMENT;
+    mask pre_defect;
+    x.pre = corrupt_pre(&in, &b, pre, owned, dA, &pre_defect);
+    if (verbose > 0)
+        fprintf(stderr, "paa: params %s, pre-assignment %s, corruption 0x%x\n", x.paa ? "given" : "NULL",
+                aa_status_string(pre_st), pre_defect);
+    pout *costs = pout_add(&p, "costs", !(nulls & 0x40), n_out * sizeof(float), T_F32, CMP_ULPS);
+    costs->owned = owned * sizeof(float), costs->per_image = dA, costs->within = &paa_costs_within;
+    costs_compared += run_both("aa_paa_costs", call_paa_costs, &x, &p, valid, NULL) == AA_SUCCESS;
+    pouts_free(&p);
+    free(pre);
+    x.pre = NULL;
+
+    /* LADA (strides required): the outputs requested as for the assigners above */
+    aa_lada_params lap;
+    x.lada = decode_lada_params(&in, &lap);
+    int lada_valid = valid && oracle_anchors(A, &b.e, 1) == 0;
+    double work = lada_valid ? lada_work(x.lada, A, G) : 0;
+    if (verbose > 0) fprintf(stderr, "lada: params %s, %.0f kernel losses\n", x.lada ? "given" : "NULL", work);
+    if (work <= LADA_KERNEL_BUDGET) {
+        assignment_outs(&p, n_out, owned, dA, want_overlap, want_labels, CMP_BITS, CMP_ULPS);
+        p.o[1].within = &lada_losses_within;
+        aa_status st = run_both("aa_assign_lada", call_lada, &x, &p, lada_valid, lada_overflow);
+        lada_compared += st == AA_SUCCESS;
+        if (verbose > 0 && st == AA_SUCCESS) {
+            int64_t positives = 0;
+            for (size_t e = 0; e < owned; ++e) {
+                int32_t v;
+                memcpy(&v, p.o[0].side[0] + 4 * e, 4);
+                positives += v >= 0;
+            }
+            fprintf(stderr, "aa_assign_lada: %lld positives\n", (long long)positives);
+        }
+        pouts_free(&p);
+    } else {
+        ++lada_skipped;
+    }
+    x.g = b.gp;
+    free(x.crowd);
+    x.crowd = NULL;
+
+    free_head(&hd);
     free_batch(&b);
     current_call = "(done)";
     return 0;

@@ -1,8 +1,9 @@
 /*
  * harness.c - what the fuzz targets share: decoding the input, the oracle of the
  * header's rules for anchors, GTs and max-IoU parameters, the checked call (poisoned
- * outputs, the status against the defects present, repeatability), and the batch
- * built from the input. See harness.h.
+ * outputs, the status against the defects present, repeatability), the batch
+ * built from the input, and what the loss-aware calls decode (head outputs, PAA and
+ * LADA parameters, a pre-assignment's corruption). See harness.h.
  */
 #include "harness.h"
 
@@ -573,4 +574,202 @@ void decode_assigner_params(input *in, int32_t levels, assigner_params *p)
         default: fp->struct_size = struct_size_val(in, sizeof *fp); break;
         }
     }
+}
+
+/* ---------------------------------------------------------------- loss-aware calls */
+
+double dval(input *in, double lo, double hi)
+{
+    unsigned sel = u8(in);
+    if (sel < 200) return lo + (hi - lo) * ((double)u16(in) / 65535.0);
+    return (double)special_float(sel);
+}
+
+/* Element i of a head array as float (the header's dtypes). */
+float head_value(aa_dtype t, const void *array, int64_t i)
+{
+    uint16_t h;
+    uint32_t bits;
+    float v;
+    switch (t) {
+    case AA_FLOAT16:
+        h = ((const uint16_t *)array)[i];
+        if (((h >> 10) & 31) == 31) return (h & 1023) ? NAN : INFINITY;
+        return 0.0f; /* only finiteness is needed here */
+    case AA_BFLOAT16:
+        bits = (uint32_t)((const uint16_t *)array)[i] << 16;
+        memcpy(&v, &bits, sizeof v);
+        return v;
+    default: return ((const float *)array)[i];
+    }
+}
+
+/* A head array of n elements: moderate values from the seed, special ones patched. */
+void *make_head_array(input *in, aa_dtype t, int64_t n, float lo, float hi)
+{
+    size_t elem = t == AA_FLOAT32 ? 4 : 2;
+    unsigned char *p = xmalloc((size_t)n * elem);
+    rng_state = ((uint64_t)u32(in) << 1) | 1;
+    for (int64_t i = 0; i < n; ++i) {
+        float v = rng_float(lo, hi);
+        uint32_t bits;
+        memcpy(&bits, &v, sizeof bits);
+        if (t == AA_FLOAT32) memcpy(p + 4 * i, &v, 4);
+        else if (t == AA_BFLOAT16) ((uint16_t *)p)[i] = (uint16_t)(bits >> 16);
+        else ((uint16_t *)p)[i] = (uint16_t)((rng() & 0x8000) | (rng() % 0x4800)); /* |v| < 8, finite */
+    }
+    unsigned patches = u8(in) % 4;
+    for (unsigned k = 0; k < patches && n > 0; ++k) {
+        int64_t i = (int64_t)(u16(in) % (uint64_t)n);
+        if (t == AA_FLOAT32) {
+            float v = special_float(u8(in));
+            memcpy(p + 4 * i, &v, 4);
+        } else {
+            static const uint16_t table[] = {0x7c00, 0xfc00, 0x7e00, 0x7bff, 0x7f80, 0x7fc0, 0x7f7f, 0x0001};
+            ((uint16_t *)p)[i] = table[u8(in) % 8];
+        }
+    }
+    return p;
+}
+
+void decode_head(input *in, batch *b, head_data *h)
+{
+    size_t rows = (size_t)b->honest_images * (size_t)b->honest_anchors;
+    int64_t nG = b->e.gt_boxes;
+    aa_head_outputs *head = &h->head;
+    unsigned sel = u8(in);
+    head->dtype = (aa_dtype)(sel % 3);
+    head->num_classes = 1 + (int32_t)(u8(in) % MAX_CLASSES);
+    h->logits = make_head_array(in, head->dtype, (int64_t)rows * head->num_classes, -6, 6);
+    h->deltas = make_head_array(in, head->dtype, (int64_t)rows * 4, -2, 2);
+    head->cls_logits = h->logits, head->bbox_deltas = h->deltas;
+    h->hp = head;
+    switch (sel < 200 ? 0 : sel % 6) {
+    /* (only to invalid values: a valid lie about the arrays' sizes cannot be seen) */
+    case 1: head->dtype = (aa_dtype)(u8(in) & 1 ? -1 : 3 + (int)(u8(in) % 100)); break;
+    case 2: head->num_classes = -(int32_t)(u8(in) % 3); break;
+    case 3: head->cls_logits = NULL; break;
+    case 4: head->bbox_deltas = NULL; break;
+    case 5: h->hp = NULL; break;
+    default: break;
+    }
+    /* labels below num_classes, one sometimes not (the value read first: the order
+     * gcc and clang gave the unsequenced reads this replaced) */
+    int32_t classes = head->num_classes >= 1 ? head->num_classes : 1;
+    for (int64_t k = 0; b->labels && k < nG; ++k)
+        if (b->labels[k] >= 0) b->labels[k] %= classes;
+    if (b->labels && nG > 0 && u8(in) >= 240) {
+        int32_t v = classes + (int32_t)(u8(in) % 3);
+        b->labels[u8(in) % nG] = v;
+    }
+    if (verbose > 0)
+        fprintf(stderr, "head: dtype %d, %d classes%s\n", (int)head->dtype, (int)head->num_classes,
+                h->hp ? "" : ", not passed");
+}
+
+void free_head(head_data *h)
+{
+    free(h->logits), free(h->deltas);
+    h->logits = h->deltas = NULL;
+}
+
+const aa_paa_params *decode_paa_params(input *in, aa_paa_params *p)
+{
+    if (u8(in) & 1) aa_paa_params_init(p);
+    else aa_paa_params_init_original(p);
+    unsigned patches = u8(in) % 5;
+    for (unsigned k = 0; k < patches; ++k) {
+        unsigned f = u8(in) % 17, c = u8(in) % 4;
+        switch (f) {
+        case 0: p->pre.pos_iou_thr = fval(in, 0, 1); break;
+        case 1: p->pre.eps = fval(in, 0, 1e-3f); break;
+        case 2: p->gmm.num_components = ival(in, 1, 3); break;
+        case 3: p->gmm.init = (aa_gmm_init)ival(in, 0, 2); break;
+        case 4: p->gmm.tol = dval(in, 0, 1e-2); break;
+        case 5: p->gmm.covariance = (aa_gmm_covariance)ival(in, 0, 3); break;
+        case 6: p->topk = ival(in, 1, 12); break;
+        case 7: p->single_candidate_positive = ival(in, 0, 2); break;
+        case 8: p->separation = ival(in, 0, 3); break;
+        case 9: p->focal_alpha = fval(in, 0, 1); break;
+        case 10: p->focal_gamma = fval(in, 0, 4); break;
+        case 11: p->giou_weight = fval(in, -2, 4); break;
+        case 12: p->giou_eps = fval(in, 0, 1e-3f); break;
+        case 13: p->target_means[c] = fval(in, -1, 1); break;
+        case 14: p->target_stds[c] = fval(in, 0, 1); break;
+        case 15: p->wh_ratio_clip = fval(in, 0, 1); break;
+        default: p->struct_size = struct_size_val(in, sizeof *p); break;
+        }
+    }
+    return (u8(in) & 15) == 15 ? NULL : p;
+}
+
+const aa_lada_params *decode_lada_params(input *in, aa_lada_params *p)
+{
+    aa_lada_params_init(p);
+    unsigned patches = u8(in) % 5;
+    for (unsigned k = 0; k < patches; ++k) {
+        unsigned f = u8(in) % 17, c = u8(in) % 4;
+        switch (f) {
+        case 0: p->region_radius = fval(in, 0, 4); break;
+        case 1: p->clip_region_to_gt = ival(in, 0, 3); break;
+        case 2: p->topk_per_level = ival(in, 1, 12); break;
+        case 3: p->topk = ival(in, 1, 30); break;
+        case 4: p->threshold = (aa_lada_threshold)ival(in, 0, 3); break;
+        case 5: p->cls_weight = fval(in, -1, 3); break;
+        case 6: p->giou_weight = fval(in, -1, 3); break;
+        case 7: p->center_weight = fval(in, -1, 3); break;
+        case 8: p->focal_alpha = fval(in, 0, 1); break;
+        case 9: p->focal_gamma = fval(in, 0, 4); break;
+        case 10: p->giou_eps = fval(in, 0, 1e-3f); break;
+        case 11: p->target_means[c] = fval(in, -1, 1); break;
+        case 12: p->target_stds[c] = fval(in, 0, 1); break;
+        case 13: p->wh_ratio_clip = fval(in, 0, 1); break;
+        default: p->struct_size = struct_size_val(in, sizeof *p); break;
+        }
+    }
+    return (u8(in) & 15) == 15 ? NULL : p;
+}
+
+static mask nonneg_finite(float v) { return v >= 0.0f && isfinite(v) ? 0 : BIT(AA_ERR_INVALID_ARGUMENT); }
+
+mask oracle_lada_params(const aa_lada_params *given, aa_lada_params *eff)
+{
+    EFFECTIVE(aa_lada_params, aa_lada_params_init, given, *eff);
+    if (given && oracle_struct_size(given->struct_size, sizeof *eff)) return BIT(AA_ERR_INVALID_ARGUMENT);
+    const aa_lada_params *p = eff;
+    mask m = oracle_eps(p->region_radius) | oracle_topk(p->topk_per_level) | oracle_eps(p->giou_eps) |
+             oracle_eps(p->wh_ratio_clip) | nonneg_finite(p->cls_weight) | nonneg_finite(p->giou_weight) |
+             nonneg_finite(p->center_weight) | nonneg_finite(p->focal_gamma);
+    if (p->clip_region_to_gt != 0 && p->clip_region_to_gt != 1) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (p->topk < 1 || p->topk > AA_MAX_TOPK * AA_MAX_LEVELS) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (p->threshold != AA_LADA_MEAN && p->threshold != AA_LADA_MEAN_STD) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (!(p->focal_alpha >= 0.0f && p->focal_alpha <= 1.0f)) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    for (int c = 0; c < 4; ++c) m |= oracle_finite(p->target_means[c]) | oracle_eps(p->target_stds[c]);
+    return m;
+}
+
+const int32_t *corrupt_pre(input *in, const batch *b, int32_t *pre, size_t rows, int64_t dA,
+                           mask *defect)
+{
+    const aa_gts *g = b->gp;
+    *defect = 0;
+    unsigned sel = u8(in);
+    if (sel < 230 || rows == 0) return pre;
+    size_t at = u16(in) % rows;
+    int32_t image = (int32_t)(at / (size_t)dA);
+    int64_t count = g->offsets[image + 1] - g->offsets[image];
+    switch (sel % 4) {
+    case 0: pre[at] = -3 - (int32_t)u8(in); *defect = BIT(AA_ERR_INVALID_ARGUMENT); break;
+    case 1: pre[at] = (int32_t)count + (int32_t)u8(in); *defect = BIT(AA_ERR_INVALID_ARGUMENT); break;
+    case 2: /* a crowd GT: never assigned */
+        for (int64_t k = 0; k < count; ++k)
+            if (b->crowd && b->crowd[g->offsets[image] + k]) {
+                pre[at] = (int32_t)k;
+                *defect = BIT(AA_ERR_INVALID_ARGUMENT);
+                break;
+            }
+        break;
+    default: *defect = BIT(AA_ERR_NULL_POINTER); return NULL;
+    }
+    return pre;
 }

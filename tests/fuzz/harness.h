@@ -8,7 +8,9 @@
  *   - checked(): one public call with poisoned outputs, its status against the
  *     mask, nothing written on failure, every owned byte written and the same bytes
  *     again on success (see fuzz_api.c's file comment for the whole list);
- *   - the batch (anchors + GTs) decoded from the input, with one corruption each.
+ *   - the batch (anchors + GTs) decoded from the input, with one corruption each;
+ *   - for the loss-aware calls (fuzz_loss.c, fuzz_parity.c): head outputs, PAA and
+ *     LADA parameters, a pre-assignment's corruption, LADA's parameter oracle.
  */
 #ifndef AA_FUZZ_HARNESS_H
 #define AA_FUZZ_HARNESS_H
@@ -171,5 +173,43 @@ typedef struct assigner_params {
 } assigner_params;
 void regress_defaults(aa_fcos_params *p, int32_t levels);
 void decode_assigner_params(input *in, int32_t levels, assigner_params *p);
+
+/* ---------------------------------------------------------------- loss-aware calls
+ * (fuzz_loss.c and fuzz_parity.c decode them alike) */
+
+enum { MAX_CLASSES = 8 };
+
+double dval(input *in, double lo, double hi);
+/* Element i of a head array as float (the header's dtypes; float16: only whether it
+ * is finite, as 0, +INF or NaN). */
+float head_value(aa_dtype t, const void *array, int64_t i);
+/* A head array of n elements: moderate values from a seed, special ones patched. */
+void *make_head_array(input *in, aa_dtype t, int64_t n, float lo, float hi);
+
+/* Head outputs for every row (image x anchor) the batch was built with: float32,
+ * float16 or bfloat16, 1 .. MAX_CLASSES classes, special values patched in, one
+ * corruption (an invalid dtype or num_classes, a NULL array, no head); the batch's
+ * labels reduced below num_classes, one sometimes not. */
+typedef struct head_data {
+    aa_head_outputs head;      /* what is passed                              */
+    const aa_head_outputs *hp; /* &head, or NULL                              */
+    void *logits, *deltas;     /* storage: rows x decoded classes, rows x 4    */
+} head_data;
+void decode_head(input *in, batch *b, head_data *h);
+void free_head(head_data *h);
+
+/* Parameters field by field (struct_size included) from either preset (PAA) or the
+ * defaults (LADA); returns p, or NULL (no parameters). */
+const aa_paa_params *decode_paa_params(input *in, aa_paa_params *p);
+const aa_lada_params *decode_lada_params(input *in, aa_lada_params *p);
+/* The header's rules for LADA's parameters; *eff: the effective ones. */
+mask oracle_lada_params(const aa_lada_params *given, aa_lada_params *eff);
+
+/* One corruption of a pre-assignment of `rows` elements (images x dA anchors), from
+ * a byte >= 230: an entry below AA_IGNORED, one past its image's GTs, one naming a
+ * crowd GT (where there is one), or no array. Returns the array to pass; *defect:
+ * the status it calls for (0: none). */
+const int32_t *corrupt_pre(input *in, const batch *b, int32_t *pre, size_t rows, int64_t dA,
+                           mask *defect);
 
 #endif

@@ -25,7 +25,10 @@ corpus_parity/seed-*: inputs in fuzz_parity.c's format: the GT boxes of shipped 
 images (scaled to the canvas, crowd flags and labels) against generated RetinaNet
 anchors, ATSS anchors and FCOS points (offset 0.5 and 0), ignore regions, centre
 sampling, every overlap mode and a few topk; harness-built anchor sets (random and on
-the integer grid, for ties), and random bytes.
+the integer grid, for ties), and random bytes. The seed-loss-* ones add the bytes of
+the loss-aware calls (head outputs of each dtype and several classes, PAA presets,
+LADA thresholds and clipping), and seed-lada-overflow-one-gt a LADA loss beyond
+float32 for one of two GTs (the CPU refuses, OpenCL gives that GT no positive).
 
 regressions/api/, regressions/parity/overlaps-signed-zero: hand-made reproducers of
 what the first fuzzing runs found (docs/robustness.md, "Found by fuzzing").
@@ -367,8 +370,30 @@ def loss_corpus(rows):
         put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
 
 
+def parity_loss_section(e, dtype=0, classes=8, original=False, lada=(), logit_patches=()):
+    """fuzz_parity.c's loss-aware section (harness.c's decode_head, decode_paa_params,
+    corrupt_pre, decode_lada_params): head outputs of the dtype (0 f32, 1 f16, 2 bf16)
+    and classes, logit patches (index, special value), the PAA preset, no pre-assignment
+    corruption, LADA parameter patches (field, channel, value bytes)."""
+    e.u8(dtype)                    # dtype, no head corruption
+    e.u8(classes - 1)              # num_classes
+    e.u32(21), e.u8(len(logit_patches))  # logits: seed, patches
+    for i, special in logit_patches:
+        e.u16(i), e.u8(special)
+    e.u32(22), e.u8(0)             # deltas: seed, no patches
+    e.u8(0)                        # labels kept below num_classes (read where there are GTs)
+    e.u8(0 if original else 1)     # PAA preset
+    e.u8(0), e.u8(0)               # no PAA parameter patches, params given
+    e.u8(0)                        # pre-assignment: no corruption
+    e.u8(len(lada))                # LADA parameter patches
+    for f, c, value in lada:
+        e.u8(f), e.u8(c)
+        e.b += value
+    e.u8(0)                        # LADA params given
+
+
 def parity_seed(images, by_image, kind, canvas, levels=5, offset_bit=0, mode_sel=0, eps_default=True,
-                topk_sel=8, params=(), req=1, per_image=8, harness_anchors=None):
+                topk_sel=8, params=(), req=1, per_image=8, harness_anchors=None, loss=None):
     """fuzz_parity.c's layout: kind 1 RetinaNet anchors, 2 ATSS anchors, 3 FCOS points on
     `canvas` (h, w: 8 + 4 * byte, chosen to hold <= 2000 anchors, so not halved), or kind 0
     with harness_anchors = (level counts, fill mode, seed); then the batch (real GTs scaled
@@ -416,6 +441,35 @@ def parity_seed(images, by_image, kind, canvas, levels=5, offset_bit=0, mode_sel
     e.u8(topk_sel)                 # topk = 1 + sel % 12
     e.u8(req)
     e.u8(0)                        # candidate corruption: none
+    if loss is not None:
+        parity_loss_section(e, **loss)
+    return bytes(e.b)
+
+
+def lada_overflow_seed():
+    """Six 8 x 8 anchors (stride 8) in two rows of three, each inside the LADA region of
+    one of two 40 x 40 GTs (radius 1.5, clipped); 2 classes, both logits of anchor 0
+    FLT_MAX and cls_weight 3: its loss (3 x 0.75 x FLT_MAX) overflows float32, so the
+    CPU refuses the call and OpenCL gives GT 0 no positive, GT 1 as usual."""
+    e = Enc()
+    e.u8(0)                        # the harness builds the anchors
+    e.u8(0), e.u8(6)               # 1 level of 6 anchors
+    e.u8(3), e.u32(1)              # explicit boxes, seed
+    for cx in (14, 20, 26, 114, 120, 126):
+        e.fval(cx - 4, -50, 1400), e.fval(16, -50, 1400), e.fval(8, 0, 600), e.fval(8, 0, 600)
+    e.u8(0)                        # no box patches
+    e.u8(0), e.u8(0)               # strides given (8), no anchor corruption
+    e.u8(1), e.u8(2)               # 1 image of 2 GTs
+    e.u8(3), e.u32(5)              # explicit boxes, seed of the labels
+    for x in (0, 100):
+        e.fval(x, -50, 1400), e.fval(0, -50, 1400), e.fval(40, 0, 600), e.fval(40, 0, 600)
+    e.u8(0)                        # no box patches
+    e.u8(2), e.u8(0)               # labels, no crowd flags; no GT corruption
+    e.u8(0), e.u8(0)               # no parameter patches, every struct given
+    e.u8(0), e.u8(8), e.u8(1), e.u8(0)  # IoU, topk 9, labels and overlap, no corruption
+    cls_weight_3 = bytes([0]) + struct.pack("<H", 65535)  # fval(-1, 3) = 3
+    parity_loss_section(e, classes=2, logit_patches=((0, 9), (1, 9)),  # special 9: FLT_MAX
+                        lada=((5, 0, cls_weight_3),))
     return bytes(e.b)
 
 
@@ -451,6 +505,15 @@ def parity_corpus(rows):
                                                harness_anchors=((199, 150, 100, 60, 30), 0, 5)))
     put("harness-grid-ties", parity_seed(order[22:24], by_image, 0, (800, 1360),
                                          harness_anchors=((199, 199, 100), 2, 9), mode_sel=2))
+    # the loss-aware calls: PAA's costs and LADA (mean + std: threshold patch 1; clip off:
+    # field 1 = 0; per-level top-k 3: field 2, ival 2)
+    put("loss-retina-coco-float32", parity_seed(order[0:4], by_image, 1, retina,
+                                                loss=dict(dtype=0, classes=8, lada=[(4, 0, bytes([1]))])))
+    put("loss-atss-coco-crowd-bfloat16", parity_seed(crowd[:3], by_image, 2, small, loss=dict(
+        dtype=2, classes=5, original=True, lada=[(1, 0, bytes([0])), (2, 0, bytes([2]))])))
+    put("loss-fcos-coco-float16", parity_seed(order[8:12], by_image, 3, small,
+                                              loss=dict(dtype=1, classes=3)))
+    put("lada-overflow-one-gt", lada_overflow_seed())
     rnd = random.Random(20261126)
     for n in (64, 256):
         put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
