@@ -134,16 +134,13 @@ AA_KERNEL aa_atss_topk_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors
         AA_GLOBAL const aa_u8 *row = 0;
         if (state) row = state + aa_image_of_gt(offsets, num_images, g) * num_anchors;
         if (k <= AA_TOPK_LIST) { /* uniform for the group */
-            float list_d[AA_TOPK_LIST], d;
+            float list_d[AA_TOPK_LIST];
             aa_i32 list_i[AA_TOPK_LIST];
             aa_topk_list_clear(list_d, list_i);
             if (k > 0)
                 for (aa_i64 a = begin + AA_LOCAL_ID; a < end; a += AA_LOCAL_SIZE)
                     aa_topk_list_offer(list_d, list_i, aa_atss_distance(anchors, a, gt, row), (aa_i32)a);
-            for (aa_i64 j = 0; j < k; ++j) {
-                aa_i64 next = aa_topk_list_next(red_v, red_i, list_d, list_i, &d);
-                if (AA_LOCAL_ID == 0) out[j] = (aa_i32)next;
-            }
+            aa_topk_list_take(red_v, red_i, list_d, list_i, k, out, (AA_GLOBAL float *)0); /* k, the level has them */
         } else { /* k passes (no `continue` around barriers: PoCL miscompiled it) */
             float prev_d = 0.0f;
             aa_i64 prev_i = -1; /* nothing taken yet */

@@ -197,12 +197,8 @@ AA_KERNEL aa_lada_select_kernel(AA_GLOBAL const float *anchors, aa_i64 num_ancho
                     if (is > 0) aa_topk_list_offer(list_c, list_i, c, (aa_i32)a);
                     if (is < 0) bad[0] = 1;
                 }
-                for (aa_i32 j = 0; j < args.topk_per_level; ++j) {
-                    aa_i64 next = aa_topk_list_next(red_v, red_i, list_c, list_i, &c);
-                    if (next < 0) break; /* uniform: every work-item has the group's answer */
-                    if (lid == 0) cand_index[count] = (aa_i32)next, cand_loss[count] = c;
-                    ++count;
-                }
+                count += aa_topk_list_take(red_v, red_i, list_c, list_i, args.topk_per_level,
+                                           cand_index + count, cand_loss + count);
             } else { /* k rounds (no `continue` around barriers: PoCL miscompiled it) */
                 float prev_c = 0.0f;
                 aa_i64 prev_i = -1;

@@ -278,17 +278,13 @@ AA_KERNEL aa_paa_select_kernel(aa_i64 num_anchors, AA_GLOBAL const aa_i64 *offse
         for (aa_i32 l = 0; l < num_levels; ++l) {
             aa_i64 begin = levels.begin[l], end = levels.begin[l + 1];
             if (args.topk <= AA_TOPK_LIST) { /* one pass (uniform for the group) */
-                float list_c[AA_TOPK_LIST], c;
+                float list_c[AA_TOPK_LIST];
                 aa_i32 list_i[AA_TOPK_LIST];
                 aa_topk_list_clear(list_c, list_i);
                 for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE)
                     if (pre[a] == local_gt) aa_topk_list_offer(list_c, list_i, cost[a], (aa_i32)a);
-                for (aa_i32 j = 0; j < args.topk; ++j) {
-                    aa_i64 next = aa_topk_list_next(red_v, red_i, list_c, list_i, &c);
-                    if (next < 0) break; /* uniform: every work-item has the group's answer */
-                    if (lid == 0) cand_index[count] = (aa_i32)next, cand_cost[count] = c;
-                    ++count;
-                }
+                count += aa_topk_list_take(red_v, red_i, list_c, list_i, args.topk, cand_index + count,
+                                           cand_cost + count);
             } else { /* k rounds (no `continue` around barriers: PoCL miscompiled it) */
                 float prev_c = 0.0f;
                 aa_i64 prev_i = -1;

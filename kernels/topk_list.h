@@ -75,6 +75,26 @@ AA_DEVICE_ONLY aa_i64 aa_topk_list_next(AA_LOCAL float *red_v, AA_LOCAL aa_i64 *
     *value = -best_neg;
     return best_i;
 }
+
+/* Up to k rounds of aa_topk_list_next, stopping at the first empty one: work-item 0
+ * writes the pairs in order to index[] (and value[] unless NULL). Returns how many
+ * (the same on every work-item). */
+AA_DEVICE_ONLY aa_i64 aa_topk_list_take(AA_LOCAL float *red_v, AA_LOCAL aa_i64 *red_i, float *v,
+                                        aa_i32 *i, aa_i64 k, AA_GLOBAL aa_i32 *index,
+                                        AA_GLOBAL float *value)
+{
+    aa_i64 n = 0;
+    for (; n < k; ++n) {
+        float x;
+        aa_i64 next = aa_topk_list_next(red_v, red_i, v, i, &x);
+        if (next < 0) break; /* uniform: every work-item has the group's answer */
+        if (AA_LOCAL_ID == 0) {
+            index[n] = (aa_i32)next;
+            if (value) value[n] = x;
+        }
+    }
+    return n;
+}
 #endif
 
 #endif /* AA_KERNEL_TOPK_LIST_H */
