@@ -4,12 +4,14 @@
 #   bash bench/run_cpu.sh            # everything, extreme workload included (~60 min on 2 cores)
 #   QUICK=1 bash bench/run_cpu.sh    # no extreme workload, scaling.py --quick (~20 min)
 #   SCALING_ASSIGNERS="fcos paa lada" bash bench/run_cpu.sh   # only these in the sweeps
+#   BENCH_ONLY=1 QUICK=1 bash bench/run_cpu.sh   # bench_assign and ptxas only (~6 min)
 #
 # (the sweeps of all five assigners are ~40 min of the full run: ATSS and max-IoU ~20,
 # FCOS, PAA and LADA ~18; --quick about a third.)
 # Builds the library and the benchmarks with CUDA off (BUILD_DIR, default /tmp/aa-bench),
 # dumps the workloads (bench_workloads), runs bench_assign (CPU reference and OpenCL on
-# whatever OpenCL device there is: PoCL here), bench/peers.py (the PyTorch mmdetection
+# whatever OpenCL device there is: PoCL here, on host arrays and, --aa_native_all, on
+# cl_mem buffers with each case's floor), bench/peers.py (the PyTorch mmdetection
 # peer, /usr/bin/python3 with python3-torch; torchvision's box_iou with
 # python3-torchvision; scikit-learn from .py-deps/ for the gmm_fit and PAA peers) and
 # bench/scaling.py (the sweeps of ATSS, max-IoU, FCOS, PAA and LADA; PNG plots with
@@ -24,6 +26,7 @@ build=${BUILD_DIR:-/tmp/aa-bench}
 out=${OUT_DIR:-$root/bench/results/$(date -u +%Y%m%d)-cpu}
 python=${PEER_PYTHON:-/usr/bin/python3}
 quick=${QUICK:-0}
+bench_only=${BENCH_ONLY:-0}
 mkdir -p "$out"
 
 commit="$(git rev-parse HEAD 2>/dev/null || echo unknown)"
@@ -49,6 +52,7 @@ cmake --build "$build" -j "$(nproc)" --target anchorassign bench_workloads bench
   echo "python peer: $python, torch $("$python" -c 'import torch; print(torch.__version__)' 2>&1)"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
   echo "quick: $quick (1: extreme workload not run on the CPU backends nor by the peer)"
+  echo "bench only: $bench_only (1: no peers.py, no scaling.py)"
   echo "note: a 2-core VM shared with other jobs; OpenCL runs on PoCL (the CPU), not a GPU"
 } > "$out/env.txt"
 cat "$out/env.txt"
@@ -68,10 +72,11 @@ fi
 
 echo "== bench_assign"
 status=0
-AA_BENCH_COMMIT="$commit" "$build/bench/bench_assign" "${extreme[@]}" \
+AA_BENCH_COMMIT="$commit" "$build/bench/bench_assign" "${extreme[@]}" --aa_native_all \
   --benchmark_out="$out/bench_assign.json" --benchmark_out_format=json \
   2>&1 | tee "$out/bench_assign.txt" || status=1
 
+if [ "$bench_only" != 1 ]; then
 echo "== peers.py"
 PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
   "$python" bench/peers.py --workloads "$wl" --out "$out/peers.json" "${pextreme[@]}" \
@@ -84,6 +89,7 @@ for a in ${SCALING_ASSIGNERS:-}; do squick+=(--assigner "$a"); done
 PYTHONPATH="$root/python" ANCHORASSIGN_LIBRARY="$build/libanchorassign.so" \
   "$python" bench/scaling.py --bench-workloads "$build/bench/bench_workloads" \
   --out "$out/scaling.json" "${squick[@]}" 2>&1 | tee "$out/scaling.txt" || status=1
+fi
 
 # The static cost of every CUDA kernel (ptxas's report), when the CUDA toolkit is here:
 # a CUDA build of the library alone (no GPU needed to compile); the touch makes an
