@@ -694,6 +694,7 @@ SWEEP_TITLES = {'gts': 'GTs per image', 'images': 'images per batch', 'anchors':
 
 
 PTXAS_COMPILING = re.compile(r"Compiling entry function '([^']+)' for '(sm_\d+)'")
+PTXAS_PROPS_FOR = re.compile(r'Function properties for (\S+)')
 PTXAS_PROPS = re.compile(r'(\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads')
 PTXAS_USED = re.compile(r'Used (\d+) registers')
 PTXAS_SMEM = re.compile(r'(\d+) bytes smem')
@@ -701,7 +702,7 @@ PTXAS_SMEM = re.compile(r'(\d+) bytes smem')
 
 def read_ptxas(path):
     """ptxas -v's report (the lines of the build log): {(kernel, arch): fields}."""
-    rows, cur = {}, None
+    rows, cur, kernel, props_for = {}, None, None, None
     with open(path) as f:
         for line in f:
             if line.startswith('# '):  # provenance: commit, nvcc, date
@@ -710,11 +711,16 @@ def read_ptxas(path):
             m = PTXAS_COMPILING.search(line)
             if m:
                 cur = rows.setdefault((m.group(1), m.group(2)), {})
+                kernel = m.group(1)
                 continue
             if cur is None:
                 continue
+            m = PTXAS_PROPS_FOR.search(line)
+            if m:  # the entry's own, or a device function it calls (e.g. __internal_accurate_pow)
+                props_for = m.group(1)
+                continue
             m = PTXAS_PROPS.search(line)
-            if m:
+            if m and props_for == kernel:
                 cur.update(stack=int(m.group(1)), spill_stores=int(m.group(2)),
                            spill_loads=int(m.group(3)))
             m = PTXAS_USED.search(line)

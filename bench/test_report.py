@@ -354,6 +354,8 @@ ptxas info    : Compiling entry function 'aa_paa_select_kernel' for 'sm_80'
 ptxas info    : Function properties for aa_paa_select_kernel
     136 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 ptxas info    : Used 114 registers, used 1 barriers, 136 bytes cumulative stack size, 1188 bytes smem, 976 bytes cmem[0]
+ptxas info    : Function properties for __internal_accurate_pow
+    0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
 ptxas info    : Compiling entry function 'aa_overlaps_kernel' for 'sm_80'
 ptxas info    : Function properties for aa_overlaps_kernel
     0 bytes stack frame, 8 bytes spill stores, 4 bytes spill loads
