@@ -308,7 +308,9 @@ AA_API aa_status aa_candidate_iou_stats(aa_context *ctx, int32_t topk, float eps
  * Every assigner has the same shape:
  *   aa_assign_X(ctx, params (NULL = defaults), anchors, gts, out, workspace, workspace_bytes)
  * workspace may be NULL: the context's own workspace is used (grown on first use).
- * aa_X_workspace_size tells the bytes a caller-provided workspace needs; on the CPU
+ * aa_X_workspace_size tells the bytes a caller-provided workspace needs (for the
+ * context's backend: FCOS needs none on a GPU backend, 0); fewer bytes give
+ * AA_ERR_WORKSPACE_TOO_SMALL, whether or not the call has anything to do. On the CPU
  * backend its address must be a multiple of AA_WORKSPACE_ALIGNMENT (malloc's
  * addresses are), else AA_ERR_INVALID_ARGUMENT.
  * Crowd GTs (ignore_flags) are never assigned; they only mark ignore regions where

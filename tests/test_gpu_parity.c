@@ -490,6 +490,26 @@ static void workspace_rules(void **state)
     int32_t back[3];
     assert_int_equal(clEnqueueReadBuffer((cl_command_queue)q, dix, CL_TRUE, 0, 12, back, 0, NULL, NULL), CL_SUCCESS);
     assert_memory_equal(back, want.gt_index, 12);
+
+    /* FCOS needs no workspace on a GPU backend: the query says 0, a host-mode one is
+     * refused like the others' (once it was neither: fuzz_parity's native side) */
+    aa_fcos_params fp;
+    aa_fcos_params_init(&fp);
+    fp.num_regress_ranges = 1, fp.regress_lo[0] = -1.0f, fp.regress_hi[0] = 1e8f;
+    test_outputs_poison(&t);
+    ASSERT_FAILS(host, aa_assign_fcos(host, &fp, &a, &g, &t.out, dummy, sizeof dummy), AA_ERR_INVALID_ARGUMENT,
+                 "workspace: must be NULL", test_outputs_untouched(&t));
+    size_t fcos_bytes = 1;
+    assert_int_equal(aa_fcos_workspace_size(native, &fp, &a, &g, &fcos_bytes), AA_SUCCESS);
+    assert_int_equal(fcos_bytes, 0);
+    /* nothing to launch (no anchors) does not excuse a short workspace */
+    int64_t no_count = 0;
+    aa_anchors none = {(const float *)(uintptr_t)da, 0, 1, &no_count, &stride};
+    size_t atss_bytes = 0;
+    assert_int_equal(aa_atss_workspace_size(native, NULL, &none, &dg_, &atss_bytes), AA_SUCCESS);
+    assert_true(atss_bytes > 0);
+    ASSERT_FAILS(native, aa_assign_atss(native, NULL, &none, &dg_, &dout, (void *)(uintptr_t)dws, atss_bytes - 1),
+                 AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes", 1);
     clReleaseMemObject(da), clReleaseMemObject(dg), clReleaseMemObject(doff), clReleaseMemObject(dix);
     clReleaseMemObject(dws);
     test_outputs_free(&t), test_outputs_free(&want);

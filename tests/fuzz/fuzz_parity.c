@@ -35,6 +35,33 @@
  *     are computed in double with the device's exp, log, pow and log1p, rounded to
  *     float once; a loss within the ulps but not bit-identical is printed and counted
  *     (the totals at exit).
+ * A third side, AA_MEMORY_NATIVE: every call above is made once more on an OpenCL
+ * context with AA_MEMORY_NATIVE (created once, on the same device), with every input
+ * array (anchor and GT boxes, crowd flags, labels, gts.device_offsets, candidates, head
+ * outputs, pre-assignment) uploaded into a cl_mem of its own and every output a cl_mem
+ * of the host side's size poisoned with POISON_C, read back after the call
+ * (run_native: one code path, given the call's args and pouts). Only where the header
+ * promises host mode's behaviour: the batch valid by the oracle and none of the values
+ * the host checks in host memory but cannot in device memory (a candidate out of range,
+ * a pre-assignment entry that is not -2, -1 or a non-crowd GT of its image, a label not
+ * below head.num_classes, a non-finite head value in a row the call reads): such calls
+ * are not made there (counted). For the assigners with a workspace argument (max-IoU,
+ * ATSS, FCOS, LADA) a hash of the whole input (no byte of its own: the corpus keeps its
+ * meaning) picks, per call, the context's own workspace, a caller cl_mem of exactly the
+ * size aa_X_workspace_size returns on that context, or one byte less. It aborts when:
+ *   - the status differs from the host-mode OpenCL call's, or, one byte short where
+ *     host mode succeeded, is not AA_ERR_WORKSPACE_TOO_SMALL;
+ *   - a failing call wrote any byte of any output buffer, or its message is not one line;
+ *   - on success, an owned byte differs from the host-mode OpenCL output (losses and
+ *     costs included: the same device and kernels, bit for bit), or a byte past the
+ *     owned ones is not POISON_C.
+ * Every OpenCL call of the harness is checked (a failure dies naming it), every cl_mem
+ * released after the call. Its first finding: FCOS on a GPU backend took no workspace
+ * and so accepted one byte short of what aa_fcos_workspace_size asked for (the
+ * reference's size); now the query says 0 there and host/api.c checks every GPU call's
+ * workspace before the backend runs (regressions/parity/native-fcos-workspace-short;
+ * docs/robustness.md).
+ *
  * One documented difference is followed rather than refused: where a LADA loss
  * overflows float32 the CPU refuses the call (AA_ERR_INVALID_ARGUMENT, naming the
  * anchor and GT) and a GPU backend gives that GT no positive (anchorassign.h). Then
@@ -64,11 +91,14 @@
  * make that more than LADA_KERNEL_BUDGET (50,000) losses is not made (lada_work;
  * counted), which the bounds would allow up to about 1.3e8 (64 GTs, 2,000 anchors on
  * one level, topk_per_level 1,024).
- * PoCL's launches dominate (eight calls on each backend per input). Build:
+ * PoCL's launches dominate (eight calls on each of the three sides per input). Build:
  * tests/fuzz/CMakeLists.txt (only where OpenCL is found); run: .ci/fuzz parity.
  */
 #include "harness.h"
 #include "../../kernels/topk_list.h" /* AA_TOPK_LIST: LADA's one-pass top-k */
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -90,10 +120,20 @@ const char *fuzz_target_name = "fuzz_parity";
 /* ---------------------------------------------------------------- contexts */
 
 static aa_context *cpu_ctx, *ocl_ctx;
+static aa_context *nat_ctx;            /* OpenCL, AA_MEMORY_NATIVE: cl_mem arrays */
+static cl_context nat_cl;              /* its cl_context and queue (the harness's buffers) */
+static cl_command_queue nat_queue;
+/* native outputs are poisoned with a third pattern */
+#define POISON_C 0xA7
 
 static int64_t elements_compared, calls_compared, atss_near_threshold_accepted;
 static int64_t lada_losses_within, paa_costs_within; /* within LOSS_ULPS, not identical */
 static int64_t lada_refused_calls, lada_refused_gts, lada_skipped, lada_compared, costs_compared;
+/* AA_MEMORY_NATIVE against host mode: calls made, of them successful, their owned
+ * output elements; caller workspaces of the queried size and one byte short; calls not
+ * made natively for a defect only the host can see */
+static int64_t native_calls, native_successes, native_elements, native_ws_exact, native_ws_short,
+    native_not_made;
 
 /* At exit: what was compared (both backends successful). */
 static void print_totals(void)
@@ -108,6 +148,12 @@ static void print_totals(void)
             (long long)lada_losses_within, (long long)paa_costs_within, LOSS_ULPS,
             (long long)lada_refused_calls, (long long)lada_refused_gts, (long long)lada_skipped,
             LADA_KERNEL_BUDGET);
+    fprintf(stderr,
+            "; AA_MEMORY_NATIVE: %lld calls compared with AA_MEMORY_HOST (%lld successful, %lld output "
+            "elements identical; caller workspaces: %lld of the queried size, %lld one byte short), %lld "
+            "calls on valid batches not made there (a value only the host checks)",
+            (long long)native_calls, (long long)native_successes, (long long)native_elements,
+            (long long)native_ws_exact, (long long)native_ws_short, (long long)native_not_made);
     if (ATSS_ALLOW_NEAR_THRESHOLD)
         fprintf(stderr, ", %lld ATSS differences at the threshold accepted", (long long)atss_near_threshold_accepted);
     fputc('\n', stderr);
@@ -127,6 +173,19 @@ static void create_contexts(void)
         die("no OpenCL context (%s): %s. This target compares the OpenCL backend with the CPU "
             "reference and never passes without a device: install pocl-opencl-icd (.ci/deps.sh)",
             aa_status_string(st), aa_context_create_error());
+    /* the same device with cl_mem arrays; the harness's buffers live in its cl_context
+     * and are read and written on its own (in-order) queue */
+    current_call = "aa_context_create(AA_BACKEND_OPENCL, AA_MEMORY_NATIVE)";
+    o.memory = AA_MEMORY_NATIVE;
+    st = aa_context_create(&nat_ctx, &o);
+    if (st != AA_SUCCESS || !nat_ctx)
+        die("no OpenCL context with AA_MEMORY_NATIVE (%s): %s", aa_status_string(st), aa_context_create_error());
+    void *queue = NULL;
+    st = aa_context_get_stream(nat_ctx, &queue);
+    if (st != AA_SUCCESS || !queue) die("harness: aa_context_get_stream(native): %s", aa_context_last_error(nat_ctx));
+    nat_queue = (cl_command_queue)queue;
+    cl_int e = clGetCommandQueueInfo(nat_queue, CL_QUEUE_CONTEXT, sizeof nat_cl, &nat_cl, NULL);
+    if (e != CL_SUCCESS) die("harness: clGetCommandQueueInfo(CL_QUEUE_CONTEXT): OpenCL error %d", (int)e);
     atexit(print_totals);
     if (verbose > 0) fprintf(stderr, "fuzz_parity: OpenCL device %s\n", aa_context_device_name(ocl_ctx));
 }
@@ -399,6 +458,8 @@ typedef struct args {
     const aa_lada_params *lada;
     aa_gts crowd_g;              /* LADA: the CPU's GTs with those it refused crowd */
     uint8_t *crowd;
+    void *ws;                    /* the assigners' workspace: NULL but on the native side */
+    size_t ws_bytes;
 } args;
 
 static aa_status call_overlaps(aa_context *c, void *v, void *const *o)
@@ -422,9 +483,9 @@ static aa_status call_assign(aa_context *c, void *v, void *const *o, int which)
     aa_assignment out = {x->gt_index_null ? NULL : o[0], o[1], o[2]};
     const aa_assignment *op = x->out_null ? NULL : &out;
     switch (which) {
-    case 0: return aa_assign_max_iou(c, x->max_iou, x->a, x->g, op, NULL, 0);
-    case 1: return aa_assign_atss(c, x->atss, x->a, x->g, op, NULL, 0);
-    default: return aa_assign_fcos(c, x->fcos, x->a, x->g, op, NULL, 0);
+    case 0: return aa_assign_max_iou(c, x->max_iou, x->a, x->g, op, x->ws, x->ws_bytes);
+    case 1: return aa_assign_atss(c, x->atss, x->a, x->g, op, x->ws, x->ws_bytes);
+    default: return aa_assign_fcos(c, x->fcos, x->a, x->g, op, x->ws, x->ws_bytes);
     }
 }
 static aa_status call_max_iou(aa_context *c, void *v, void *const *o) { return call_assign(c, v, o, 0); }
@@ -439,7 +500,248 @@ static aa_status call_lada(aa_context *c, void *v, void *const *o)
 {
     args *x = v;
     aa_assignment out = {x->gt_index_null ? NULL : o[0], o[1], o[2]};
-    return aa_assign_lada(c, x->lada, x->a, x->g, x->head, x->out_null ? NULL : &out, NULL, 0);
+    return aa_assign_lada(c, x->lada, x->a, x->g, x->head, x->out_null ? NULL : &out, x->ws, x->ws_bytes);
+}
+
+/* The workspace queries of the assigners that take a workspace. */
+typedef aa_status (*wsquery)(aa_context *c, const args *x, size_t *bytes);
+static aa_status ws_max_iou(aa_context *c, const args *x, size_t *n) { return aa_max_iou_workspace_size(c, x->max_iou, x->a, x->g, n); }
+static aa_status ws_atss(aa_context *c, const args *x, size_t *n) { return aa_atss_workspace_size(c, x->atss, x->a, x->g, n); }
+static aa_status ws_fcos(aa_context *c, const args *x, size_t *n) { return aa_fcos_workspace_size(c, x->fcos, x->a, x->g, n); }
+static aa_status ws_lada(aa_context *c, const args *x, size_t *n) { return aa_lada_workspace_size(c, x->lada, x->a, x->g, n); }
+
+/* ---------------------------------------------------------------- AA_MEMORY_NATIVE
+ *
+ * The same call on nat_ctx: every input array uploaded into a cl_mem of its own, every
+ * output a poisoned (POISON_C) cl_mem of the host side's size, read back after the
+ * call. Against the host-mode OpenCL call (run_both compared that with the CPU): the
+ * same status; on failure every output buffer still poisoned; on success the owned
+ * bytes bit-identical and the rest still poisoned. */
+
+static uint64_t native_hash;   /* of the whole input: the native side's choices */
+static unsigned native_call;   /* calls made natively in this input */
+
+static cl_mem dev_buffer(const void *init, size_t bytes, const char *what)
+{
+    cl_int e = CL_SUCCESS;
+    size_t n = bytes ? bytes : 16; /* a zero-size buffer is an error in OpenCL */
+    cl_mem m = clCreateBuffer(nat_cl, CL_MEM_READ_WRITE | (init && bytes ? CL_MEM_COPY_HOST_PTR : 0), n,
+                              init && bytes ? (void *)init : NULL, &e);
+    if (e != CL_SUCCESS || !m) die("harness: clCreateBuffer(%zu bytes, %s): OpenCL error %d", n, what, (int)e);
+    return m;
+}
+
+static void dev_release(cl_mem m, const char *what)
+{
+    cl_int e = clReleaseMemObject(m);
+    if (e != CL_SUCCESS) die("harness: clReleaseMemObject(%s): OpenCL error %d", what, (int)e);
+}
+
+static void dev_read(cl_mem m, void *host, size_t bytes, const char *what)
+{
+    cl_int e = clEnqueueReadBuffer(nat_queue, m, CL_TRUE, 0, bytes, host, 0, NULL, NULL);
+    if (e != CL_SUCCESS) die("harness: clEnqueueReadBuffer(%zu bytes, %s): OpenCL error %d", bytes, what, (int)e);
+}
+
+/* The native side's input buffers (released after the call). */
+enum { MAX_DEV_INPUTS = 12 };
+typedef struct dev_inputs {
+    cl_mem m[MAX_DEV_INPUTS];
+    int n;
+} dev_inputs;
+
+/* host's `bytes` as a cl_mem cast to the pointer type (NULL stays NULL). */
+static const void *dev_input(dev_inputs *d, const void *host, size_t bytes, const char *what)
+{
+    if (!host) return NULL;
+    if (d->n == MAX_DEV_INPUTS) die("harness: more than %d native inputs", MAX_DEV_INPUTS);
+    cl_mem m = dev_buffer(host, bytes, what);
+    d->m[d->n++] = m;
+    return (const void *)(uintptr_t)m;
+}
+
+static int head_well_formed(const aa_head_outputs *h)
+{
+    return h->dtype >= AA_FLOAT32 && h->dtype <= AA_BFLOAT16 && h->num_classes >= 1 && h->cls_logits &&
+           h->bbox_deltas;
+}
+
+/* What the host checks in AA_MEMORY_HOST but cannot in device memory (the header:
+ * boxes and labels, candidates, pre-assignment entries, head values and labels against
+ * num_classes), where native calls may legitimately differ: the defect present, or
+ * NULL when there is none (the batch valid by the oracle). */
+static const char *host_only_defect(const args *x, int batch_valid)
+{
+    if (!batch_valid) return "the batch";
+    const aa_anchors *a = x->a;
+    const aa_gts *g = x->g;
+    int64_t total = g->offsets[g->num_images], rows = (int64_t)g->num_images * a->num_anchors;
+    if (x->candidates && x->topk >= 1 && x->topk <= AA_MAX_TOPK)
+        for (int64_t j = 0; j < total * a->num_levels * x->topk; ++j)
+            if (x->candidates[j] < -1 || x->candidates[j] >= a->num_anchors) return "candidates";
+    if (x->pre)
+        for (int32_t i = 0; i < g->num_images; ++i)
+            for (int64_t j = 0; j < a->num_anchors; ++j) {
+                int32_t v = x->pre[(int64_t)i * a->num_anchors + j];
+                if (v < AA_IGNORED || v >= g->offsets[i + 1] - g->offsets[i] ||
+                    (v >= 0 && g->ignore_flags && g->ignore_flags[g->offsets[i] + v]))
+                    return "pre-assignment";
+            }
+    const aa_head_outputs *h = x->head;
+    if (h && head_well_formed(h)) {
+        for (int64_t k = 0; g->labels && k < total; ++k)
+            if (g->labels[k] >= h->num_classes) return "label >= num_classes";
+        for (int64_t r = 0; r < rows; ++r) {
+            if (x->pre && x->pre[r] < 0) continue; /* rows the call reads (aa_paa_costs) */
+            for (int32_t c = 0; c < h->num_classes; ++c)
+                if (!isfinite(head_value(h->dtype, h->cls_logits, r * h->num_classes + c))) return "head values";
+            for (int c = 0; c < 4; ++c)
+                if (!isfinite(head_value(h->dtype, h->bbox_deltas, r * 4 + c))) return "head values";
+        }
+    }
+    return NULL;
+}
+
+/* Element e of a native output (`at`: its bytes) for a report. */
+static void describe_bytes(const pout *o, const unsigned char *at, char *buf, size_t size)
+{
+    pout one = *o;
+    one.side[0] = (unsigned char *)at;
+    describe_one(&one, 0, 0, buf, size);
+}
+
+/* The call fn made on nat_ctx with `x`'s arrays in cl_mem buffers, `p`'s outputs as
+ * poisoned cl_mem buffers, and, where `query` is given (the assigners), a caller
+ * workspace by the input's hash: the context's own, a cl_mem of exactly the queried
+ * size, or one byte short (AA_ERR_WORKSPACE_TOO_SMALL where host mode succeeded). */
+static void run_native(const char *name, pcall fn, const args *x, const pouts *p, aa_status host_st,
+                       int batch_valid, wsquery query)
+{
+    if (!batch_valid) return; /* host mode's statuses there may differ (the boxes, the labels) */
+    const char *defect = host_only_defect(x, batch_valid);
+    if (defect) {
+        ++native_not_made;
+        if (verbose > 0) fprintf(stderr, "%s: not made on AA_MEMORY_NATIVE (%s)\n", name, defect);
+        return;
+    }
+    static char call_name[96];
+    snprintf(call_name, sizeof call_name, "%s (AA_MEMORY_NATIVE)", name);
+    current_call = call_name;
+    unsigned choice = (unsigned)(native_hash >> (2 * (native_call++ % 32))) & 3;
+
+    /* inputs */
+    dev_inputs d = {{0}, 0};
+    const aa_anchors *a = x->a;
+    const aa_gts *g = x->g;
+    int64_t total = g->offsets[g->num_images], rows = (int64_t)g->num_images * a->num_anchors;
+    aa_anchors na = *a;
+    aa_gts ng = *g;
+    args nx = *x;
+    na.boxes = dev_input(&d, a->boxes, (size_t)a->num_anchors * 16, "anchors.boxes");
+    ng.boxes = dev_input(&d, g->boxes, (size_t)total * 16, "gts.boxes");
+    ng.ignore_flags = dev_input(&d, g->ignore_flags, (size_t)total, "gts.ignore_flags");
+    ng.labels = dev_input(&d, g->labels, (size_t)total * 4, "gts.labels");
+    ng.device_offsets = dev_input(&d, g->offsets, (size_t)(g->num_images + 1) * 8, "gts.device_offsets");
+    nx.a = &na, nx.g = &ng;
+    if (x->candidates) {
+        int ok = x->topk >= 1 && x->topk <= AA_MAX_TOPK; /* else refused before any read */
+        nx.candidates = dev_input(&d, x->candidates, ok ? (size_t)(total * a->num_levels * x->topk) * 4 : 0,
+                                  "candidates");
+    }
+    aa_head_outputs nh;
+    if (x->head) {
+        nh = *x->head;
+        int ok = head_well_formed(&nh); /* else refused before any read */
+        size_t elem = nh.dtype == AA_FLOAT32 ? 4 : 2;
+        nh.cls_logits = dev_input(&d, nh.cls_logits, ok ? (size_t)rows * (size_t)nh.num_classes * elem : 0,
+                                  "head.cls_logits");
+        nh.bbox_deltas = dev_input(&d, nh.bbox_deltas, ok ? (size_t)rows * 4 * elem : 0, "head.bbox_deltas");
+        nx.head = &nh;
+    }
+    if (x->pre) nx.pre = dev_input(&d, x->pre, (size_t)rows * 4, "pre_gt_index");
+
+    /* outputs: poisoned buffers of the host side's size */
+    cl_mem out[MAX_POUTS] = {0};
+    unsigned char *got[MAX_POUTS] = {0};
+    void *bufs[MAX_POUTS] = {0};
+    for (int i = 0; i < p->n; ++i) {
+        if (!p->o[i].side[1]) continue;
+        size_t n = p->o[i].alloc ? p->o[i].alloc : 16;
+        got[i] = xmalloc(n);
+        memset(got[i], POISON_C, n);
+        out[i] = dev_buffer(got[i], n, p->o[i].name);
+        bufs[i] = (void *)(uintptr_t)out[i];
+    }
+
+    /* the workspace */
+    aa_status expected = host_st;
+    cl_mem ws = NULL;
+    const char *ws_what = "the context's";
+    if (query && choice != 0) {
+        size_t bytes = 0;
+        if (query(nat_ctx, &nx, &bytes) == AA_SUCCESS) {
+            int short_one = choice == 2 && bytes > 0;
+            ws = dev_buffer(NULL, bytes, "the caller's workspace");
+            nx.ws = (void *)(uintptr_t)ws;
+            nx.ws_bytes = bytes - (size_t)short_one;
+            if (short_one && host_st == AA_SUCCESS) expected = AA_ERR_WORKSPACE_TOO_SMALL;
+            ws_what = short_one ? "the caller's, one byte short" : "the caller's, of the queried size";
+            ++*(short_one ? &native_ws_short : &native_ws_exact);
+        }
+    }
+
+    aa_status st = fn(nat_ctx, &nx, bufs);
+    const char *msg = st ? aa_context_last_error(nat_ctx) : "";
+    if (verbose > 0)
+        fprintf(stderr, "%s: %s%s%s (workspace: %s)\n", call_name, aa_status_string(st), st ? " -- " : "", msg,
+                ws_what);
+    for (int i = 0; i < p->n; ++i)
+        if (out[i]) dev_read(out[i], got[i], p->o[i].alloc ? p->o[i].alloc : 16, p->o[i].name);
+    CHECK(st == expected, "AA_MEMORY_NATIVE %s (%s), expected %s (AA_MEMORY_HOST: %s%s%s)", aa_status_string(st),
+          msg, aa_status_string(expected), aa_status_string(host_st), host_st ? ", " : "",
+          host_st ? aa_context_last_error(ocl_ctx) : "");
+    if (st != AA_SUCCESS) check_message(msg);
+    for (int i = 0; i < p->n; ++i) {
+        const pout *o = &p->o[i];
+        if (!out[i]) continue;
+        size_t n = o->alloc ? o->alloc : 16, from = st == AA_SUCCESS ? o->owned : 0;
+        obuf b = {got[i], n, n};
+        long long k = first_not(&b, from, n, POISON_C);
+        CHECK(k < 0, "AA_MEMORY_NATIVE: %s %s %s at byte %lld (%zu owned of %zu)",
+              st == AA_SUCCESS ? "wrote past the owned bytes of" : "failed but wrote", o->name,
+              aa_status_string(st), k, from, n);
+        if (st != AA_SUCCESS) continue;
+        for (size_t e = 0; e < o->owned / o->elem; ++e) {
+            if (memcmp(got[i] + e * o->elem, o->side[1] + e * o->elem, o->elem) == 0) continue;
+            char v[2][96];
+            describe_bytes(o, got[i] + e * o->elem, v[0], sizeof v[0]);
+            describe_bytes(o, o->side[1] + e * o->elem, v[1], sizeof v[1]);
+            if (o->per_image)
+                die("%s[%zu] (image %lld, anchor %lld) differs: AA_MEMORY_NATIVE %s, AA_MEMORY_HOST %s", o->name, e,
+                    (long long)(e / (size_t)o->per_image), (long long)(e % (size_t)o->per_image), v[0], v[1]);
+            die("%s[%zu] differs: AA_MEMORY_NATIVE %s, AA_MEMORY_HOST %s", o->name, e, v[0], v[1]);
+        }
+        native_elements += (int64_t)(o->owned / o->elem);
+    }
+    ++native_calls;
+    native_successes += st == AA_SUCCESS;
+
+    for (int i = 0; i < p->n; ++i)
+        if (out[i]) dev_release(out[i], p->o[i].name), free(got[i]);
+    if (ws) dev_release(ws, "the caller's workspace");
+    for (int i = 0; i < d.n; ++i) dev_release(d.m[i], "a native input");
+    current_call = name;
+}
+
+/* run_both, then the same call on AA_MEMORY_NATIVE with the arguments OpenCL was
+ * given (`excuse` may change them for the CPU's second run). */
+static aa_status run_all(const char *name, pcall fn, args *x, pouts *p, int batch_valid, cpu_excuse excuse,
+                         wsquery query)
+{
+    args seen = *x;
+    aa_status st = run_both(name, fn, x, p, batch_valid, excuse);
+    run_native(name, fn, &seen, p, st, batch_valid, query);
+    return st;
 }
 
 /* ---------------------------------------------------------------- LADA */
@@ -660,6 +962,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     input in = {data, size};
     harness_begin();
     create_contexts();
+    /* the native side's choices (workspaces) from the whole input: no byte of its own */
+    native_hash = 14695981039346656037ull; /* FNV-1a */
+    for (size_t k = 0; k < size; ++k) native_hash = (native_hash ^ data[k]) * 1099511628211ull;
+    native_hash ^= native_hash >> 31, native_hash *= 0xbf58476d1ce4e5b9ull, native_hash ^= native_hash >> 29;
+    native_call = 0;
 
     /* the anchors: the harness's, or a generated set */
     unsigned kind = u8(&in) % 4;
@@ -715,7 +1022,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* ---- overlaps */
     pout_add(&p, "overlaps", !(nulls & 1), (size_t)(nG * nA) * sizeof(float), T_F32, CMP_NONE);
     p.o[0].owned = (size_t)(dG * dA) * sizeof(float);
-    if (run_both("aa_overlaps", call_overlaps, &x, &p, valid, NULL) == AA_SUCCESS && p.o[0].side[0]) {
+    if (run_all("aa_overlaps", call_overlaps, &x, &p, valid, NULL, NULL) == AA_SUCCESS && p.o[0].side[0]) {
         compare_overlaps(&p.o[0], &b, dA);
         elements_compared += dG * dA;
     }
@@ -727,7 +1034,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         size_t n_cand = (size_t)nG * (size_t)(dL > nL ? dL : nL) * (size_t)k;
         pout_add(&p, "candidates", !(nulls & 2), n_cand * sizeof(int32_t), T_I32, CMP_BITS);
         p.o[0].owned = (size_t)dG * (size_t)dL * (size_t)k * sizeof(int32_t);
-        aa_status st = run_both("aa_topk_nearest", call_topk, &x, &p, valid, NULL);
+        aa_status st = run_all("aa_topk_nearest", call_topk, &x, &p, valid, NULL, NULL);
         if (st == AA_SUCCESS && p.o[0].side[0]) {
             int32_t *cand = (int32_t *)(void *)p.o[0].side[0];
             unsigned bad = u8(&in);
@@ -741,7 +1048,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             pout_add(&q, "mean", !(nulls & 4), (size_t)nG * sizeof(double), T_F64, CMP_STATS);
             pout_add(&q, "std", !(nulls & 8), (size_t)nG * sizeof(double), T_F64, CMP_STATS);
             q.o[0].owned = q.o[1].owned = (size_t)dG * sizeof(double);
-            run_both("aa_candidate_iou_stats", call_stats, &x, &q, valid, NULL);
+            run_all("aa_candidate_iou_stats", call_stats, &x, &q, valid, NULL, NULL);
             pouts_free(&q);
             x.candidates = NULL;
         }
@@ -751,11 +1058,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* ---- assigners */
     static const char *const names[3] = {"aa_assign_max_iou", "aa_assign_atss", "aa_assign_fcos"};
     static const pcall fns[3] = {call_max_iou, call_atss, call_fcos};
+    static const wsquery queries[3] = {ws_max_iou, ws_atss, ws_fcos};
     size_t n_out = (size_t)nI * (size_t)nA, owned = (size_t)dI * (size_t)dA;
     for (int w = 0; w < 3; ++w) {
         cmp how = w == 1 ? CMP_NONE : CMP_BITS; /* ATSS: compare_atss */
         assignment_outs(&p, n_out, owned, dA, want_overlap, want_labels, how, how);
-        aa_status st = run_both(names[w], fns[w], &x, &p, valid, NULL);
+        aa_status st = run_all(names[w], fns[w], &x, &p, valid, NULL, queries[w]);
         if (w == 1 && st == AA_SUCCESS) {
             compare_atss(&p, x.atss, &b, dA, dI, dG);
             elements_compared += (int64_t)owned;
@@ -784,7 +1092,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 aa_status_string(pre_st), pre_defect);
     pout *costs = pout_add(&p, "costs", !(nulls & 0x40), n_out * sizeof(float), T_F32, CMP_ULPS);
     costs->owned = owned * sizeof(float), costs->per_image = dA, costs->within = &paa_costs_within;
-    costs_compared += run_both("aa_paa_costs", call_paa_costs, &x, &p, valid, NULL) == AA_SUCCESS;
+    costs_compared += run_all("aa_paa_costs", call_paa_costs, &x, &p, valid, NULL, NULL) == AA_SUCCESS;
     pouts_free(&p);
     free(pre);
     x.pre = NULL;
@@ -798,7 +1106,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (work <= LADA_KERNEL_BUDGET) {
         assignment_outs(&p, n_out, owned, dA, want_overlap, want_labels, CMP_BITS, CMP_ULPS);
         p.o[1].within = &lada_losses_within;
-        aa_status st = run_both("aa_assign_lada", call_lada, &x, &p, lada_valid, lada_overflow);
+        aa_status st = run_all("aa_assign_lada", call_lada, &x, &p, lada_valid, lada_overflow, ws_lada);
         lada_compared += st == AA_SUCCESS;
         if (verbose > 0 && st == AA_SUCCESS) {
             int64_t positives = 0;
