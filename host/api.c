@@ -262,25 +262,6 @@ static aa_status sized(aa_context *ctx, size_t *bytes, size_t value)
     return AA_SUCCESS;
 }
 
-/* A GPU call's caller workspace (the header: device memory, NULL with AA_MEMORY_HOST,
- * at least what the call's *_workspace_size query says: `needed`), checked here
- * before the backend runs, as aa__workspace_acquire does for the CPU: so a call with
- * nothing to launch refuses a short one too, and one that needs none (FCOS) refuses
- * a host-mode one. */
-static aa_status gpu_workspace(aa_context *ctx, size_t needed, const void *workspace,
-                               size_t workspace_bytes)
-{
-    if (!workspace) return AA_SUCCESS;
-    if (ctx->memory == AA_MEMORY_HOST)
-        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
-                        "workspace: must be NULL with AA_MEMORY_HOST (the context keeps a device "
-                        "workspace of its own)");
-    if (workspace_bytes < needed)
-        return aa__fail(ctx, AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes: %zu given, %zu needed",
-                        workspace_bytes, needed);
-    return AA_SUCCESS;
-}
-
 aa_status aa_max_iou_workspace_size(aa_context *ctx, const aa_max_iou_params *params,
                                     const aa_anchors *anchors, const aa_gts *gts, size_t *bytes)
 {
@@ -306,7 +287,7 @@ aa_status aa_assign_max_iou(aa_context *ctx, const aa_max_iou_params *params,
     LOAD_PARAMS(ctx, params, &p, aa_max_iou_params_init);
     aa_status st = check_max_iou_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
-    if (st == AA_SUCCESS && ctx->gpu) st = gpu_workspace(ctx, ctx->gpu->max_iou_ws_bytes(&b), workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) st = aa__gpu_workspace_check(ctx, ctx->gpu->max_iou_ws_bytes(&b), workspace, workspace_bytes);
     if (st == AA_SUCCESS && ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->max_iou(ctx, &p, &b, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_max_iou_ws_bytes(&b), workspace, workspace_bytes, &ws);
@@ -340,7 +321,7 @@ aa_status aa_assign_atss(aa_context *ctx, const aa_atss_params *params, const aa
     LOAD_PARAMS(ctx, params, &p, aa_atss_params_init);
     aa_status st = check_atss_params(ctx, &p);
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 0, &b);
-    if (st == AA_SUCCESS && ctx->gpu) st = gpu_workspace(ctx, ctx->gpu->atss_ws_bytes(&p, &b), workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) st = aa__gpu_workspace_check(ctx, ctx->gpu->atss_ws_bytes(&p, &b), workspace, workspace_bytes);
     if (st == AA_SUCCESS && ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->atss(ctx, &p, &b, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_atss_ws_bytes(&p, &b), workspace, workspace_bytes, &ws);
@@ -373,7 +354,7 @@ aa_status aa_assign_fcos(aa_context *ctx, const aa_fcos_params *params, const aa
     LOAD_PARAMS(ctx, params, &p, aa_fcos_params_init);
     aa_status st = begin_assign(ctx, anchors, gts, out, p.center_sampling, &b);
     if (st == AA_SUCCESS) st = check_fcos_params(ctx, &p, b.num_levels);
-    if (st == AA_SUCCESS && ctx->gpu) st = gpu_workspace(ctx, 0, workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) st = aa__gpu_workspace_check(ctx, 0, workspace, workspace_bytes);
     if (st == AA_SUCCESS && ctx->gpu) return aa__stages_begin(ctx), ctx->gpu->fcos(ctx, &p, &b, out);
     if (st == AA_SUCCESS)
         st = aa__workspace_acquire(ctx, aa__ref_fcos_ws_bytes(&b), workspace, workspace_bytes, &ws);
@@ -535,7 +516,7 @@ aa_status aa_gmm_fit(aa_context *ctx, const aa_gmm_params *params, const aa_gmm_
     LOAD_PARAMS(ctx, params, &p, aa_gmm_params_init);
     if (!result) return aa__fail(ctx, AA_ERR_NULL_POINTER, "result: NULL");
     aa_status st = begin_gmm(ctx, &p, segments, &g);
-    if (st == AA_SUCCESS && ctx->gpu) st = gpu_workspace(ctx, ctx->gpu->gmm_ws_bytes(&p, &g), workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) st = aa__gpu_workspace_check(ctx, ctx->gpu->gmm_ws_bytes(&p, &g), workspace, workspace_bytes);
     if (st == AA_SUCCESS && ctx->gpu)
         return aa__stages_begin(ctx), ctx->gpu->gmm(ctx, &p, &g, result, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
@@ -755,7 +736,7 @@ aa_status aa_assign_paa_costs(aa_context *ctx, const aa_paa_params *params,
     if (st == AA_SUCCESS) st = check_pre(ctx, &b, pre_gt_index);
     if (st == AA_SUCCESS) st = check_costs(ctx, &b, pre_gt_index, costs);
     if (st == AA_SUCCESS && ctx->gpu)
-        st = gpu_workspace(ctx, ctx->gpu->paa_select_ws_bytes(&p, &b), workspace, workspace_bytes);
+        st = aa__gpu_workspace_check(ctx, ctx->gpu->paa_select_ws_bytes(&p, &b), workspace, workspace_bytes);
     if (st == AA_SUCCESS && ctx->gpu)
         return aa__stages_begin(ctx), ctx->gpu->paa_select(ctx, &p, &b, pre_gt_index, costs, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)
@@ -818,7 +799,7 @@ aa_status aa_assign_paa(aa_context *ctx, const aa_paa_params *params, const aa_a
     if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
     /* GPU: a cost that overflows float32 is not refused (the host never sees the
      * costs); its GT gets no positive (docs/semantics.md) */
-    if (st == AA_SUCCESS && ctx->gpu) st = gpu_workspace(ctx, ctx->gpu->paa_ws_bytes(&p, &b), workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) st = aa__gpu_workspace_check(ctx, ctx->gpu->paa_ws_bytes(&p, &b), workspace, workspace_bytes);
     if (st == AA_SUCCESS && ctx->gpu)
         return aa__stages_begin(ctx), ctx->gpu->paa(ctx, &p, &b, head, out, workspace, workspace_bytes);
     if (st != AA_SUCCESS) return st;
@@ -914,7 +895,7 @@ aa_status aa_assign_lada(aa_context *ctx, const aa_lada_params *params, const aa
     if (st == AA_SUCCESS) st = begin_assign(ctx, anchors, gts, out, 1, &b);
     if (st == AA_SUCCESS) st = check_head(ctx, &b, head, NULL);
     /* GPU backends: a loss beyond float32 costs its GT its positives (kernels/lada.h) */
-    if (st == AA_SUCCESS && ctx->gpu) st = gpu_workspace(ctx, ctx->gpu->lada_ws_bytes(&p, &b), workspace, workspace_bytes);
+    if (st == AA_SUCCESS && ctx->gpu) st = aa__gpu_workspace_check(ctx, ctx->gpu->lada_ws_bytes(&p, &b), workspace, workspace_bytes);
     if (st == AA_SUCCESS && ctx->gpu)
         return aa__stages_begin(ctx), ctx->gpu->lada(ctx, &p, &b, head, out, workspace, workspace_bytes);
     if (st == AA_SUCCESS)

@@ -134,6 +134,13 @@ aa_status aa__check_struct_size(aa_context *ctx, const char *name, size_t given,
  * (AA_ERR_WORKSPACE_TOO_SMALL when short), else the context's (grown if needed). */
 aa_status aa__workspace_acquire(aa_context *ctx, size_t bytes, void *user, size_t user_bytes,
                                 void **ptr);
+/* A GPU call's caller workspace, if any (the header: device memory, NULL with
+ * AA_MEMORY_HOST, at least `needed` bytes). host/api.c checks it before a backend
+ * runs, as aa__workspace_acquire does for the CPU, so that a call with nothing to
+ * launch refuses a short one too and one that needs none (FCOS) a host-mode one; the
+ * backends check it again against the size they lay out. */
+aa_status aa__gpu_workspace_check(aa_context *ctx, size_t needed, const void *user,
+                                  size_t user_bytes);
 
 /* ------------------------------------------------------------ CPU reference
  * Plain loops, written to be obviously right. Inputs are already validated;

@@ -40,3 +40,17 @@ aa_status aa__workspace_acquire(aa_context *ctx, size_t bytes, void *user, size_
     *ptr = ctx->workspace;
     return AA_SUCCESS;
 }
+
+aa_status aa__gpu_workspace_check(aa_context *ctx, size_t needed, const void *user,
+                                  size_t user_bytes)
+{
+    if (!user) return AA_SUCCESS;
+    if (ctx->memory == AA_MEMORY_HOST)
+        return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
+                        "workspace: must be NULL with AA_MEMORY_HOST (the context keeps a device "
+                        "workspace of its own)");
+    if (user_bytes < needed)
+        return aa__fail(ctx, AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes: %zu given, %zu needed",
+                        user_bytes, needed);
+    return AA_SUCCESS;
+}

@@ -383,15 +383,9 @@ static aa_status finish_output(aa_context *ctx, const void *dev, void *ptr, size
 static aa_status workspace(aa_context *ctx, size_t bytes, void *user, size_t user_bytes, char **mem)
 {
     if (user) {
-        if (ctx->memory == AA_MEMORY_HOST)
-            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
-                            "workspace: must be NULL with AA_MEMORY_HOST (the context keeps a "
-                            "device workspace of its own)");
-        if (user_bytes < bytes)
-            return aa__fail(ctx, AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes: %zu given, %zu needed",
-                            user_bytes, bytes);
-        *mem = (char *)user;
-        return AA_SUCCESS;
+        aa_status st = aa__gpu_workspace_check(ctx, bytes, user, user_bytes);
+        if (st == AA_SUCCESS) *mem = (char *)user;
+        return st;
     }
     return stage(ctx, SLOT_WORKSPACE, bytes, (void **)mem);
 }

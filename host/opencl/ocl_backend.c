@@ -771,15 +771,9 @@ static aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa
 static aa_status workspace(aa_context *ctx, size_t bytes, void *user, size_t user_bytes, cl_mem *mem)
 {
     if (user) {
-        if (ctx->memory == AA_MEMORY_HOST)
-            return aa__fail(ctx, AA_ERR_INVALID_ARGUMENT,
-                            "workspace: must be NULL with AA_MEMORY_HOST (the context keeps a "
-                            "device workspace of its own)");
-        if (user_bytes < bytes)
-            return aa__fail(ctx, AA_ERR_WORKSPACE_TOO_SMALL, "workspace_bytes: %zu given, %zu needed",
-                            user_bytes, bytes);
-        *mem = (cl_mem)(uintptr_t)user;
-        return AA_SUCCESS;
+        aa_status st = aa__gpu_workspace_check(ctx, bytes, user, user_bytes);
+        if (st == AA_SUCCESS) *mem = (cl_mem)(uintptr_t)user;
+        return st;
     }
     return stage(ctx, SLOT_WORKSPACE, bytes, mem);
 }
