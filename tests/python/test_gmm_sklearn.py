@@ -29,7 +29,7 @@ CONFIGS = [
 
 class Tally:
     def __init__(self):
-        self.compared = self.fitted = self.refused = 0
+        self.compared = self.fitted = self.refused = self.ill_conditioned = 0
         self.label_segments = self.label_points = 0
         self.stops = []
         self.worst = {}
@@ -46,9 +46,11 @@ class Tally:
         kind = "of all values" if raw else "where rounding resolves it"
         return ("%s: %d segments compared (%d fitted, %d refused by both); max relative error "
                 "%s (max fraction of the tolerance): %s; iteration/convergence disagreements "
-                "%d; label disagreements %d segments (%d points)"
+                "%d; label disagreements %d segments (%d points); beyond the tolerance but "
+                "within scikit-learn's own spread under a few ulps of its init (ill-conditioned) "
+                "%d segments"
                 % (what, self.compared, self.fitted, self.refused, kind, errs, len(self.stops),
-                   self.label_segments, self.label_points))
+                   self.label_segments, self.label_points, self.ill_conditioned))
 
 
 def random_segments(rng, k, count):
@@ -104,10 +106,20 @@ def compare_config(ctx, rng, config, tally, problems):
         tally.fitted += 1
         errors = peer.value_errors(x, a, b)
         tally.add_errors(errors)
-        for name, (rel, ratio, _) in errors.items():
-            if ratio > 1:
-                problems.append("%s: %s differs: relative %.3g, %.3g times the tolerance" %
-                                (where, name, rel, ratio))
+        over = {name: e for name, e in errors.items() if e[1] > 1}
+        # beyond the tolerance: explained only where scikit-learn itself, its init moved
+        # by a few ulps, moves as far (counted and printed); otherwise a failure
+        spread = peer.sensitivity(GaussianMixture, ConvergenceWarning, x, k, cov, tol, reg,
+                                  max_iter, inits[s], b) if over else {}
+        if over and all(ratio <= spread.get(name, 0.0) for name, (_, ratio, _) in over.items()):
+            tally.ill_conditioned += 1
+            print("%s: %s; scikit-learn's own spread under a few ulps of its init: %s (ill-conditioned)"
+                  % (where, ", ".join("%s %.3g times the tolerance" % (n, e[1]) for n, e in over.items()),
+                     ", ".join("%s %.3g" % (n, spread[n]) for n in over)))
+            over = {}
+        for name, (rel, ratio, _) in over.items():
+            problems.append("%s: %s differs: relative %.3g, %.3g times the tolerance (scikit-learn's "
+                            "own spread %.3g)" % (where, name, rel, ratio, spread.get(name, 0.0)))
         diffs = peer.label_differences(x, a, b)
         if diffs:
             tally.label_segments += 1
@@ -134,6 +146,7 @@ def test_matches_sklearn(ctx, report):
                       % (ctx.backend, version, seed)))
     assert not problems, "seed %d:\n" % seed + "\n".join(problems[:40])
     assert tally.label_segments <= 0.001 * tally.fitted
+    assert tally.ill_conditioned <= 0.005 * tally.fitted
     assert tally.fitted > 0.9 * tally.compared
 
 
