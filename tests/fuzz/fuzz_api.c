@@ -483,13 +483,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* parameters */
     assigner_params params;
     decode_assigner_params(&in, levels_built, &params);
-    aa_max_iou_params mp = params.max_iou;
-    aa_atss_params ap = params.atss;
-    aa_fcos_params fp = params.fcos;
-    unsigned pnull = u8(&in);
-    const aa_max_iou_params *mpp = (pnull & 1) ? NULL : &mp;
-    const aa_atss_params *app = (pnull & 2) ? NULL : &ap;
-    const aa_fcos_params *fpp = (pnull & 4) ? NULL : &fp;
+    const aa_max_iou_params *mpp = params.max_iou_arg;
+    const aa_atss_params *app = params.atss_arg;
+    const aa_fcos_params *fpp = params.fcos_arg;
 
     const aa_anchors *A = b.ap;
     const aa_gts *G = b.gp;

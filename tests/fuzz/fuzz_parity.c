@@ -983,15 +983,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* parameters: fuzz_api.c's fields */
     assigner_params params;
     decode_assigner_params(&in, levels_built, &params);
-    aa_max_iou_params mp = params.max_iou;
-    aa_atss_params ap = params.atss;
-    aa_fcos_params fp = params.fcos;
-    unsigned pnull = u8(&in);
     args x;
     memset(&x, 0, sizeof x);
-    x.max_iou = (pnull & 1) ? NULL : &mp;
-    x.atss = (pnull & 2) ? NULL : &ap;
-    x.fcos = (pnull & 4) ? NULL : &fp;
+    x.max_iou = params.max_iou_arg, x.atss = params.atss_arg, x.fcos = params.fcos_arg;
     x.a = b.ap, x.g = b.gp;
     unsigned sel = u8(&in);
     x.mode = sel < 240 ? (aa_overlap_mode)(sel % 3) : (aa_overlap_mode)ival(&in, -1, 5);

@@ -574,6 +574,10 @@ void decode_assigner_params(input *in, int32_t levels, assigner_params *p)
         default: fp->struct_size = struct_size_val(in, sizeof *fp); break;
         }
     }
+    unsigned pnull = u8(in);
+    p->max_iou_arg = (pnull & 1) ? NULL : mp;
+    p->atss_arg = (pnull & 2) ? NULL : ap;
+    p->fcos_arg = (pnull & 4) ? NULL : fp;
 }
 
 /* ---------------------------------------------------------------- loss-aware calls */

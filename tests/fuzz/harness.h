@@ -165,11 +165,15 @@ void build_batch(input *in, batch *b, const float *gen_boxes, int64_t gen_n,
 void free_batch(batch *b);
 
 /* The fixed assigners' parameters: their defaults (FCOS: regression ranges that suit
- * `levels`), then up to five fields patched from the input, struct_size included. */
+ * `levels`), then up to five fields patched from the input, struct_size included;
+ * then a byte that passes each struct or NULL (bit 0 max-IoU, 1 ATSS, 2 FCOS). */
 typedef struct assigner_params {
     aa_max_iou_params max_iou;
     aa_atss_params atss;
     aa_fcos_params fcos;
+    const aa_max_iou_params *max_iou_arg; /* &max_iou or NULL: what a call is given */
+    const aa_atss_params *atss_arg;
+    const aa_fcos_params *fcos_arg;
 } assigner_params;
 void regress_defaults(aa_fcos_params *p, int32_t levels);
 void decode_assigner_params(input *in, int32_t levels, assigner_params *p);
