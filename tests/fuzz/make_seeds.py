@@ -70,6 +70,25 @@ def write(path, data):
         f.write(data)
 
 
+def seed_writer(corpus):
+    """put(name, data): writes corpus_<corpus>/seed-<name>, after removing the folder's
+    old seed- files (what the fuzzer added stays)."""
+    out = os.path.join(HERE, "corpus_" + corpus)
+    os.makedirs(out, exist_ok=True)
+    for name in os.listdir(out):
+        if name.startswith("seed-"):
+            os.remove(os.path.join(out, name))
+
+    def put(name, data):
+        write(os.path.join(out, "seed-" + name), data)
+    return put
+
+
+def crowd_images(order, by_image):
+    """The images with a crowd box, in order."""
+    return [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
+
+
 def readers_corpus(rows, header):
     out = os.path.join(HERE, "corpus_readers")
     if os.path.isdir(out):
@@ -100,7 +119,7 @@ def readers_corpus(rows, header):
         doc["categories"] = [{"id": c, "name": "c%d" % c} for c in sorted(cats)]
         return json.dumps(doc, indent=1).encode()
 
-    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
+    crowd = crowd_images(order, by_image)
     write(os.path.join(out, "shipped_first_4_images.csv"), csv_text(order[:4]))
     write(os.path.join(out, "shipped_images_100_to_103.csv"), csv_text(order[100:104]))
     write(os.path.join(out, "shipped_last_3_images.csv"), csv_text(order[-3:]))
@@ -226,16 +245,9 @@ def api_seed(images, by_image, kind, canvas, topk_sel=8, mode_sel=0, nulls=0x40,
 
 
 def api_corpus(rows):
-    out = os.path.join(HERE, "corpus_api")
-    os.makedirs(out, exist_ok=True)
-    for name in os.listdir(out):
-        if name.startswith("seed-"):
-            os.remove(os.path.join(out, name))
+    put = seed_writer("api")
     order, by_image = images_of(rows)
-    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
-
-    def put(name, data):
-        write(os.path.join(out, "seed-" + name), data)
+    crowd = crowd_images(order, by_image)
 
     # 400-600 anchors or points per set, 5 levels, <= 8 GTs per image: an input runs in
     # well under 0.1 s under the fuzzer's instrumentation
@@ -332,15 +344,8 @@ def lada_section(e, variant=0):
 
 
 def loss_corpus(rows):
-    out = os.path.join(HERE, "corpus_loss")
-    os.makedirs(out, exist_ok=True)
-    for name in os.listdir(out):
-        if name.startswith("seed-"):
-            os.remove(os.path.join(out, name))
+    put = seed_writer("loss")
     order, by_image = images_of(rows)
-
-    def put(name, data):
-        write(os.path.join(out, "seed-" + name), data)
 
     sizes = [9, 18, 27, 36, 40, 1, 0, 2, 3, 12]
     # (field, byte): 0 K (byte 2: 3 components), 1 max_iter, 4 covariance, 5 init, 6 float32
@@ -351,7 +356,7 @@ def loss_corpus(rows):
         e.u8(1)                    # the EM only
         gmm_section(e, sizes, mode=k % 4, patches=patches)
         put("gmm-" + name, bytes(e.b))
-    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
+    crowd = crowd_images(order, by_image)
     for dtype, label in enumerate(("float32", "float16", "bfloat16")):
         for original in (False, True):
             e = Enc()
@@ -474,16 +479,9 @@ def lada_overflow_seed():
 
 
 def parity_corpus(rows):
-    out = os.path.join(HERE, "corpus_parity")
-    os.makedirs(out, exist_ok=True)
-    for name in os.listdir(out):
-        if name.startswith("seed-"):
-            os.remove(os.path.join(out, name))
+    put = seed_writer("parity")
     order, by_image = images_of(rows)
-    crowd = [im for im in order if any(r["iscrowd"] == "1" for r in by_image[im])]
-
-    def put(name, data):
-        write(os.path.join(out, "seed-" + name), data)
+    crowd = crowd_images(order, by_image)
 
     # RetinaNet 5 levels on 64 x 96: 1161 anchors; ATSS anchors and points on 160 x 256: 856
     retina, small = (64, 96), (160, 256)
