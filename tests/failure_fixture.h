@@ -156,6 +156,25 @@ static inline void outputs_free(outputs *o)
     for (int i = 0; i < NUM_BUFFERS; ++i) test_guarded_free(o->buf[i]);
 }
 
+/* One set of outputs for a whole test group (test_profile.c, injected_runtime.h),
+ * with the group's cmocka hooks: fixture_init and the allocation; the release. */
+static outputs outs;
+
+static inline int fixture_setup(void **state)
+{
+    (void)state;
+    fixture_init();
+    outputs_alloc(&outs);
+    return 0;
+}
+
+static inline int fixture_teardown(void **state)
+{
+    (void)state;
+    outputs_free(&outs);
+    return 0;
+}
+
 /* A snapshot of all outputs' bytes. */
 typedef struct snapshot {
     unsigned char bytes[1024];

@@ -10,8 +10,6 @@
 
 enum { MAX_SITES = 256 }; /* a call with more runtime calls of one kind than this is a bug */
 
-static outputs outs;
-
 typedef struct call {
     const char *name;
     aa_status (*run)(aa_context *ctx, outputs *o);
@@ -118,21 +116,6 @@ static int transient_sweep(aa_context *ctx, const aa__inject_kind *kinds, int nu
                 assert_int_equal(n, sites[c][k]); /* every call of the kind was failed */
             }
     return count;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    fixture_init();
-    outputs_alloc(&outs);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    outputs_free(&outs);
-    return 0;
 }
 
 #endif

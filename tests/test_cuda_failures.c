@@ -104,5 +104,5 @@ int main(void)
     aa_context_destroy(probe);
     const struct CMUnitTest tests[] = {cmocka_unit_test(baseline), cmocka_unit_test(transient),
                                        cmocka_unit_test(sticky)};
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

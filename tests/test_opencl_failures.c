@@ -426,5 +426,5 @@ int main(void)
         cmocka_unit_test(lost),      cmocka_unit_test(build_failure), cmocka_unit_test(native_memory),
         cmocka_unit_test(summary),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }

@@ -5,8 +5,6 @@
  * (PoCL in CI: no device is a failure) and on CUDA where a GPU is present. */
 #include "failure_fixture.h"
 
-static outputs outs;
-
 typedef struct call {
     const char *name;
     aa_status (*run)(aa_context *ctx, outputs *o);
@@ -120,21 +118,6 @@ static void cuda(void **state)
 }
 #endif
 
-static int setup(void **state)
-{
-    (void)state;
-    fixture_init();
-    outputs_alloc(&outs);
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    outputs_free(&outs);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -146,5 +129,5 @@ int main(void)
         cmocka_unit_test(cuda),
 #endif
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, fixture_setup, fixture_teardown);
 }
