@@ -37,7 +37,8 @@
 // backends). Quick run:
 //   bench_assign --benchmark_filter='coco-atss/cpu'
 // Options of our own: --aa_extreme (the extreme workload on the CPU-side backends too),
-// --aa_native_all (above), --aa_strict (a skipped case, or a filter that selects none,
+// --aa_native_all (above), --aa_stages_out=FILE (each device case's kernel launches:
+// see write_stages), --aa_strict (a skipped case, or a filter that selects none,
 // fails the run: the CTest bench.native).
 // Counters per case: anchors, gts, images, bytes_written (the outputs, the least any
 // implementation must write), bytes_min (outputs + inputs read once; paa/lada leave the
@@ -58,6 +59,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -181,6 +183,15 @@ void skip_case(benchmark::State &state, const std::string &why)
     state.SkipWithError(why.c_str());
 }
 
+// Each device case's launches, from 3 profiled calls per repetition (bench_floor.h's
+// profile_stages): kernel, least bytes, and every repetition's time per launch.
+struct StageRecord {
+    std::string backend;
+    std::vector<bench_floor::Stage> stages; // times: the median over all repetitions
+    std::vector<std::vector<double>> ms;    // [launch][repetition]
+};
+std::map<std::string, StageRecord> g_stages;
+
 // ------------------------------------------------------------------ backends
 
 struct Backend {
@@ -192,6 +203,23 @@ struct Backend {
     std::string device;
     bench_floor::Floor floor{}; // device backends: measured at their first case
 };
+
+// Benchmark names: ASSIGNER/WORKLOAD/BACKEND for the cases of bench_cases, and the
+// loss-aware rows (PAA, the EM alone, LADA) on the PAA workload.
+enum LossAware { ROW_PAA, ROW_GMM, ROW_LADA };
+
+std::string case_name(int case_index, const Backend &b)
+{
+    const bench_case &c = bench_cases[case_index];
+    return std::string(bench_assigner_names[c.assigner]) + "/" + bench_workloads[c.workload].name +
+           "/" + b.name;
+}
+
+std::string row_name(LossAware row, const Backend &b)
+{
+    static const char *const prefix[] = {"paa/", "gmm_fit/", "lada/"};
+    return std::string(prefix[row]) + bench_workloads[BENCH_PAA_WORKLOAD].name + "/" + b.name;
+}
 
 // cuda and opencl-native take device buffers (AA_MEMORY_NATIVE: bench_device.h);
 // opencl-native runs the loss-aware rows (and, with --aa_native_all, every case) so that
@@ -701,8 +729,8 @@ aa_gts upload_gts(bench_device::Buffers &d, const aa_gts &hg)
 // call() makes one call, check() downloads the outputs and returns "" when they are
 // the CPU reference's, else why. False after failing the case.
 template <class Call, class Check>
-bool run_device(benchmark::State &state, const Backend &b, bench_device::Memory &mem, Call call,
-                Check check, int *launches)
+bool run_device(benchmark::State &state, const std::string &name, const Backend &b,
+                bench_device::Memory &mem, Call call, Check check, int *launches)
 {
     std::string err;
     aa_status st = call();
@@ -718,11 +746,18 @@ bool run_device(benchmark::State &state, const Backend &b, bench_device::Memory 
         fail_case(state, std::string(b.name) + ": " + diff);
         return false;
     }
-    *launches = bench_floor::count_launches(b.ctx, mem, call, err);
-    if (*launches < 0) {
+    std::vector<bench_floor::Stage> stages;
+    if (!bench_floor::profile_stages(b.ctx, mem, call, 3, &stages, err)) {
         fail_case(state, std::string(b.name) + ": " + err);
         return false;
     }
+    *launches = static_cast<int>(stages.size());
+    StageRecord &r = g_stages[name];
+    r.backend = b.name;
+    r.stages = stages;
+    r.ms.resize(stages.size());
+    for (size_t k = 0; k < stages.size(); ++k)
+        r.ms[k].push_back(stages[k].ms);
     for (auto _ : state) {
         double seconds = 0.0;
         if (!mem.start(err))
@@ -820,7 +855,7 @@ void bench_device_case(benchmark::State &state, int case_index, Backend *b)
         return compare(ref, hgi.data(), hov.data());
     };
     int launches = 0;
-    if (!run_device(state, *b, *mem, call, check, &launches))
+    if (!run_device(state, case_name(case_index, *b), *b, *mem, call, check, &launches))
         return;
     if (!d.release_all(err)) {
         fail_case(state, std::string(b->name) + ": " + err);
@@ -874,7 +909,8 @@ void bench_head_device(benchmark::State &state, Backend *b, HeadAssigner which)
         return head_diff(P, which, gi, ov, lab);
     };
     int launches = 0;
-    if (!run_device(state, *b, *mem, call, check, &launches))
+    if (!run_device(state, row_name(which == HEAD_LADA ? ROW_LADA : ROW_PAA, *b), *b, *mem, call,
+                    check, &launches))
         return;
     if (!d.release_all(err)) {
         fail_case(state, std::string(b->name) + ": " + err);
@@ -919,7 +955,7 @@ void bench_gmm_device(benchmark::State &state, Backend *b)
         return gmm_diff(P, status, labels);
     };
     int launches = 0;
-    if (!run_device(state, *b, *mem, call, check, &launches))
+    if (!run_device(state, row_name(ROW_GMM, *b), *b, *mem, call, check, &launches))
         return;
     if (!d.download(iterations, res.iterations) || !d.release_all(err)) {
         fail_case(state, std::string(b->name) + ": " + err);
@@ -953,9 +989,6 @@ void bench_gmm(benchmark::State &state, Backend *b)
     else
         bench_gmm_host(state, b);
 }
-
-// The loss-aware rows: PAA, the EM alone, LADA.
-enum LossAware { ROW_PAA, ROW_GMM, ROW_LADA };
 
 // Why a backend does not run a loss-aware row here ("" if it does). Sets *failure when
 // it is an error rather than a feature the backend lacks.
@@ -1012,6 +1045,65 @@ std::string cpu_model()
     return "unknown";
 }
 
+std::string json_string(const std::string &v)
+{
+    std::string out = "\"";
+    for (char ch : v) {
+        unsigned char u = static_cast<unsigned char>(ch);
+        if (ch == '"' || ch == '\\')
+            out += '\\', out += ch;
+        else if (u < 0x20) {
+            char esc[8];
+            std::snprintf(esc, sizeof esc, "\\u%04x", u);
+            out += esc;
+        } else
+            out += ch;
+    }
+    return out + "\"";
+}
+
+// --aa_stages_out: every device case's launches (kernel, least bytes, median time over
+// all its profiled calls) and each device backend's floor figures, as JSON for
+// bench/report.py ("Kernels against the copy bandwidth"). False when it cannot be
+// written.
+bool write_stages(const std::string &path, const char *commit)
+{
+    std::FILE *f = std::fopen(path.c_str(), "w");
+    if (!f)
+        return false;
+    std::time_t now = std::time(nullptr);
+    char date[32];
+    std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+    std::fprintf(f, "{\n  \"context\": {\"commit\": %s, \"date\": \"%s\", \"backends\": {",
+                 json_string(commit).c_str(), date);
+    const char *sep = "";
+    for (const Backend &b : backends) {
+        if (!is_device(b) || !b.floor.measured)
+            continue;
+        std::fprintf(f, "%s\n    %s: {\"device\": %s, \"copy_GBps\": %.6g, \"call_us\": %.6g, "
+                        "\"queued_us\": %.6g}",
+                     sep, json_string(b.name).c_str(), json_string(b.device).c_str(),
+                     b.floor.copy_bytes_per_s * 1e-9, b.floor.call_s * 1e6, b.floor.queued_s * 1e6);
+        sep = ",";
+    }
+    std::fprintf(f, "}},\n  \"cases\": [");
+    sep = "";
+    for (const auto &kv : g_stages) {
+        const StageRecord &r = kv.second;
+        std::fprintf(f, "%s\n    {\"name\": %s, \"backend\": %s, \"stages\": [", sep,
+                     json_string(kv.first).c_str(), json_string(r.backend).c_str());
+        for (size_t k = 0; k < r.stages.size(); ++k)
+            std::fprintf(f, "%s\n      {\"kernel\": %s, \"ms\": %.6g, \"bytes\": %.17g, "
+                            "\"runs\": %zu}",
+                         k ? "," : "", json_string(r.stages[k].kernel).c_str(),
+                         bench_floor::median(r.ms[k]), r.stages[k].bytes, r.ms[k].size());
+        std::fprintf(f, "]}");
+        sep = ",";
+    }
+    std::fprintf(f, "\n  ]\n}\n");
+    return std::fclose(f) == 0;
+}
+
 bool has_flag(int argc, char **argv, const char *flag)
 {
     size_t n = std::strlen(flag);
@@ -1032,7 +1124,10 @@ int main(int argc, char **argv)
     // --aa_strict: a skipped case (backend not built or without a device, a row it does
     //   not have, not run by default) fails the run too, as does a filter that selects
     //   nothing (the CTest bench.native).
+    // --aa_stages_out=FILE: the device cases' kernel launches as JSON (write_stages).
     bool extreme = false, native_all = false, strict = false;
+    std::string stages_out;
+    static const char stages_flag[] = "--aa_stages_out=";
     std::vector<char *> args;
     args.reserve(static_cast<size_t>(argc) + 3); // argv stays valid as defaults are added
     for (int i = 0; i < argc; ++i) {
@@ -1042,6 +1137,8 @@ int main(int argc, char **argv)
             native_all = true;
         else if (i > 0 && std::strcmp(argv[i], "--aa_strict") == 0)
             strict = true;
+        else if (i > 0 && std::strncmp(argv[i], stages_flag, sizeof stages_flag - 1) == 0)
+            stages_out = argv[i] + sizeof stages_flag - 1;
         else
             args.push_back(argv[i]);
     }
@@ -1096,8 +1193,7 @@ int main(int argc, char **argv)
         for (Backend &b : backends) {
             if (is_device(b) && b.kind == AA_BACKEND_OPENCL && !native_all)
                 continue; // opencl-native: the loss-aware rows only, by default
-            std::string name = std::string(bench_assigner_names[bench_cases[c].assigner]) + "/" +
-                               bench_workloads[bench_cases[c].workload].name + "/" + b.name;
+            std::string name = case_name(c, b);
             bool heavy = bench_cases[c].workload == BENCH_EXTREME && b.kind != AA_BACKEND_CUDA;
             // Cases that will not run: one skipped entry (not one per repetition) that
             // says why.
@@ -1128,9 +1224,7 @@ int main(int argc, char **argv)
     // paa/, gmm_fit/ and lada/coco-atss on every backend.
     for (LossAware row : {ROW_PAA, ROW_GMM, ROW_LADA})
         for (Backend &b : backends) {
-            static const char *const prefix[] = {"paa/", "gmm_fit/", "lada/"};
-            std::string name = std::string(prefix[row]) +
-                               bench_workloads[BENCH_PAA_WORKLOAD].name + "/" + b.name;
+            std::string name = row_name(row, b);
             bool failure = false;
             std::string skip = extra_skip(b, row, &failure);
             if (!skip.empty()) {
@@ -1155,6 +1249,10 @@ int main(int argc, char **argv)
         }
     size_t ran = benchmark::RunSpecifiedBenchmarks();
     benchmark::Shutdown();
+    if (!stages_out.empty() && !write_stages(stages_out, commit && *commit ? commit : "unknown")) {
+        std::fprintf(stderr, "bench_assign: --aa_stages_out: cannot write %s\n", stages_out.c_str());
+        ++g_failures;
+    }
     for (Backend &b : backends)
         aa_context_destroy(b.ctx);
 #if AA_BENCH_CUDA

@@ -13,8 +13,8 @@
 //
 // floor(call) = max(one-launch call + (launches - 1) x queued launch,
 //                   bytes_min / copy bandwidth)
-// where launches is the call's own count (aa_context_stages, profiling on for one
-// call) and bytes_min its inputs read once plus its outputs written once
+// where launches is the call's own count (aa_context_stages, profiling on:
+// profile_stages, which also gives each launch's time and least bytes) and bytes_min its inputs read once plus its outputs written once
 // (bench_assign's counter): a call waits at least for one round trip and for each
 // further launch in the queue, and moves at least bytes_min at the copy bandwidth.
 // Header-only, one translation unit (bench_assign.cpp).
@@ -138,25 +138,60 @@ inline bool measure(aa_context *ctx, bench_device::Memory &mem, Floor *f, std::s
     return true;
 }
 
-// The number of launches of one call (profiling switched on for it, then off again);
-// -1 with err set when profiling fails.
+// One launch of a profiled call: its kernel, time and least bytes (aa_stage_time).
+struct Stage {
+    std::string kernel;
+    double ms = 0.0;
+    double bytes = 0.0;
+};
+
+// The launches of `calls` calls made with profiling on (then off again), each
+// launch's time the median over the calls; false with err set when profiling fails or
+// a call launches other kernels than the first did.
 template <class Call>
-int count_launches(aa_context *ctx, bench_device::Memory &mem, Call call, std::string &err)
+bool profile_stages(aa_context *ctx, bench_device::Memory &mem, Call call, int calls,
+                    std::vector<Stage> *out, std::string &err)
 {
     aa_status st = aa_context_profile(ctx, 1);
-    if (st == AA_SUCCESS)
+    std::vector<std::vector<double>> ms;
+    out->clear();
+    for (int i = 0; st == AA_SUCCESS && err.empty() && i < calls; ++i) {
         st = call();
-    const aa_stage_time *stages = nullptr;
-    int count = -1;
-    if (st == AA_SUCCESS && mem.finish(err))
-        st = aa_context_stages(ctx, &stages, &count);
+        const aa_stage_time *stages = nullptr;
+        int count = 0;
+        if (st == AA_SUCCESS && mem.finish(err))
+            st = aa_context_stages(ctx, &stages, &count);
+        if (st != AA_SUCCESS || !err.empty())
+            break;
+        if (i == 0) {
+            out->resize(static_cast<size_t>(count));
+            ms.resize(static_cast<size_t>(count));
+        }
+        if (static_cast<size_t>(count) != out->size()) {
+            err = "profiling: " + std::to_string(count) + " launches, then " +
+                  std::to_string(out->size());
+            break;
+        }
+        for (size_t k = 0; k < out->size(); ++k) {
+            if (i == 0)
+                (*out)[k].kernel = stages[k].kernel, (*out)[k].bytes = stages[k].bytes;
+            else if ((*out)[k].kernel != stages[k].kernel) {
+                err = "profiling: launch " + std::to_string(k) + " was " + (*out)[k].kernel +
+                      ", then " + stages[k].kernel;
+                break;
+            }
+            ms[k].push_back(stages[k].ms);
+        }
+    }
     if (st != AA_SUCCESS && err.empty())
-        err = std::string("counting launches (aa_context_profile): ") + aa_status_string(st) +
-              ": " + aa_context_last_error(ctx);
+        err = std::string("profiling (aa_context_profile): ") + aa_status_string(st) + ": " +
+              aa_context_last_error(ctx);
     aa_status off = aa_context_profile(ctx, 0);
     if (off != AA_SUCCESS && err.empty())
         err = std::string("aa_context_profile(0): ") + aa_context_last_error(ctx);
-    return err.empty() ? count : -1;
+    for (size_t k = 0; err.empty() && k < out->size(); ++k)
+        (*out)[k].ms = median(ms[k]);
+    return err.empty();
 }
 
 // The floor in seconds: which bound it is in *by ("launches" or "bytes").

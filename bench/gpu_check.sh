@@ -103,7 +103,7 @@ step peers-cuda "${pyenv[@]}" python3 bench/peers.py --device cuda --workloads "
 step scaling-cuda "${pyenv[@]}" python3 bench/scaling.py --device cuda --quick --no-opencl \
   --bench-workloads "$build/bench/bench_workloads" --out "$out/scaling-cuda.json"
 step bench "$build/bench/bench_assign" --benchmark_out="$out/bench_assign.json" \
-  --benchmark_out_format=json
+  --benchmark_out_format=json --aa_stages_out="$out/stages.json"
 grep -E "parity:" "$out"/ctest.log "$out"/sanitizer-*.log >> "$out/summary.txt" 2>/dev/null || true
 echo "== results in $out"
 cat "$out/summary.txt"

@@ -102,7 +102,7 @@ def read_peers(path):
 
 
 RUN_FILES = ('bench_assign.json', 'peers.json', 'peers-cuda.json', 'scaling.json',
-             'scaling-cuda.json')
+             'scaling-cuda.json', 'stages.json')
 
 
 def is_run_folder(folder):
@@ -415,6 +415,10 @@ def run_section(folder, display):
         out.append('')
 
     out += floors_section(cases, display)
+    stages_path = os.path.join(folder, 'stages.json')
+    if os.path.exists(stages_path):
+        with open(stages_path) as f:
+            out += kernels_section(json.load(f), display)
     if cdoc:
         out += cuda_peers_section(cdoc, cpeers, display)
     for path, doc in scaling_docs:
@@ -479,6 +483,47 @@ def floors_section(cases, display):
                'they are the roofline. Source: `%s/bench_assign.json`, counters `launches`, '
                '`call_us`, `queued_us`, `copy_GBps`, `bytes_min`, `floor_ms`, `floor_by_bytes`, '
                '`copy_bw_fraction` of each entry.' % display)
+    out.append('')
+    return out
+
+
+def kernels_section(doc, display):
+    """Each launch of each device case (bench_assign --aa_stages_out) against the copy
+    bandwidth: its least bytes (host/traffic.h), their rate, and its floor."""
+    backends = doc.get('context', {}).get('backends', {})
+    cases = [c for c in doc.get('cases', []) if c.get('backend') in backends and c.get('stages')]
+    if not cases:
+        return []
+    key = lambda c: ((BACKENDS.index(c['backend']) if c['backend'] in BACKENDS else 9,) +
+                     sort_key(tuple(c['name'].split('/')[:2])))
+    out = ['### Kernels against the copy bandwidth', '',
+           '| case | kernel | ms | least MB | GB/s | % of copy BW | floor ms | time / floor |',
+           '|---|---|---|---|---|---|---|---|']
+    for c in sorted(cases, key=key):
+        b = backends[c['backend']]
+        bw = b['copy_GBps'] * 1e9
+        for st in c['stages']:
+            rate = st['bytes'] / (st['ms'] * 1e-3) if st['ms'] > 0 else None
+            floor = max(b['queued_us'] * 1e-3, st['bytes'] / bw * 1e3)
+            out.append('| %s | `%s` | %s | %.3f | %s | %s | %s | %s |' % (
+                c['name'], st['kernel'], fmt_sig(st['ms']), st['bytes'] * 1e-6,
+                '%.2f' % (rate * 1e-9) if rate is not None else '-',
+                '%.2f%%' % (100 * rate / bw) if rate is not None else '-', fmt_sig(floor),
+                fmt_ratio(st['ms'], floor)))
+    out.append('')
+    devices = '; '.join('%s: %s, copy %.1f GB/s, a queued launch %.2f us' % (
+        BACKEND_TITLES.get(n, n), b.get('device', '?'), b['copy_GBps'], b['queued_us'])
+        for n, b in sorted(backends.items()))
+    out.append('Each kernel launch of each device case, timed with aa_context_profile (the median '
+               'of 3 profiled calls per benchmark run, then over the runs; OpenCL waits for its '
+               'queue around each launch, so a launch\'s time includes a round trip). `least MB`: '
+               'the bytes the launch must move at least (host/traffic.h: the arrays it reads or '
+               'writes in full counted once, what depends on the data left out); `GB/s` those '
+               'bytes over its time, `%% of copy BW` against the device-to-device copy bandwidth '
+               'measured in the same process; floor = max(a queued launch, least bytes / copy '
+               'bandwidth). %s. On PoCL these are CPU figures. Source: `%s/stages.json` '
+               '(commit %s, %s).' % (devices, display, doc['context'].get('commit', '?'),
+                                     doc['context'].get('date', '?')))
     out.append('')
     return out
 
@@ -741,8 +786,10 @@ def ptxas_section(path, display):
     out = ['### Static cost of the CUDA kernels (`%s/ptxas.txt`)' % display, '',
            'ptxas\'s report from the CUDA build (`-Xptxas=-v`, `--fmad=false`): registers per '
            'thread, shared memory per block (static), stack frame and spills per thread, per '
-           'architecture. What each kernel must move, and so its floor on a measured '
-           'bandwidth, needs the GPU run (see "Not measured yet").' +
+           'architecture. What each kernel must move on each workload, and so its floor on '
+           'the measured bandwidth of the device it ran on, is in "Kernels against the copy '
+           'bandwidth" (stages.json: host/traffic.h\'s model of each launch); an H100\'s '
+           'needs the GPU run (see "Not measured yet").' +
            (' Build: %s.' % provenance if provenance else ''), '']
     head = ['kernel'] + ['%s registers' % a for a in archs] + [
         '%s smem B' % a for a in archs] + ['stack B', 'spills (stores/loads B)']

@@ -74,6 +74,7 @@ echo "== bench_assign"
 status=0
 AA_BENCH_COMMIT="$commit" "$build/bench/bench_assign" "${extreme[@]}" --aa_native_all \
   --benchmark_out="$out/bench_assign.json" --benchmark_out_format=json \
+  --aa_stages_out="$out/stages.json" \
   2>&1 | tee "$out/bench_assign.txt" || status=1
 
 if [ "$bench_only" != 1 ]; then
@@ -112,7 +113,7 @@ fi
 echo "== report"
 folders=()
 for d in $(ls -d bench/results/*/ 2>/dev/null | sort -r); do
-  for f in bench_assign.json peers.json peers-cuda.json scaling.json scaling-cuda.json; do
+  for f in bench_assign.json peers.json peers-cuda.json scaling.json scaling-cuda.json stages.json; do
     if [ -f "$d/$f" ]; then folders+=("${d%/}"); break; fi
   done
 done

@@ -458,6 +458,39 @@ ptxas info    : Used 124 registers, used 1 barriers, 136 bytes cumulative stack 
         self.write('bench_assign.json', bench_doc())
         self.assertNotIn('### Floors', self.render())
 
+    def test_kernels(self):
+        self.write('stages.json', {
+            'context': {'commit': 'abc123', 'date': '2026-11-25T00:00:00Z', 'backends': {
+                'cuda': {'device': 'Test GPU', 'copy_GBps': 2000.0, 'call_us': 5.0,
+                         'queued_us': 2.0}}},
+            'cases': [
+                {'name': 'atss/coco-atss/cuda', 'backend': 'cuda', 'stages': [
+                    # 4 MB in 0.004 ms: 1,000 GB/s, half the copy bandwidth; floor 2 us
+                    {'kernel': 'aa_atss_prepare_kernel', 'ms': 0.004, 'bytes': 4e6, 'runs': 5},
+                    # 1 KB: the queued launch (2 us) is its floor
+                    {'kernel': 'aa_atss_select_kernel', 'ms': 0.01, 'bytes': 1000.0, 'runs': 5}]},
+                # a backend without floor figures is left out
+                {'name': 'atss/coco-atss/opencl-native', 'backend': 'opencl-native', 'stages': [
+                    {'kernel': 'aa_atss_prepare_kernel', 'ms': 1.0, 'bytes': 4e6, 'runs': 5}]}]})
+        text = self.render()
+        self.assertIn('### Kernels against the copy bandwidth', text)
+        head = self.row(text, '| case | kernel | ms | least MB |')
+        cell = dict(zip(head, self.row(text, '| atss/coco-atss/cuda | `aa_atss_prepare_kernel`')))
+        self.assertEqual(cell['least MB'], '4.000')
+        self.assertEqual(cell['GB/s'], '1000.00')
+        self.assertEqual(cell['% of copy BW'], '50.00%')
+        self.assertEqual(cell['floor ms'], '0.002')
+        self.assertEqual(cell['time / floor'], 'x2.00')
+        cell = dict(zip(head, self.row(text, '| atss/coco-atss/cuda | `aa_atss_select_kernel`')))
+        self.assertEqual(cell['floor ms'], '0.002')
+        self.assertEqual(cell['time / floor'], 'x5.00')
+        self.assertNotIn('| atss/coco-atss/opencl-native |', text)
+        self.assertIn('Test GPU, copy 2000.0 GB/s', text)
+        self.assertIn('`results/20261125-cpu/stages.json` (commit abc123', text)
+        # without the file: no section
+        os.remove(os.path.join(self.run, 'stages.json'))
+        self.assertNotIn('### Kernels against', self.render())
+
     def test_opencl_native_column(self):
         doc = bench_doc()
         doc['benchmarks'] += gb_aggregates('paa/coco-atss/opencl-native', [80.0] * 5, COUNTERS)

@@ -81,12 +81,14 @@ static inline void aa__stages_begin(aa_context *ctx)
     ctx->num_stages = 0;
 }
 
-/* One launch's time, in launch order (beyond AA_MAX_STAGES: not kept). */
-static inline void aa__stage_add(aa_context *ctx, const char *kernel, double ms)
+/* One launch's time and least bytes (host/traffic.h), in launch order (beyond
+ * AA_MAX_STAGES: not kept). */
+static inline void aa__stage_add(aa_context *ctx, const char *kernel, double ms, double bytes)
 {
     if (ctx->num_stages >= AA_MAX_STAGES) return;
     ctx->stages[ctx->num_stages].kernel = kernel;
     ctx->stages[ctx->num_stages].ms = ms;
+    ctx->stages[ctx->num_stages].bytes = bytes;
     ctx->num_stages++;
 }
 

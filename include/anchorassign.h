@@ -173,8 +173,8 @@ AA_API aa_status aa_context_reserve(aa_context *ctx, size_t bytes);
  * follow: CUDA with events on the context's stream, the call then waiting for its
  * last event before it returns; OpenCL by waiting for the queue before and after each
  * launch (wall clock), which serialises the call. aa_context_stages gives the stages
- * of the last call that ran on ctx, in launch order: the kernel's name and
- * milliseconds (at most AA_MAX_STAGES; a call with more launches keeps the first
+ * of the last call that ran on ctx, in launch order: the kernel's name, milliseconds
+ * and least bytes moved (at most AA_MAX_STAGES; a call with more launches keeps the first
  * ones); a call refused before it reaches the device leaves them as they were;
  * *stages stays valid until the next call on ctx. Not while a CUDA graph is being
  * captured (the call waits for an event). Profiling off (the default)
@@ -186,6 +186,11 @@ AA_API aa_status aa_context_reserve(aa_context *ctx, size_t bytes);
 typedef struct aa_stage_time {
     const char *kernel; /* static storage */
     double ms;
+    double bytes;       /* the least global-memory bytes the launch moves: the arrays it
+                           reads or writes in full counted once, what depends on the
+                           data left out (a lower bound; docs/kernels.md, "Traffic").
+                           bytes / ms against a copy bandwidth: how near the launch
+                           runs to the memory system's limit */
 } aa_stage_time;
 AA_API aa_status aa_context_profile(aa_context *ctx, int on);
 AA_API aa_status aa_context_stages(const aa_context *ctx, const aa_stage_time **stages, int *count);

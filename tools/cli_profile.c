@@ -48,6 +48,7 @@ typedef struct result {
     int num_stages;  /* --stages: each launch's median over the profiled runs */
     const char *stage_kernel[AA_MAX_STAGES];
     double stage_ms[AA_MAX_STAGES];
+    double stage_bytes[AA_MAX_STAGES]; /* least bytes (the same every run) */
 } result;
 
 /* ---------------------------------------------------------------- help, options */
@@ -78,8 +79,9 @@ void cli_profile_help(FILE *f)
             "  --backend B    cpu, opencl, cuda or all (default all); a backend this build\n"
             "                 or machine lacks is reported as not available\n"
             "  --stages       after the timed runs, R more with aa_context_profile on: the\n"
-            "                 median time of each kernel launch, per GPU backend (OpenCL\n"
-            "                 waits for its queue around each launch while profiling)\n"
+            "                 median time of each kernel launch, per GPU backend, with the\n"
+            "                 least bytes it moves and their rate (OpenCL waits for its\n"
+            "                 queue around each launch while profiling)\n"
             "  --data PATH    boxes as CSV (data/README.md) or COCO JSON; default: the\n"
             "                 shipped %s ($ANCHORASSIGN_DATA overrides)\n"
             "  --help         this text\n"
@@ -274,6 +276,7 @@ static int time_stages(slot *s, const cli_assigner *as, const aa_anchors *anchor
         r->num_stages = n;
         for (int k = 0; k < n; ++k) {
             r->stage_kernel[k] = stages[k].kernel;
+            r->stage_bytes[k] = stages[k].bytes;
             t[(size_t)k * (size_t)repeat + (size_t)i] = stages[k].ms;
         }
     }
@@ -450,10 +453,14 @@ static void print_stages(aa_backend b, const result *r, long repeat)
     double sum = 0;
     for (int k = 0; k < r->num_stages; ++k)
         sum += r->stage_ms[k];
-    printf("%s stages (median of %ld profiled run%s; sum %.3f ms):\n", aa_backend_name(b), repeat,
-           repeat == 1 ? "" : "s", sum);
-    for (int k = 0; k < r->num_stages; ++k)
-        printf("  %-28s %10.3f ms\n", r->stage_kernel[k], r->stage_ms[k]);
+    printf("%s stages (median of %ld profiled run%s; sum %.3f ms; least bytes each launch moves, "
+           "and those bytes per second):\n", aa_backend_name(b), repeat, repeat == 1 ? "" : "s", sum);
+    for (int k = 0; k < r->num_stages; ++k) {
+        double ms = r->stage_ms[k], mb = r->stage_bytes[k] * 1e-6;
+        printf("  %-28s %10.3f ms %11.3f MB", r->stage_kernel[k], ms, mb);
+        if (ms > 0) printf(" %9.2f GB/s", mb / ms);
+        printf("\n");
+    }
 }
 
 /* ---------------------------------------------------------------- driver */

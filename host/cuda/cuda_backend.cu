@@ -8,6 +8,7 @@
 extern "C" {
 #include "internal.h"
 #include "plan.h"
+#include "traffic.h"
 }
 #include "alloc.h"
 #include "cuda_backend.h"
@@ -51,6 +52,7 @@ struct aa_cuda {
     cudaEvent_t stage_event[AA_MAX_STAGES + 1];
     int stage_events;        /* created so far (aa__cuda_profile) */
     const char *stage_name[AA_MAX_STAGES];
+    double stage_bytes[AA_MAX_STAGES]; /* each launch's least bytes (host/traffic.h) */
     int stage_count;         /* launches of the current call */
     cudaError_t stage_error; /* the first failed record of the call */
     int nvtx_stage_open;     /* a launch's NVTX range is open */
@@ -245,8 +247,9 @@ static aa_status output(aa_context *ctx, int s, void *ptr, size_t bytes, void **
 /* ---------------------------------------------------------------- stages */
 
 /* Before each launch: its NVTX range (closing the previous one) and, when profiling,
- * an event on the stream; a failed record is reported at the call's end. */
-static void stage(aa_context *ctx, const char *kernel)
+ * an event on the stream and the launch's least bytes; a failed record is reported at
+ * the call's end. */
+static void stage(aa_context *ctx, const char *kernel, double bytes)
 {
     aa_cuda *c = ctx->cuda;
     if (c->nvtx_stage_open) nvtxRangePop();
@@ -255,6 +258,7 @@ static void stage(aa_context *ctx, const char *kernel)
     if (!ctx->profile || c->stage_count >= AA_MAX_STAGES || c->stage_count >= c->stage_events) return;
     cudaError_t e = cudaEventRecord(c->stage_event[c->stage_count], c->stream);
     if (e != cudaSuccess && c->stage_error == cudaSuccess) c->stage_error = e;
+    c->stage_bytes[c->stage_count] = bytes;
     c->stage_name[c->stage_count++] = kernel;
 }
 
@@ -276,7 +280,7 @@ static aa_status stages_end(aa_context *ctx)
     for (int i = 0; e == cudaSuccess && i < n; ++i) {
         float ms = 0;
         e = cudaEventElapsedTime(&ms, c->stage_event[i], c->stage_event[i + 1]);
-        if (e == cudaSuccess) aa__stage_add(ctx, c->stage_name[i], ms);
+        if (e == cudaSuccess) aa__stage_add(ctx, c->stage_name[i], ms, c->stage_bytes[i]);
     }
     if (e != cudaSuccess) return cuda_failed(ctx, e, AA_ERR_BACKEND, "stage timing (cudaEvent)", "");
     return AA_SUCCESS;
@@ -474,7 +478,7 @@ static aa_status aa__cuda_overlaps(aa_context *ctx, aa_overlap_mode mode, float 
     if (st == AA_SUCCESS) st = input(ctx, SLOT_GTS, b->gts->boxes, (size_t)b->total_gts * 16, &gts);
     if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, out, out_bytes, &dst);
     if (st != AA_SUCCESS) return st;
-    stage(ctx, "aa_overlaps_kernel");
+    stage(ctx, "aa_overlaps_kernel", aa__bytes_overlaps(b));
     aa_overlaps_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts, (aa_i32)mode, eps, (float *)dst);
     st = launched(ctx, "aa_overlaps_kernel");
@@ -491,7 +495,7 @@ static aa_status aa__cuda_fcos(aa_context *ctx, const aa_fcos_params *p, const a
     aa_status st = batch_arrays(ctx, b, out, &m);
     if (st != AA_SUCCESS) return st;
     aa_levels lv = aa__plan_levels(b, p->regress_lo, p->regress_hi);
-    stage(ctx, "aa_fcos_kernel");
+    stage(ctx, "aa_fcos_kernel", aa__bytes_fcos(b, aa__bytes_outputs(out)));
     aa_fcos_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, lv,
         p->center_sampling, p->center_sample_radius, m.out_index, m.out_overlap, m.out_labels);
@@ -521,14 +525,14 @@ static aa_status aa__cuda_max_iou(aa_context *ctx, const aa_max_iou_params *p, c
     if (st != AA_SUCCESS) return st;
     aa_max_iou_args args = aa__plan_max_iou_args(p);
     cudaStream_t s = ctx->cuda->stream;
-    stage(ctx, "aa_max_iou_anchor_kernel");
+    stage(ctx, "aa_max_iou_anchor_kernel", aa__bytes_max_iou_anchor(b));
     aa_max_iou_anchor_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
     st = launched(ctx, "aa_max_iou_anchor_kernel");
     if (st == AA_SUCCESS && p->match_low_quality) {
         aa_launch per_gt = aa__plan_per_gt(b->total_gts);
         if (per_gt.groups_x > 0) {
-            stage(ctx, "aa_max_iou_gt_kernel");
+            stage(ctx, "aa_max_iou_gt_kernel", aa__bytes_max_iou_gt(b));
             aa_max_iou_gt_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
                 m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
                 p->eps, ws, lay);
@@ -536,7 +540,7 @@ static aa_status aa__cuda_max_iou(aa_context *ctx, const aa_max_iou_params *p, c
         }
     }
     if (st == AA_SUCCESS) {
-        stage(ctx, "aa_max_iou_assign_kernel");
+        stage(ctx, "aa_max_iou_assign_kernel", aa__bytes_max_iou_assign(b, p->match_low_quality, aa__bytes_outputs(out)));
         aa_max_iou_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, args, ws,
             lay, m.out_index, m.out_overlap, m.out_labels);
@@ -569,13 +573,13 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     aa_atss_args args = aa__plan_atss_args(p, 1);
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
     cudaStream_t s = ctx->cuda->stream;
-    stage(ctx, "aa_atss_prepare_kernel");
+    stage(ctx, "aa_atss_prepare_kernel", aa__bytes_atss_prepare(b));
     aa_atss_prepare_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, lay);
     st = launched(ctx, "aa_atss_prepare_kernel");
     aa_launch per_pair = aa__plan_per_gt(b->total_gts * b->num_levels);
     if (st == AA_SUCCESS && per_pair.groups_x > 0) {
-        stage(ctx, "aa_atss_topk_kernel");
+        stage(ctx, "aa_atss_topk_kernel", aa__bytes_atss_topk(b, p->topk));
         aa_atss_topk_kernel<<<grid_of(per_pair), per_pair.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags, lv,
             args, ws, lay.state, ws, lay.candidates);
@@ -583,7 +587,7 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     }
     aa_launch per_gt = aa__plan_elementwise(b->total_gts);
     if (st == AA_SUCCESS && per_gt.groups_x > 0) {
-        stage(ctx, "aa_atss_select_kernel");
+        stage(ctx, "aa_atss_select_kernel", aa__bytes_atss_select(b, p->topk));
         aa_atss_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
             b->num_levels, args, ws, lay);
@@ -591,7 +595,7 @@ static aa_status aa__cuda_atss(aa_context *ctx, const aa_atss_params *p, const a
     }
     aa_launch per_out = aa__plan_elementwise(b->num_images * b->num_anchors);
     if (st == AA_SUCCESS) {
-        stage(ctx, "aa_atss_assign_kernel");
+        stage(ctx, "aa_atss_assign_kernel", aa__bytes_atss_assign(b, aa__bytes_outputs(out)));
         aa_atss_assign_kernel<<<grid_of(per_out), per_out.local_size, 0, s>>>(
             b->num_anchors, m.offsets, b->num_images, m.labels, ws, lay, m.out_index, m.out_overlap,
             m.out_labels);
@@ -623,7 +627,7 @@ static aa_status aa__cuda_topk_nearest(aa_context *ctx, int32_t topk, const aa_b
     memset(&args, 0, sizeof args);
     args.topk = topk;
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
-    stage(ctx, "aa_atss_topk_kernel");
+    stage(ctx, "aa_atss_topk_kernel", aa__bytes_topk_nearest(b, topk));
     aa_atss_topk_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
         (const aa_i64 *)offsets, b->num_images, NULL, lv, args, NULL, -1, (char *)dst, 0);
@@ -648,7 +652,7 @@ static aa_status aa__cuda_candidate_stats(aa_context *ctx, int32_t topk, float e
     if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_OVERLAP, mean, n_gts * 8, &dmean);
     if (st == AA_SUCCESS) st = output(ctx, SLOT_OUT_LABELS, std, n_gts * 8, &dstd);
     if (st != AA_SUCCESS) return st;
-    stage(ctx, "aa_candidate_stats_kernel");
+    stage(ctx, "aa_candidate_stats_kernel", aa__bytes_candidate_stats(b, topk));
     aa_candidate_stats_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)anchors, b->num_anchors, (const float *)gts, b->total_gts,
         (aa_i64)b->num_levels * topk, eps, (const aa_i32 *)cand, (double *)dmean, (double *)dstd);
@@ -730,7 +734,7 @@ static aa_status aa__cuda_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_
     if (st == AA_SUCCESS) st = gmm_outputs(ctx, out, per_k, segs, pts, &m);
     if (st != AA_SUCCESS) return st;
     aa_gmm_args args = aa__plan_gmm_args(p);
-    stage(ctx, "aa_gmm_kernel");
+    stage(ctx, "aa_gmm_kernel", aa__bytes_gmm(p, g, out));
     aa_gmm_kernel<<<grid_of(plan), plan.local_size, 0, ctx->cuda->stream>>>(
         (const float *)points, (const aa_i64 *)offsets, g->num_segments, args, (const double *)iw,
         (const double *)imu, (const double *)iprec, ws, lay, m.w, m.mu, m.var, m.bound, m.iter,
@@ -755,7 +759,7 @@ static aa_status paa_cost_launch(aa_context *ctx, const aa_paa_params *p, const 
     aa_paa_args args = aa__plan_paa_args(p, h);
     aa_launch per_image = aa__plan_per_image(b->num_anchors, b->num_images);
     if (per_image.groups_x == 0) return AA_SUCCESS;
-    stage(ctx, "aa_paa_cost_kernel");
+    stage(ctx, "aa_paa_cost_kernel", aa__bytes_paa_cost(b));
     aa_paa_cost_kernel<<<grid_of(per_image), per_image.local_size, 0, ctx->cuda->stream>>>(
         m->anchors, b->num_anchors, m->gts, m->offsets, b->num_images, m->labels, pre, pre_at,
         (const aa_u8 *)logits, (const aa_u8 *)deltas, args, costs, cost_at);
@@ -772,13 +776,14 @@ static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, cons
     cudaStream_t s = ctx->cuda->stream;
     aa_launch per_row = aa__plan_elementwise(rows);
     if (per_row.groups_x == 0) return AA_SUCCESS;
-    stage(ctx, "aa_paa_init_kernel");
+    int outputs = 1 + (m->out_overlap != NULL) + (m->out_labels != NULL);
+    stage(ctx, "aa_paa_init_kernel", aa__bytes_paa_init(b, outputs));
     aa_paa_init_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(
         rows, pre, pre_at, costs, cost_at, m->out_index, m->out_overlap, m->out_labels);
     aa_status st = launched(ctx, "aa_paa_init_kernel");
     aa_launch per_gt = aa__plan_paa_select(b->total_gts);
     if (st != AA_SUCCESS || per_gt.groups_x == 0) return st;
-    stage(ctx, "aa_paa_select_kernel");
+    stage(ctx, "aa_paa_select_kernel", aa__bytes_paa_select(b));
     aa_paa_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
         b->num_anchors, m->offsets, b->num_images, b->total_gts, m->labels,
         aa__plan_levels(b, NULL, NULL), aa__plan_paa_args(p, NULL), aa__plan_gmm_args(&p->gmm), pre,
@@ -862,20 +867,20 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
     aa_max_iou_args args = aa__plan_max_iou_args(&p->pre);
     cudaStream_t s = ctx->cuda->stream;
     aa_i64 rows = b->num_images * b->num_anchors;
-    stage(ctx, "aa_max_iou_anchor_kernel");
+    stage(ctx, "aa_max_iou_anchor_kernel", aa__bytes_max_iou_anchor(b));
     aa_max_iou_anchor_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
         m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, args, ws, mi);
     st = launched(ctx, "aa_max_iou_anchor_kernel");
     aa_launch per_gt = aa__plan_per_gt(b->total_gts);
     if (st == AA_SUCCESS && p->pre.match_low_quality && per_gt.groups_x > 0) {
-        stage(ctx, "aa_max_iou_gt_kernel");
+        stage(ctx, "aa_max_iou_gt_kernel", aa__bytes_max_iou_gt(b));
         aa_max_iou_gt_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, b->total_gts, m.offsets, b->num_images, m.flags,
             p->pre.eps, ws, mi);
         st = launched(ctx, "aa_max_iou_gt_kernel");
     }
     if (st == AA_SUCCESS) {
-        stage(ctx, "aa_max_iou_assign_kernel");
+        stage(ctx, "aa_max_iou_assign_kernel", aa__bytes_max_iou_assign(b, p->pre.match_low_quality, 1));
         aa_max_iou_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, m.flags, m.labels, args, ws,
             mi, m.out_index, NULL, NULL);
@@ -883,7 +888,7 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
     }
     if (st == AA_SUCCESS) {
         aa_launch per_row = aa__plan_elementwise(rows);
-        stage(ctx, "aa_paa_copy_kernel");
+        stage(ctx, "aa_paa_copy_kernel", aa__bytes_paa_copy(b));
         aa_paa_copy_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(m.out_index, rows, ws, 0);
         st = launched(ctx, "aa_paa_copy_kernel");
     }
@@ -925,12 +930,12 @@ static aa_status aa__cuda_lada(aa_context *ctx, const aa_lada_params *p, const a
     cudaStream_t s = ctx->cuda->stream;
     aa_i64 rows = b->num_images * b->num_anchors;
     aa_launch per_row = aa__plan_elementwise(rows);
-    stage(ctx, "aa_lada_clear_kernel");
+    stage(ctx, "aa_lada_clear_kernel", aa__bytes_lada_clear(b));
     aa_lada_clear_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(rows, ws, lay);
     st = launched(ctx, "aa_lada_clear_kernel");
     aa_launch per_gt = aa__plan_lada_select(b->total_gts);
     if (st == AA_SUCCESS && per_gt.groups_x > 0) {
-        stage(ctx, "aa_lada_select_kernel");
+        stage(ctx, "aa_lada_select_kernel", aa__bytes_lada_select(b));
         aa_lada_select_kernel<<<grid_of(per_gt), per_gt.local_size, 0, s>>>(
             m.anchors, b->num_anchors, m.gts, m.offsets, b->num_images, b->total_gts, m.flags, m.labels,
             aa__plan_levels(b, NULL, NULL), aa__plan_lada_args(p, h), (const aa_u8 *)logits,
@@ -938,7 +943,7 @@ static aa_status aa__cuda_lada(aa_context *ctx, const aa_lada_params *p, const a
         st = launched(ctx, "aa_lada_select_kernel");
     }
     if (st == AA_SUCCESS) {
-        stage(ctx, "aa_lada_assign_kernel");
+        stage(ctx, "aa_lada_assign_kernel", aa__bytes_lada_assign(b, aa__bytes_outputs(out)));
         aa_lada_assign_kernel<<<grid_of(per_image), per_image.local_size, 0, s>>>(
             b->num_anchors, m.offsets, b->num_images, m.labels, ws, lay, m.out_index, m.out_overlap,
             m.out_labels);

@@ -20,6 +20,7 @@
 #include "alloc.h"
 #include "inject.h"
 #include "plan.h"
+#include "traffic.h"
 #include "../../kernels/levels.h"
 #include "../../kernels/atss.h"
 #include "../../kernels/gmm.h"
@@ -645,7 +646,8 @@ static double wall_ms(void)
 
 /* Profiling (aa_context_profile): the launch timed alone, the queue waited for before
  * and after it (the caller's queue may hold other work: that is waited for first). */
-static aa_status timed_launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, const char *name)
+static aa_status timed_launch(aa_context *ctx, cl_kernel k, const aa_launch *plan, const char *name,
+                               double bytes)
 {
     cl_int e;
     CL_RUN(e, AA__INJECT_FINISH, clFinish(ctx->ocl->queue));
@@ -655,7 +657,7 @@ static aa_status timed_launch(aa_context *ctx, cl_kernel k, const aa_launch *pla
     if (st != AA_SUCCESS || plan->groups_x == 0) return st;
     CL_RUN(e, AA__INJECT_FINISH, clFinish(ctx->ocl->queue));
     if (e != CL_SUCCESS) return queue_failed(ctx, e, "clFinish(timing %s)", name);
-    aa__stage_add(ctx, name, wall_ms() - t0);
+    aa__stage_add(ctx, name, wall_ms() - t0, bytes);
     return AA_SUCCESS;
 }
 
@@ -665,9 +667,10 @@ static aa_status aa__ocl_profile(aa_context *ctx, int on)
     return AA_SUCCESS;
 }
 
-/* Sets every argument of kernel `which` and enqueues it with the plan. */
-static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, const ocl_arg *args,
-                            int num_args)
+/* Sets every argument of kernel `which` and enqueues it with the plan; `bytes`, its
+ * least traffic (host/traffic.h), goes beside its time when profiling. */
+static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, double bytes,
+                            const ocl_arg *args, int num_args)
 {
     cl_kernel k = ctx->ocl->kernel[which];
     aa_status st = check_lost(ctx);
@@ -679,7 +682,7 @@ static aa_status run_kernel(aa_context *ctx, int which, const aa_launch *plan, c
         if (e != CL_SUCCESS)
             return queue_failed(ctx, e, "clSetKernelArg(%s, %d)", kernel_names[which], i);
     }
-    if (ctx->profile) return timed_launch(ctx, k, plan, kernel_names[which]);
+    if (ctx->profile) return timed_launch(ctx, k, plan, kernel_names[which], bytes);
     return launch(ctx, k, plan, kernel_names[which]);
 }
 
@@ -699,7 +702,7 @@ static aa_status aa__ocl_overlaps(aa_context *ctx, aa_overlap_mode mode, float e
     const ocl_arg args_overlaps[] = {ARG(anchors), ARG(num_anchors), ARG(gts), ARG(num_gts), ARG(m),
         ARG(e), ARG(dst)};
     aa_launch plan = aa__plan_elementwise(num_anchors * num_gts);
-    st = run_kernel(ctx, K_OVERLAPS, &plan, args_overlaps, NUM_ARGS(args_overlaps));
+    st = run_kernel(ctx, K_OVERLAPS, &plan, aa__bytes_overlaps(b), args_overlaps, NUM_ARGS(args_overlaps));
     if (st != AA_SUCCESS) return st;
     return finish_output(ctx, dst, out, out_bytes);
 }
@@ -761,7 +764,7 @@ static aa_status aa__ocl_fcos(aa_context *ctx, const aa_fcos_params *p, const aa
     const ocl_arg args_fcos[] = {ARG(m.anchors), ARG(num_points), ARG(m.gts), ARG(m.offsets),
         ARG(num_images), ARG(m.flags), ARG(m.labels), ARG(lv), ARG(sampling), ARG(radius),
         ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
-    st = run_kernel(ctx, K_FCOS, &plan, args_fcos, NUM_ARGS(args_fcos));
+    st = run_kernel(ctx, K_FCOS, &plan, aa__bytes_fcos(b, aa__bytes_outputs(out)), args_fcos, NUM_ARGS(args_fcos));
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }
@@ -809,7 +812,7 @@ static aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, co
 
     const ocl_arg args_max_iou_anchor[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
         ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(args), ARG(ws), ARG(lay)};
-    st = run_kernel(ctx, K_MAX_IOU_ANCHOR, &per_image, args_max_iou_anchor,
+    st = run_kernel(ctx, K_MAX_IOU_ANCHOR, &per_image, aa__bytes_max_iou_anchor(b), args_max_iou_anchor,
         NUM_ARGS(args_max_iou_anchor));
     if (st != AA_SUCCESS) return st;
 
@@ -818,14 +821,14 @@ static aa_status aa__ocl_max_iou(aa_context *ctx, const aa_max_iou_params *p, co
         const ocl_arg args_max_iou_gt[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
             ARG(num_gts), ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(eps), ARG(ws),
             ARG(lay)};
-        st = run_kernel(ctx, K_MAX_IOU_GT, &per_gt, args_max_iou_gt, NUM_ARGS(args_max_iou_gt));
+        st = run_kernel(ctx, K_MAX_IOU_GT, &per_gt, aa__bytes_max_iou_gt(b), args_max_iou_gt, NUM_ARGS(args_max_iou_gt));
         if (st != AA_SUCCESS) return st;
     }
 
     const ocl_arg args_max_iou_assign[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
         ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(m.labels), ARG(args), ARG(ws), ARG(lay),
         ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
-    st = run_kernel(ctx, K_MAX_IOU_ASSIGN, &per_image, args_max_iou_assign,
+    st = run_kernel(ctx, K_MAX_IOU_ASSIGN, &per_image, aa__bytes_max_iou_assign(b, p->match_low_quality, aa__bytes_outputs(out)), args_max_iou_assign,
         NUM_ARGS(args_max_iou_assign));
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
@@ -863,7 +866,7 @@ static aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
     const ocl_arg args_atss_prepare[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
         ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(args), ARG(ws), ARG(lay)};
-    st = run_kernel(ctx, K_ATSS_PREPARE, &per_image, args_atss_prepare,
+    st = run_kernel(ctx, K_ATSS_PREPARE, &per_image, aa__bytes_atss_prepare(b), args_atss_prepare,
         NUM_ARGS(args_atss_prepare));
     if (st != AA_SUCCESS) return st;
 
@@ -871,20 +874,20 @@ static aa_status aa__ocl_atss(aa_context *ctx, const aa_atss_params *p, const aa
     const ocl_arg args_atss_topk[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts), ARG(num_gts),
         ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(lv), ARG(args), ARG(ws), ARG(lay.state),
         ARG(ws), ARG(lay.candidates)};
-    st = run_kernel(ctx, K_ATSS_TOPK, &per_pair, args_atss_topk, NUM_ARGS(args_atss_topk));
+    st = run_kernel(ctx, K_ATSS_TOPK, &per_pair, aa__bytes_atss_topk(b, p->topk), args_atss_topk, NUM_ARGS(args_atss_topk));
     if (st != AA_SUCCESS) return st;
 
     aa_launch per_gt = aa__plan_elementwise(b->total_gts);
     const ocl_arg args_atss_select[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts), ARG(num_gts),
         ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(num_levels), ARG(args), ARG(ws),
         ARG(lay)};
-    st = run_kernel(ctx, K_ATSS_SELECT, &per_gt, args_atss_select, NUM_ARGS(args_atss_select));
+    st = run_kernel(ctx, K_ATSS_SELECT, &per_gt, aa__bytes_atss_select(b, p->topk), args_atss_select, NUM_ARGS(args_atss_select));
     if (st != AA_SUCCESS) return st;
 
     aa_launch per_pair_out = aa__plan_elementwise(b->num_images * b->num_anchors);
     const ocl_arg args_atss_assign[] = {ARG(num_anchors), ARG(m.offsets), ARG(num_images),
         ARG(m.labels), ARG(ws), ARG(lay), ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
-    st = run_kernel(ctx, K_ATSS_ASSIGN, &per_pair_out, args_atss_assign,
+    st = run_kernel(ctx, K_ATSS_ASSIGN, &per_pair_out, aa__bytes_atss_assign(b, aa__bytes_outputs(out)), args_atss_assign,
         NUM_ARGS(args_atss_assign));
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
@@ -918,7 +921,7 @@ static aa_status aa__ocl_topk_nearest(aa_context *ctx, int32_t topk, const aa_ba
     const ocl_arg args_atss_topk[] = {ARG(anchors), ARG(num_anchors), ARG(gts), ARG(num_gts),
         ARG(offsets), ARG(num_images), ARG(none), ARG(lv), ARG(args), ARG(none), ARG(no_state),
         ARG(out), ARG(at0)};
-    st = run_kernel(ctx, K_ATSS_TOPK, &plan, args_atss_topk, NUM_ARGS(args_atss_topk));
+    st = run_kernel(ctx, K_ATSS_TOPK, &plan, aa__bytes_topk_nearest(b, topk), args_atss_topk, NUM_ARGS(args_atss_topk));
     if (st != AA_SUCCESS) return st;
     return finish_output(ctx, out, candidates, bytes);
 }
@@ -942,7 +945,7 @@ static aa_status aa__ocl_candidate_stats(aa_context *ctx, int32_t topk, float ep
     cl_float e = eps;
     const ocl_arg args_candidate_stats[] = {ARG(anchors), ARG(num_anchors), ARG(gts), ARG(num_gts),
         ARG(per_gt), ARG(e), ARG(cand), ARG(dmean), ARG(dstd)};
-    st = run_kernel(ctx, K_CANDIDATE_STATS, &plan, args_candidate_stats,
+    st = run_kernel(ctx, K_CANDIDATE_STATS, &plan, aa__bytes_candidate_stats(b, topk), args_candidate_stats,
         NUM_ARGS(args_candidate_stats));
     if (st != AA_SUCCESS) return st;
     const ocl_result r[] = {{dmean, mean, n_gts * 8}, {dstd, std, n_gts * 8}};
@@ -1022,7 +1025,7 @@ static aa_status aa__ocl_gmm(aa_context *ctx, const aa_gmm_params *p, const aa_g
     const ocl_arg args_gmm[] = {ARG(points), ARG(offsets), ARG(num_segments), ARG(args), ARG(iw),
         ARG(imu), ARG(iprec), ARG(ws), ARG(lay), ARG(m.w), ARG(m.mu), ARG(m.var), ARG(m.bound),
         ARG(m.iter), ARG(m.status), ARG(m.labels), ARG(m.density)};
-    st = run_kernel(ctx, K_GMM, &plan, args_gmm, NUM_ARGS(args_gmm));
+    st = run_kernel(ctx, K_GMM, &plan, aa__bytes_gmm(p, g, out), args_gmm, NUM_ARGS(args_gmm));
     if (st != AA_SUCCESS) return st;
     return gmm_finish(ctx, out, per_k, segs, pts, &m);
 }
@@ -1054,7 +1057,7 @@ static aa_status paa_cost_launch(aa_context *ctx, const aa_paa_params *p, const 
     const ocl_arg args_paa_cost[] = {ARG(m->anchors), ARG(num_anchors), ARG(m->gts), ARG(m->offsets),
         ARG(num_images), ARG(m->labels), ARG(pre), ARG(pre_at), ARG(logits), ARG(deltas), ARG(args),
         ARG(costs), ARG(cost_at)};
-    return run_kernel(ctx, K_PAA_COST, &per_image, args_paa_cost, NUM_ARGS(args_paa_cost));
+    return run_kernel(ctx, K_PAA_COST, &per_image, aa__bytes_paa_cost(b), args_paa_cost, NUM_ARGS(args_paa_cost));
 }
 
 /* The outputs' initial values, then the selection, from (pre, pre_at) and
@@ -1068,7 +1071,7 @@ static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, cons
     aa_launch per_row = aa__plan_elementwise(rows);
     const ocl_arg args_paa_init[] = {ARG(rows), ARG(pre), ARG(pre_at), ARG(costs), ARG(cost_at),
         ARG(m->out_index), ARG(m->out_overlap), ARG(m->out_labels)};
-    aa_status st = run_kernel(ctx, K_PAA_INIT, &per_row, args_paa_init, NUM_ARGS(args_paa_init));
+    aa_status st = run_kernel(ctx, K_PAA_INIT, &per_row, aa__bytes_paa_init(b, 1 + (m->out_overlap != NULL) + (m->out_labels != NULL)), args_paa_init, NUM_ARGS(args_paa_init));
     if (st != AA_SUCCESS) return st;
     aa_launch per_gt = aa__plan_paa_select(b->total_gts);
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
@@ -1078,7 +1081,7 @@ static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, cons
     const ocl_arg args_paa_select[] = {ARG(num_anchors), ARG(m->offsets), ARG(num_images), ARG(num_gts),
         ARG(m->labels), ARG(lv), ARG(args), ARG(gmm), ARG(pre), ARG(pre_at), ARG(costs), ARG(cost_at),
         ARG(ws), ARG(l), ARG(m->out_index), ARG(m->out_labels)};
-    return run_kernel(ctx, K_PAA_SELECT, &per_gt, args_paa_select, NUM_ARGS(args_paa_select));
+    return run_kernel(ctx, K_PAA_SELECT, &per_gt, aa__bytes_paa_select(b), args_paa_select, NUM_ARGS(args_paa_select));
 }
 
 static aa_status aa__ocl_paa_costs(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
@@ -1155,25 +1158,25 @@ static aa_status aa__ocl_paa(aa_context *ctx, const aa_paa_params *p, const aa_b
     cl_mem none = NULL;
     const ocl_arg args_max_iou_anchor[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
         ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(args), ARG(ws), ARG(mi)};
-    st = run_kernel(ctx, K_MAX_IOU_ANCHOR, &per_image, args_max_iou_anchor,
+    st = run_kernel(ctx, K_MAX_IOU_ANCHOR, &per_image, aa__bytes_max_iou_anchor(b), args_max_iou_anchor,
         NUM_ARGS(args_max_iou_anchor));
     if (st == AA_SUCCESS && p->pre.match_low_quality) {
         aa_launch per_gt = aa__plan_per_gt(b->total_gts);
         const ocl_arg args_max_iou_gt[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
             ARG(num_gts), ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(eps), ARG(ws), ARG(mi)};
-        st = run_kernel(ctx, K_MAX_IOU_GT, &per_gt, args_max_iou_gt, NUM_ARGS(args_max_iou_gt));
+        st = run_kernel(ctx, K_MAX_IOU_GT, &per_gt, aa__bytes_max_iou_gt(b), args_max_iou_gt, NUM_ARGS(args_max_iou_gt));
     }
     if (st == AA_SUCCESS) {
         const ocl_arg args_max_iou_assign[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts),
             ARG(m.offsets), ARG(num_images), ARG(m.flags), ARG(m.labels), ARG(args), ARG(ws), ARG(mi),
             ARG(m.out_index), ARG(none), ARG(none)};
-        st = run_kernel(ctx, K_MAX_IOU_ASSIGN, &per_image, args_max_iou_assign,
+        st = run_kernel(ctx, K_MAX_IOU_ASSIGN, &per_image, aa__bytes_max_iou_assign(b, p->pre.match_low_quality, 1), args_max_iou_assign,
             NUM_ARGS(args_max_iou_assign));
     }
     if (st == AA_SUCCESS) {
         aa_launch per_row = aa__plan_elementwise(rows);
         const ocl_arg args_paa_copy[] = {ARG(m.out_index), ARG(rows), ARG(ws), ARG(pre_at)};
-        st = run_kernel(ctx, K_PAA_COPY, &per_row, args_paa_copy, NUM_ARGS(args_paa_copy));
+        st = run_kernel(ctx, K_PAA_COPY, &per_row, aa__bytes_paa_copy(b), args_paa_copy, NUM_ARGS(args_paa_copy));
     }
     if (st == AA_SUCCESS) st = paa_cost_launch(ctx, p, b, h, &m, ws, pre_at, ws, cost_at_l);
     if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, &m, ws, pre_at, ws, cost_at_l, ws, &sel);
@@ -1208,7 +1211,7 @@ static aa_status aa__ocl_lada(aa_context *ctx, const aa_lada_params *p, const aa
     cl_int num_images = b->num_images;
     aa_launch per_row = aa__plan_elementwise(rows);
     const ocl_arg args_lada_clear[] = {ARG(rows), ARG(ws), ARG(lay)};
-    st = run_kernel(ctx, K_LADA_CLEAR, &per_row, args_lada_clear, NUM_ARGS(args_lada_clear));
+    st = run_kernel(ctx, K_LADA_CLEAR, &per_row, aa__bytes_lada_clear(b), args_lada_clear, NUM_ARGS(args_lada_clear));
     if (st == AA_SUCCESS && num_gts > 0) {
         aa_launch per_gt = aa__plan_lada_select(b->total_gts);
         aa_levels lv = aa__plan_levels(b, NULL, NULL);
@@ -1216,12 +1219,12 @@ static aa_status aa__ocl_lada(aa_context *ctx, const aa_lada_params *p, const aa
         const ocl_arg args_lada_select[] = {ARG(m.anchors), ARG(num_anchors), ARG(m.gts), ARG(m.offsets),
             ARG(num_images), ARG(num_gts), ARG(m.flags), ARG(m.labels), ARG(lv), ARG(args), ARG(logits),
             ARG(deltas), ARG(ws), ARG(lay)};
-        st = run_kernel(ctx, K_LADA_SELECT, &per_gt, args_lada_select, NUM_ARGS(args_lada_select));
+        st = run_kernel(ctx, K_LADA_SELECT, &per_gt, aa__bytes_lada_select(b), args_lada_select, NUM_ARGS(args_lada_select));
     }
     if (st == AA_SUCCESS) {
         const ocl_arg args_lada_assign[] = {ARG(num_anchors), ARG(m.offsets), ARG(num_images), ARG(m.labels),
             ARG(ws), ARG(lay), ARG(m.out_index), ARG(m.out_overlap), ARG(m.out_labels)};
-        st = run_kernel(ctx, K_LADA_ASSIGN, &per_image, args_lada_assign, NUM_ARGS(args_lada_assign));
+        st = run_kernel(ctx, K_LADA_ASSIGN, &per_image, aa__bytes_lada_assign(b, aa__bytes_outputs(out)), args_lada_assign, NUM_ARGS(args_lada_assign));
     }
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);

@@ -65,7 +65,7 @@ from ._library import AA_IGNORED as IGNORED
 from ._library import AA_NEGATIVE as NEGATIVE
 from ._library import GMM_CONVERGED, GMM_ILL_DEFINED, GMM_NOT_CONVERGED, GMM_TOO_FEW_POINTS
 from ._library import library_path
-from ._types import Anchors, Assignment, CandidateStats, GmmResult, MmdetAssignment
+from ._types import Anchors, Assignment, CandidateStats, GmmResult, MmdetAssignment, Stage
 from ._context import Context
 from ._generate import anchor_counts, anchors, points
 from ._mmdet import to_mmdet
@@ -83,5 +83,5 @@ __all__ = [
     "Anchors", "Assignment", "ATSS_NO_OVERLAP", "CandidateStats", "Context", "Error",
     "GMM_CONVERGED", "GMM_ILL_DEFINED", "GMM_NOT_CONVERGED", "GMM_TOO_FEW_POINTS", "GmmResult",
     "IGNORED", "MmdetAssignment", "NEGATIVE", "Status", "anchor_counts", "anchors",
-    "library_path", "library_version", "points", "to_mmdet",
+    "library_path", "library_version", "points", "Stage", "to_mmdet",
 ]

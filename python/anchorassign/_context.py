@@ -10,7 +10,7 @@ from . import _paa
 from . import _library as L
 from . import _params as P
 from ._errors import Error, Status, argument_error
-from ._types import Assignment, CandidateStats
+from ._types import Assignment, CandidateStats, Stage
 
 
 class _Batch:
@@ -221,8 +221,9 @@ class Context:
             self._profile = bool(on)
 
     def stages(self):
-        """The kernel launches of the latest call, in order, as (kernel name,
-        milliseconds) pairs (``aa_context_stages``); [] with profiling off."""
+        """The kernel launches of the latest call, in order, as :class:`Stage` tuples
+        (kernel name, milliseconds, least bytes moved; ``aa_context_stages``); [] with
+        profiling off."""
         with self._lock:
             h = self._open_handle()
             if self._last_handle is not None:
@@ -233,7 +234,8 @@ class Context:
             if st != Status.SUCCESS:
                 raise Error(st, "stages: the %s backend has no kernel launches to time"
                             % self._backend)
-            return [(ptr[k].kernel.decode("ascii"), ptr[k].ms) for k in range(count.value)]
+            return [Stage(ptr[k].kernel.decode("ascii"), ptr[k].ms, ptr[k].bytes)
+                    for k in range(count.value)]
 
     # ------------------------------------------------------------ inputs
     def _batch(self, anchors, gt_boxes, offsets, ignore=None, labels=None, device_offsets=None,

@@ -62,7 +62,7 @@ class ContextOptions(ctypes.Structure):
 
 
 class StageTime(ctypes.Structure):  # aa_stage_time
-    _fields_ = [("kernel", ctypes.c_char_p), ("ms", ctypes.c_double)]
+    _fields_ = [("kernel", ctypes.c_char_p), ("ms", ctypes.c_double), ("bytes", ctypes.c_double)]
 
 
 class Anchors(ctypes.Structure):

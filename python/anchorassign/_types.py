@@ -54,3 +54,13 @@ status:      int32 (S,): GMM_CONVERGED (``converged_``), GMM_NOT_CONVERGED (scik
 labels:      int32 (N,): ``predict()``, -1 in segments that were not fitted.
 log_density: float64 (N,): ``score_samples()``, NaN in segments that were not fitted.
 """
+
+Stage = namedtuple("Stage", ["kernel", "ms", "bytes"])
+Stage.__doc__ = """One kernel launch of a profiled call (experimental, ``aa_stage_time``).
+
+kernel: the kernel's name.
+ms:     its time in milliseconds.
+bytes:  the least global-memory bytes it moves (arrays read or written in full counted
+        once, what depends on the data left out: a lower bound); bytes / ms against the
+        device's copy bandwidth says how near the launch runs to the memory's limit.
+"""

@@ -102,7 +102,7 @@ def test_no_stubs():
 
 
 def test_profile_stages(opencl, cpu):
-    """Experimental stage timing: one (kernel, ms) per launch of the latest call."""
+    """Experimental stage timing: one Stage (kernel, ms, bytes) per launch of the latest call."""
     anchors, gt, off, ign, lab = random_batch(3)
     want = cpu.atss(anchors, gt, off, ignore=ign, labels=lab)
     opencl.profile()
@@ -110,11 +110,16 @@ def test_profile_stages(opencl, cpu):
         got = opencl.atss(anchors, gt, off, ignore=ign, labels=lab)
         same_bits(got.gt_index, want.gt_index)
         stages = opencl.stages()
-        assert [k for k, _ in stages] == ["aa_atss_prepare_kernel", "aa_atss_topk_kernel",
-                                          "aa_atss_select_kernel", "aa_atss_assign_kernel"]
-        assert all(ms >= 0.0 for _, ms in stages)
+        assert [s.kernel for s in stages] == ["aa_atss_prepare_kernel", "aa_atss_topk_kernel",
+                                              "aa_atss_select_kernel", "aa_atss_assign_kernel"]
+        assert all(s.ms >= 0.0 for s in stages)
+        # the last launch reads the offsets and each row's key and state (9 B), and
+        # writes 4 B per row of each output (host/traffic.h; test_profile.c checks all)
+        rows = (len(off) - 1) * anchors.boxes.shape[0]
+        outputs = 1 + (got.overlap is not None) + (got.labels is not None)
+        assert stages[3].bytes == 8 * len(off) + 9 * rows + 4 * outputs * rows
         opencl.max_iou(anchors, gt, off)
-        assert [k for k, _ in opencl.stages()][0] == "aa_max_iou_anchor_kernel"
+        assert opencl.stages()[0].kernel == "aa_max_iou_anchor_kernel"
     finally:
         opencl.profile(False)
     opencl.atss(anchors, gt, off)
