@@ -119,13 +119,14 @@ double aa__bytes_atss_select(const aa_batch *b, int32_t topk)
 
 double aa__bytes_atss_assign(const aa_batch *b, int outputs)
 {
-    return offsets_bytes(b) + 9.0 * rows(b) + assignment_bytes(b, outputs);
+    /* (the offsets only to look labels up: with the labels output) */
+    return 9.0 * rows(b) + assignment_bytes(b, outputs);
 }
 
 double aa__bytes_gmm(const aa_gmm_params *p, const aa_gmm_batch *g, const aa_gmm_result *out)
 {
     double s = d(g->num_segments), n = d(g->total_points), sk = s * p->num_components;
-    double bytes = 4.0 * n + 8.0 * (s + 1.0);
+    double bytes = n > 0 ? 4.0 * n + 8.0 * (s + 1.0) : 0.0; /* no point: nothing read */
     if (p->init == AA_GMM_INIT_GIVEN) bytes += 3.0 * 8.0 * sk;
     bytes += 8.0 * sk * ((out->weights != NULL) + (out->means != NULL) + (out->variances != NULL));
     bytes += 8.0 * s * (out->lower_bound != NULL);

@@ -23,7 +23,7 @@ static const call calls[] = {
      {96 + 75 + 96, 96 + 75 + 48 + 36, 96 + 75 + 48 + 36 + 144}},
     {"aa_assign_atss", run_atss,
      {"aa_atss_prepare_kernel", "aa_atss_topk_kernel", "aa_atss_select_kernel", "aa_atss_assign_kernel"},
-     {96 + 75 + 108, 96 + 75 + 12 + 216, 75 + 216, 24 + 108 + 144}},
+     {96 + 75 + 108, 96 + 75 + 12 + 216, 75 + 216, 108 + 144}},
     {"aa_assign_fcos", run_fcos, {"aa_fcos_kernel"}, {96 + 75 + 144}},
     {"aa_gmm_fit", run_gmm, {"aa_gmm_kernel"}, {40 + 32 + 144 + 24 + 24 + 120}},
     {"aa_assign_paa", run_paa,
