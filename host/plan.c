@@ -17,6 +17,12 @@ typedef char aa_gmm_kernel_matches_header[
      AA_GMM_ST_NOT_CONVERGED == AA_GMM_NOT_CONVERGED && AA_GMM_ST_ILL_DEFINED == AA_GMM_ILL_DEFINED &&
      AA_GMM_ST_TOO_FEW_POINTS == AA_GMM_TOO_FEW_POINTS) ? 1 : -1];
 
+/* Every group size is whole warps, at most 32 of them: kernels/reduce.h's CUDA argmax. */
+#define AA_PLAN_WHOLE_WARPS(n) ((n) % 32 == 0 && (n) >= 32 && (n) <= 1024)
+typedef char aa_group_sizes_are_whole_warps[
+    (AA_PLAN_WHOLE_WARPS(AA_PLAN_LOCAL_SIZE) && AA_PLAN_WHOLE_WARPS(AA_PLAN_GMM_LOCAL_SIZE) &&
+     AA_PLAN_WHOLE_WARPS(AA_PLAN_PAA_LOCAL_SIZE) && AA_PLAN_WHOLE_WARPS(AA_PLAN_LADA_LOCAL_SIZE)) ? 1 : -1];
+
 aa_launch aa__plan_elementwise(int64_t elements)
 {
     aa_launch p = {0, 1, AA_PLAN_LOCAL_SIZE, 0};

@@ -1,13 +1,13 @@
 /* test_box_math.c - the kernels' device helpers (kernels/box_math.h, and the
  * one-pass top-k's per-work-item list of kernels/topk_list.h), compiled as host C:
  * hand-computed values, bitwise agreement with the independent CPU reference
- * (aa_overlaps on a CPU context) on random and adversarial boxes, and the top-k list
- * and its merge against a sort. */
+ * (aa_overlaps on a CPU context) on random and adversarial boxes, the top-k list
+ * and its merge against a sort, and the group argmax's tree shapes (reduce.h). */
 #include "common.h"
 
 #include <stdlib.h>
 
-#include "../kernels/topk_list.h" /* (includes box_math.h) */
+#include "../kernels/topk_list.h" /* (includes box_math.h and reduce.h) */
 
 static aa_box B(float x1, float y1, float x2, float y2)
 {
@@ -130,6 +130,83 @@ static void topk_list(void **state)
     assert_false(aa_topk_before(0.0f, -1, 0.0f, -1));
 }
 
+/* The group argmax's two tree shapes (kernels/reduce.h), emulated on the host: the
+ * local-memory halving tree (OpenCL, and CUDA before) and the warp-shuffle one (CUDA:
+ * shuffle-down within each warp of 32, then one warp over the warps' answers, lanes
+ * past the warp count "none"). Both must give the sequential answer, whatever the
+ * ties, signed zeros and "none" entries: aa_argmax_better is a total order. */
+typedef struct vi {
+    float v;
+    aa_i64 i;
+} vi;
+
+static void combine(vi *into, vi other)
+{
+    if (aa_argmax_better(other.v, other.i, into->v, into->i)) *into = other;
+}
+
+static vi halving_tree(vi *x, int n)
+{
+    for (int span = n / 2; span > 0; span /= 2)
+        for (int lid = 0; lid < span; ++lid) combine(&x[lid], x[lid + span]);
+    return x[0];
+}
+
+/* One warp's shuffle-down loop: lane l takes lane l + offset's value (its own past 31). */
+static void warp_shuffle(vi *lanes)
+{
+    for (int offset = 16; offset > 0; offset /= 2) {
+        vi before[32];
+        memcpy(before, lanes, sizeof before);
+        for (int l = 0; l < 32; ++l) combine(&lanes[l], before[l + offset < 32 ? l + offset : l]);
+    }
+}
+
+static vi warp_tree(const vi *x, int n)
+{
+    vi partial[32], lanes[32];
+    int warps = n / 32;
+    for (int w = 0; w < warps; ++w) {
+        memcpy(lanes, x + 32 * w, sizeof lanes);
+        warp_shuffle(lanes);
+        partial[w] = lanes[0];
+    }
+    for (int l = 0; l < 32; ++l) {
+        vi none = {0.0f, -1};
+        lanes[l] = l < warps ? partial[l] : none;
+    }
+    warp_shuffle(lanes);
+    return lanes[0];
+}
+
+static void group_argmax_trees(void **state)
+{
+    (void)state;
+    static const int sizes[] = {64, 256, 1024};
+    vi x[1024], tree[1024];
+    for (int trial = 0; trial < 600; ++trial) {
+        int n = sizes[trial % 3], values = test_int(1, 6), negative = trial % 2;
+        for (int l = 0; l < n; ++l) {
+            /* few distinct values (ties), -0 beside 0, some work-items with nothing; every
+             * other trial all values < 0, below the "none" entries' 0 */
+            int none = test_int(0, 3) == 0;
+            float v = negative ? (float)-test_int(1, values) : (float)test_int(-values, values);
+            x[l].v = none ? 0.0f : v * 0.25f;
+            if (x[l].v == 0.0f && test_int(0, 1)) x[l].v = -0.0f;
+            x[l].i = none ? -1 : test_int(0, 5000);
+        }
+        vi want = {0.0f, -1};
+        for (int l = 0; l < n; ++l) combine(&want, x[l]);
+        memcpy(tree, x, sizeof x[0] * (size_t)n);
+        vi by_halving = halving_tree(tree, n), by_warps = warp_tree(x, n);
+        if (by_halving.i != want.i || by_warps.i != want.i ||
+            memcmp(&by_halving.v, &want.v, 4) != 0 || memcmp(&by_warps.v, &want.v, 4) != 0)
+            fail_msg("trial %d (%d work-items): sequential (%g, %lld), halving tree (%g, %lld), "
+                     "warp tree (%g, %lld)", trial, n, want.v, (long long)want.i, by_halving.v,
+                     (long long)by_halving.i, by_warps.v, (long long)by_warps.i);
+    }
+}
+
 int main(void)
 {
     test_seed();
@@ -137,6 +214,7 @@ int main(void)
         cmocka_unit_test(hand_computed),
         cmocka_unit_test(matches_reference),
         cmocka_unit_test(topk_list),
+        cmocka_unit_test(group_argmax_trees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
