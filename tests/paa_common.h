@@ -1,13 +1,13 @@
 /* paa_common.h - what the PAA tests share: a random batch with head outputs, the
  * composition aa_assign_max_iou(pre) -> aa_paa_costs -> aa_assign_paa_costs, and an
- * independent check of the selection rule (own top-k and sort, the library's GMM only
- * for the mixture itself). Header-only, on top of common.h. Where the library has
- * params.separation (AA_PAA_SEPARATE_ORIGINAL), the rule follows it. */
+ * independent check of the selection rule (paa_rule.h: own top-k and sort, the
+ * library's GMM only for the mixture itself). Header-only, on top of common.h. */
 #ifndef AA_TEST_PAA_COMMON_H
 #define AA_TEST_PAA_COMMON_H
 
 #include "common.h"
 #include "head_batch.h"
+#include "paa_rule.h"
 
 #include <math.h>
 
@@ -123,70 +123,21 @@ static inline void paa_check_composition(aa_context *ctx, const aa_paa_params *p
 
 /* ---------------------------------------------------------------- the selection rule */
 
-typedef struct paa_cand {
-    float cost;
-    int32_t anchor;
-} paa_cand;
-
-static inline int paa_cand_order(const void *x, const void *y)
-{
-    const paa_cand *a = x, *b = y;
-    if (a->cost != b->cost) return a->cost < b->cost ? -1 : 1;
-    return (a->anchor > b->anchor) - (a->anchor < b->anchor);
-}
-
-/* The positives of every GT re-derived from the pre-assignment and the costs: per
- * level the topk lowest (cost, index), all sorted, aa_gmm_fit on them (PAA init), then
- * component 0 up to its highest log density (first on ties; an ill-defined mixture has
- * labels -1, hence none); fewer than two
- * candidates: none, or the single one with single_candidate_positive. Checks out
- * (gt_index, overlap, labels) against it for every (image, anchor). Returns the
- * number of positives. */
+/* The positives of every GT re-derived from the pre-assignment and the costs
+ * (paa_rule.h's paa_rule_image, on ctx); checks out (gt_index, overlap, labels)
+ * against it for every (image, anchor). Returns the number of positives. */
 static inline int64_t paa_check_rule(aa_context *ctx, const aa_paa_params *p, const aa_anchors *a,
                                      const aa_gts *g, const int32_t *pre, const float *costs,
                                      const aa_assignment *out)
 {
-    int64_t A = a->num_anchors, positives = 0, max_c = (int64_t)a->num_levels * p->topk;
-    paa_cand *all = malloc((size_t)A * sizeof *all), *cand = malloc((size_t)max_c * sizeof *cand);
-    int32_t *expect = malloc((size_t)A * sizeof *expect), *labels = malloc((size_t)max_c * 4);
-    float *points = malloc((size_t)max_c * sizeof *points);
-    double *density = malloc((size_t)max_c * sizeof *density);
+    int64_t A = a->num_anchors, positives = 0;
+    paa_rule_scratch s;
+    int32_t *expect = malloc((size_t)(A > 0 ? A : 1) * sizeof *expect);
+    assert_true(paa_rule_scratch_alloc(&s, A) && expect != NULL);
     for (int32_t i = 0; i < g->num_images; ++i) {
         const int32_t *pi = pre + (int64_t)i * A;
         const float *ci = costs + (int64_t)i * A;
-        for (int64_t k = 0; k < A; ++k) expect[k] = pi[k] == AA_IGNORED ? AA_IGNORED : AA_NEGATIVE;
-        int32_t num_gts = (int32_t)(g->offsets[i + 1] - g->offsets[i]);
-        for (int32_t gt = 0; gt < num_gts; ++gt) {
-            int64_t n = 0, begin = 0;
-            for (int32_t l = 0; l < a->num_levels; ++l) {
-                int64_t m = 0;
-                for (int64_t k = begin; k < begin + a->level_counts[l]; ++k)
-                    if (pi[k] == gt) all[m].cost = ci[k], all[m].anchor = (int32_t)k, ++m;
-                qsort(all, (size_t)m, sizeof *all, paa_cand_order);
-                for (int64_t j = 0; j < m && j < p->topk; ++j) cand[n++] = all[j];
-                begin += a->level_counts[l];
-            }
-            qsort(cand, (size_t)n, sizeof *cand, paa_cand_order);
-            if (n == 1 && p->single_candidate_positive) expect[cand[0].anchor] = gt;
-            if (n < 2) continue;
-            for (int64_t j = 0; j < n; ++j) points[j] = cand[j].cost;
-            int64_t off[2] = {0, n};
-            aa_gmm_segments sg = {points, off, 1, NULL};
-            aa_gmm_result r;
-            memset(&r, 0, sizeof r);
-            r.labels = labels, r.log_density = density;
-            test_ok(ctx, aa_gmm_fit(ctx, &p->gmm, &sg, &r, NULL, 0), "aa_gmm_fit");
-            int64_t best = -1;
-            for (int64_t j = 0; j < n; ++j)
-                if (labels[j] == 0 && (best < 0 || density[j] > density[best])) best = j;
-            int prefix = 0; /* the original code's separation: every candidate up to best */
-#ifdef AA_PAA_SEPARATE_ORIGINAL
-            prefix = p->separation == AA_PAA_SEPARATE_ORIGINAL;
-            if (prefix && best < 0 && labels[0] >= 0) best = n - 1; /* no component 0: all */
-#endif
-            for (int64_t j = 0; j <= best; ++j)
-                if (labels[j] == 0 || prefix) expect[cand[j].anchor] = gt;
-        }
+        test_ok(ctx, paa_rule_image(ctx, p, a, g, i, pi, ci, 0, &s, expect), "aa_gmm_fit (the rule's)");
         for (int64_t k = 0; k < A; ++k) {
             int64_t o = (int64_t)i * A + k;
             if (out->gt_index[o] != expect[k])
@@ -200,7 +151,8 @@ static inline int64_t paa_check_rule(aa_context *ctx, const aa_paa_params *p, co
             positives += expect[k] >= 0;
         }
     }
-    free(all), free(cand), free(expect), free(labels), free(points), free(density);
+    paa_rule_scratch_free(&s);
+    free(expect);
     return positives;
 }
 

@@ -45,8 +45,8 @@
  * the host checks in host memory but cannot in device memory (a candidate out of range,
  * a pre-assignment entry that is not -2, -1 or a non-crowd GT of its image, a label not
  * below head.num_classes, a non-finite head value in a row the call reads): such calls
- * are not made there (counted). For the assigners with a workspace argument (max-IoU,
- * ATSS, FCOS, LADA) a hash of the whole input (no byte of its own: the corpus keeps its
+ * are not made there (counted). For the calls with a workspace argument (max-IoU,
+ * ATSS, FCOS, LADA; PAA's selection, aa_assign_paa and the EM, below) a hash of the whole input (no byte of its own: the corpus keeps its
  * meaning) picks, per call, the context's own workspace, a caller cl_mem of exactly the
  * size aa_X_workspace_size returns on that context, or one byte less. It aborts when:
  *   - the status differs from the host-mode OpenCL call's, or, one byte short where
@@ -76,9 +76,31 @@
  * ATSS_NEAR_THRESHOLD (1e-6) of it. With ATSS_ALLOW_NEAR_THRESHOLD set to 1 such a
  * difference (and only such a one) would be counted and accepted instead.
  *
- * PAA's selection (aa_assign_paa_costs, aa_assign_paa) and the EM are not compared
- * here (their GPU rule needs the EM's re-derivation of tests/parity_paa.h):
- * opencl.parity covers them.
+ * Then, at the end of the input (older inputs read zeros there: all three, the CPU's
+ * costs, an EM call without segments), a byte that leaves out any of:
+ *   - aa_assign_paa_costs, both given the pre-assignment aa_paa_costs had and the same
+ *     costs (the CPU's, all equal, few values, random; one special value or NULL):
+ *     overlap bit for bit (tests/parity_paa.h);
+ *   - aa_assign_paa: overlap (the cost) by LOSS_ULPS as aa_paa_costs'; where the CPU
+ *     refuses a cost beyond float32 (host/api.c's check_costs) and OpenCL succeeds, the
+ *     CPU's side is composed as the header says a GPU backend behaves: max-IoU,
+ *     aa_paa_costs, aa_assign_paa_costs with the anchors of every GT that has a
+ *     non-finite cost pre-assigned to nobody, their overlap the cost (counted);
+ *   - for both: gt_index and labels identical, or (parity_paa.h's one exception: the EM
+ *     runs with the device's exp/log, so a mixture within rounding of a decision can
+ *     tip) each backend's whole result exactly the selection rule re-derived here
+ *     (paa_rule_differs: tests/paa_rule.h, as paa_common.h's paa_check_rule) with that backend's own
+ *     aa_gmm_fit, from its own pre-assignment and costs (counted, printed);
+ *   - aa_gmm_fit on segments of its own (decode_gmm: 0..24 segments of 0..40 points,
+ *     every aa_gmm_params field, given initial values, result arrays optional):
+ *     tests/parity_gmm.h's rules: bit for bit (NaN as NaN) what no exp/log reaches
+ *     (every output of a segment with too few points; weights, means and variances for
+ *     K = 1 and max_iter 0; status, iterations and lower_bound for max_iter 0; labels
+ *     for K = 1), every other difference counted and printed, never a failure.
+ * The three are made on AA_MEMORY_NATIVE too (segments.points, device_offsets and
+ * given initial values in cl_mem; the selection's costs; caller workspaces), where the
+ * header promises host mode's behaviour (not with a non-finite cost pre-assigned: from
+ * device memory its GT gets no positive instead).
  *
  * Under PoCL, .ci/fuzz runs it with its own sanitizer settings (and
  * tests/lsan_pocl.supp); docs/robustness.md says why. What it found:
@@ -91,10 +113,11 @@
  * make that more than LADA_KERNEL_BUDGET (50,000) losses is not made (lada_work;
  * counted), which the bounds would allow up to about 1.3e8 (64 GTs, 2,000 anchors on
  * one level, topk_per_level 1,024).
- * PoCL's launches dominate (eight calls on each of the three sides per input). Build:
+ * PoCL's launches dominate (eleven calls on each of the three sides per input). Build:
  * tests/fuzz/CMakeLists.txt (only where OpenCL is found); run: .ci/fuzz parity.
  */
 #include "harness.h"
+#include "../paa_rule.h" /* PAA's selection re-derived */
 #include "../../kernels/topk_list.h" /* AA_TOPK_LIST: LADA's one-pass top-k */
 
 #define CL_TARGET_OPENCL_VERSION 120
@@ -134,6 +157,15 @@ static int64_t lada_refused_calls, lada_refused_gts, lada_skipped, lada_compared
  * made natively for a defect only the host can see */
 static int64_t native_calls, native_successes, native_elements, native_ws_exact, native_ws_short,
     native_not_made;
+/* PAA's selection and the whole of PAA: calls compared (both successful), gt_index and
+ * labels elements identical, calls (elements) where the EM tipped, each side exactly the
+ * rule with its own EM; aa_assign_paa's overlap (the cost) within LOSS_ULPS; calls the
+ * CPU refused for a cost beyond float32 (GTs), followed */
+static int64_t paa_select_compared, paa_whole_compared, paa_select_elements, paa_em_tipped_calls,
+    paa_em_tipped_elements, paa_overlap_within, paa_refused_calls, paa_refused_gts;
+/* the EM: calls compared (both successful), values compared, doubles and integer
+ * outcomes (status, iterations, labels) not identical where an exp/log reaches them */
+static int64_t gmm_compared, gmm_values, gmm_values_differing, gmm_outcomes_differing;
 
 /* At exit: what was compared (both backends successful). */
 static void print_totals(void)
@@ -144,7 +176,7 @@ static void print_totals(void)
             "refused for a loss beyond float32 (%lld GTs), OpenCL as the CPU with those GTs crowd; %lld LADA "
             "calls skipped (over %d kernel losses)",
             (long long)calls_compared, (long long)lada_compared, (long long)costs_compared,
-            (long long)(elements_compared - lada_losses_within - paa_costs_within),
+            (long long)(elements_compared - lada_losses_within - paa_costs_within - paa_overlap_within),
             (long long)lada_losses_within, (long long)paa_costs_within, LOSS_ULPS,
             (long long)lada_refused_calls, (long long)lada_refused_gts, (long long)lada_skipped,
             LADA_KERNEL_BUDGET);
@@ -154,6 +186,16 @@ static void print_totals(void)
             "calls on valid batches not made there (a value only the host checks)",
             (long long)native_calls, (long long)native_successes, (long long)native_elements,
             (long long)native_ws_exact, (long long)native_ws_short, (long long)native_not_made);
+    fprintf(stderr,
+            "; aa_assign_paa_costs: %lld calls compared, aa_assign_paa: %lld (%lld refused by the CPU for a cost "
+            "beyond float32, %lld GTs, followed), %lld gt_index/labels elements identical, %lld calls (%lld "
+            "anchors) where the EM tipped, each backend exactly the rule with its own aa_gmm_fit, %lld "
+            "aa_assign_paa overlaps within %d ulps; aa_gmm_fit: %lld calls compared, %lld values, %lld doubles "
+            "and %lld status/iterations/labels not identical where an exp/log reaches them (counted)",
+            (long long)paa_select_compared, (long long)paa_whole_compared, (long long)paa_refused_calls,
+            (long long)paa_refused_gts, (long long)paa_select_elements, (long long)paa_em_tipped_calls,
+            (long long)paa_em_tipped_elements, (long long)paa_overlap_within, LOSS_ULPS, (long long)gmm_compared,
+            (long long)gmm_values, (long long)gmm_values_differing, (long long)gmm_outcomes_differing);
     if (ATSS_ALLOW_NEAR_THRESHOLD)
         fprintf(stderr, ", %lld ATSS differences at the threshold accepted", (long long)atss_near_threshold_accepted);
     fputc('\n', stderr);
@@ -239,6 +281,16 @@ static void warm_up(void)
         if (st == AA_SUCCESS) st = aa_assign_fcos(ocl_ctx, &fp, &a, &g, &out, NULL, 0);
         if (st == AA_SUCCESS) st = aa_paa_costs(ocl_ctx, &pp, &a, &g, &h, pre, o);
         if (st == AA_SUCCESS) st = aa_assign_lada(ocl_ctx, &lp, &a, &g, &h, &out, NULL, 0);
+        /* PAA's selection, the whole of PAA, the EM (a segment of 5 points, K 2) */
+        float costs[12], points[5] = {0.5f, 0.6f, 2.0f, 2.5f, 0.55f};
+        int64_t seg[2] = {0, 5};
+        double w[2], mu[2];
+        aa_gmm_segments sg = {points, seg, 1, NULL};
+        aa_gmm_result r = {w, mu, NULL, NULL, NULL, NULL, NULL, NULL};
+        if (st == AA_SUCCESS) st = aa_paa_costs(ocl_ctx, &pp, &a, &g, &h, pre, costs);
+        if (st == AA_SUCCESS) st = aa_assign_paa_costs(ocl_ctx, &pp, &a, &g, pre, costs, &out, NULL, 0);
+        if (st == AA_SUCCESS) st = aa_assign_paa(ocl_ctx, &pp, &a, &g, &h, &out, NULL, 0);
+        if (st == AA_SUCCESS) st = aa_gmm_fit(ocl_ctx, &pp.gmm, &sg, &r, NULL, 0);
         if (st != AA_SUCCESS) die("warm-up on OpenCL: %s", aa_context_last_error(ocl_ctx));
     }
 }
@@ -255,7 +307,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* ---------------------------------------------------------------- both backends */
 
-enum { MAX_POUTS = 4 };
+enum { MAX_POUTS = 8 }; /* aa_gmm_fit's eight arrays */
 /* How an output's owned elements compare: bit for bit; as mean / std (the same bits,
  * or NaN on both); as a loss (the same bits, or both finite and within LOSS_ULPS
  * float ulps, counted); not by run_both (the caller compares). */
@@ -460,6 +512,11 @@ typedef struct args {
     uint8_t *crowd;
     void *ws;                    /* the assigners' workspace: NULL but on the native side */
     size_t ws_bytes;
+    const float *costs;          /* aa_assign_paa_costs: the same for both */
+    int paa_spoil;               /* aa_assign_paa on the CPU: composed (paa_overflow) */
+    const aa_gmm_params *gmm;    /* aa_gmm_fit */
+    const aa_gmm_segments *sg;
+    int gmm_result_null;
 } args;
 
 static aa_status call_overlaps(aa_context *c, void *v, void *const *o)
@@ -503,12 +560,37 @@ static aa_status call_lada(aa_context *c, void *v, void *const *o)
     return aa_assign_lada(c, x->lada, x->a, x->g, x->head, x->out_null ? NULL : &out, x->ws, x->ws_bytes);
 }
 
+static aa_status paa_composed(args *x, const aa_assignment *out);
+static aa_status call_paa_select(aa_context *c, void *v, void *const *o)
+{
+    args *x = v;
+    aa_assignment out = {x->gt_index_null ? NULL : o[0], o[1], o[2]};
+    return aa_assign_paa_costs(c, x->paa, x->a, x->g, x->pre, x->costs, x->out_null ? NULL : &out, x->ws,
+                               x->ws_bytes);
+}
+static aa_status call_paa(aa_context *c, void *v, void *const *o)
+{
+    args *x = v;
+    aa_assignment out = {x->gt_index_null ? NULL : o[0], o[1], o[2]};
+    if (c == cpu_ctx && x->paa_spoil) return paa_composed(x, &out); /* see paa_overflow */
+    return aa_assign_paa(c, x->paa, x->a, x->g, x->head, x->out_null ? NULL : &out, x->ws, x->ws_bytes);
+}
+static aa_status call_gmm(aa_context *c, void *v, void *const *o)
+{
+    args *x = v;
+    aa_gmm_result r = {o[0], o[1], o[2], o[3], o[4], o[5], o[6], o[7]};
+    return aa_gmm_fit(c, x->gmm, x->sg, x->gmm_result_null ? NULL : &r, x->ws, x->ws_bytes);
+}
+
 /* The workspace queries of the assigners that take a workspace. */
 typedef aa_status (*wsquery)(aa_context *c, const args *x, size_t *bytes);
 static aa_status ws_max_iou(aa_context *c, const args *x, size_t *n) { return aa_max_iou_workspace_size(c, x->max_iou, x->a, x->g, n); }
 static aa_status ws_atss(aa_context *c, const args *x, size_t *n) { return aa_atss_workspace_size(c, x->atss, x->a, x->g, n); }
 static aa_status ws_fcos(aa_context *c, const args *x, size_t *n) { return aa_fcos_workspace_size(c, x->fcos, x->a, x->g, n); }
 static aa_status ws_lada(aa_context *c, const args *x, size_t *n) { return aa_lada_workspace_size(c, x->lada, x->a, x->g, n); }
+static aa_status ws_paa_select(aa_context *c, const args *x, size_t *n) { return aa_paa_select_workspace_size(c, x->paa, x->a, x->g, n); }
+static aa_status ws_paa(aa_context *c, const args *x, size_t *n) { return aa_paa_workspace_size(c, x->paa, x->a, x->g, n); }
+static aa_status ws_gmm(aa_context *c, const args *x, size_t *n) { return aa_gmm_workspace_size(c, x->gmm, x->sg, n); }
 
 /* ---------------------------------------------------------------- AA_MEMORY_NATIVE
  *
@@ -573,6 +655,7 @@ static int head_well_formed(const aa_head_outputs *h)
 static const char *host_only_defect(const args *x, int batch_valid)
 {
     if (!batch_valid) return "the batch";
+    if (x->sg) return NULL; /* the EM: its oracle already refuses what only the host checks */
     const aa_anchors *a = x->a;
     const aa_gts *g = x->g;
     int64_t total = g->offsets[g->num_images], rows = (int64_t)g->num_images * a->num_anchors;
@@ -587,6 +670,9 @@ static const char *host_only_defect(const args *x, int batch_valid)
                     (v >= 0 && g->ignore_flags && g->ignore_flags[g->offsets[i] + v]))
                     return "pre-assignment";
             }
+    if (x->pre && x->costs) /* aa_assign_paa_costs: device costs are not checked (a GT without positives) */
+        for (int64_t r = 0; r < rows; ++r)
+            if (x->pre[r] >= 0 && !isfinite(x->costs[r])) return "costs";
     const aa_head_outputs *h = x->head;
     if (h && head_well_formed(h)) {
         for (int64_t k = 0; g->labels && k < total; ++k)
@@ -631,34 +717,57 @@ static void run_native(const char *name, pcall fn, const args *x, const pouts *p
 
     /* inputs */
     dev_inputs d = {{0}, 0};
-    const aa_anchors *a = x->a;
-    const aa_gts *g = x->g;
-    int64_t total = g->offsets[g->num_images], rows = (int64_t)g->num_images * a->num_anchors;
-    aa_anchors na = *a;
-    aa_gts ng = *g;
     args nx = *x;
-    na.boxes = dev_input(&d, a->boxes, (size_t)a->num_anchors * 16, "anchors.boxes");
-    ng.boxes = dev_input(&d, g->boxes, (size_t)total * 16, "gts.boxes");
-    ng.ignore_flags = dev_input(&d, g->ignore_flags, (size_t)total, "gts.ignore_flags");
-    ng.labels = dev_input(&d, g->labels, (size_t)total * 4, "gts.labels");
-    ng.device_offsets = dev_input(&d, g->offsets, (size_t)(g->num_images + 1) * 8, "gts.device_offsets");
-    nx.a = &na, nx.g = &ng;
-    if (x->candidates) {
-        int ok = x->topk >= 1 && x->topk <= AA_MAX_TOPK; /* else refused before any read */
-        nx.candidates = dev_input(&d, x->candidates, ok ? (size_t)(total * a->num_levels * x->topk) * 4 : 0,
-                                  "candidates");
-    }
+    aa_gmm_segments nsg;
+    aa_gmm_params ngp;
+    aa_anchors na; /* (each used by the pointers in nx until the call is made) */
+    aa_gts ng;
     aa_head_outputs nh;
-    if (x->head) {
-        nh = *x->head;
-        int ok = head_well_formed(&nh); /* else refused before any read */
-        size_t elem = nh.dtype == AA_FLOAT32 ? 4 : 2;
-        nh.cls_logits = dev_input(&d, nh.cls_logits, ok ? (size_t)rows * (size_t)nh.num_classes * elem : 0,
-                                  "head.cls_logits");
-        nh.bbox_deltas = dev_input(&d, nh.bbox_deltas, ok ? (size_t)rows * 4 * elem : 0, "head.bbox_deltas");
-        nx.head = &nh;
+    if (x->sg) { /* the EM: points, offsets and given initial parameters */
+        const aa_gmm_segments *sg = x->sg;
+        int64_t S = sg->num_segments, total = sg->offsets[S];
+        nsg = *sg;
+        nsg.points = dev_input(&d, sg->points, (size_t)total * 4, "segments.points");
+        nsg.device_offsets = dev_input(&d, sg->offsets, (size_t)(S + 1) * 8, "segments.device_offsets");
+        nx.sg = &nsg;
+        if (x->gmm) {
+            aa_gmm_params e;
+            EFFECTIVE(aa_gmm_params, aa_gmm_params_init, x->gmm, e);
+            size_t per_k = (size_t)S * (size_t)e.num_components * 8; /* K valid: the call is */
+            ngp = *x->gmm;
+            ngp.init_weights = dev_input(&d, x->gmm->init_weights, per_k, "params.init_weights");
+            ngp.init_means = dev_input(&d, x->gmm->init_means, per_k, "params.init_means");
+            ngp.init_precisions = dev_input(&d, x->gmm->init_precisions, per_k, "params.init_precisions");
+            nx.gmm = &ngp;
+        }
+    } else {
+        const aa_anchors *a = x->a;
+        const aa_gts *g = x->g;
+        int64_t total = g->offsets[g->num_images], rows = (int64_t)g->num_images * a->num_anchors;
+        na = *a, ng = *g;
+        na.boxes = dev_input(&d, a->boxes, (size_t)a->num_anchors * 16, "anchors.boxes");
+        ng.boxes = dev_input(&d, g->boxes, (size_t)total * 16, "gts.boxes");
+        ng.ignore_flags = dev_input(&d, g->ignore_flags, (size_t)total, "gts.ignore_flags");
+        ng.labels = dev_input(&d, g->labels, (size_t)total * 4, "gts.labels");
+        ng.device_offsets = dev_input(&d, g->offsets, (size_t)(g->num_images + 1) * 8, "gts.device_offsets");
+        nx.a = &na, nx.g = &ng;
+        if (x->candidates) {
+            int ok = x->topk >= 1 && x->topk <= AA_MAX_TOPK; /* else refused before any read */
+            nx.candidates = dev_input(&d, x->candidates, ok ? (size_t)(total * a->num_levels * x->topk) * 4 : 0,
+                                      "candidates");
+        }
+        if (x->head) {
+            nh = *x->head;
+            int ok = head_well_formed(&nh); /* else refused before any read */
+            size_t elem = nh.dtype == AA_FLOAT32 ? 4 : 2;
+            nh.cls_logits = dev_input(&d, nh.cls_logits, ok ? (size_t)rows * (size_t)nh.num_classes * elem : 0,
+                                      "head.cls_logits");
+            nh.bbox_deltas = dev_input(&d, nh.bbox_deltas, ok ? (size_t)rows * 4 * elem : 0, "head.bbox_deltas");
+            nx.head = &nh;
+        }
+        if (x->pre) nx.pre = dev_input(&d, x->pre, (size_t)rows * 4, "pre_gt_index");
+        if (x->costs) nx.costs = dev_input(&d, x->costs, (size_t)rows * 4, "costs");
     }
-    if (x->pre) nx.pre = dev_input(&d, x->pre, (size_t)rows * 4, "pre_gt_index");
 
     /* outputs: poisoned buffers of the host side's size */
     cl_mem out[MAX_POUTS] = {0};
@@ -822,6 +931,397 @@ static double lada_work(const aa_lada_params *given, const aa_anchors *a, const 
             }
         }
     return work;
+}
+
+/* ---------------------------------------------------------------- PAA's selection */
+
+static int32_t i32_at(const unsigned char *b, int64_t e)
+{
+    int32_t v;
+    memcpy(&v, b + 4 * e, 4);
+    return v;
+}
+
+/* PAA's selection (anchorassign.h, steps 3-4) re-derived on ctx from `pre` and `costs`
+ * with that context's own aa_gmm_fit (tests/paa_rule.h, which tests/paa_common.h's
+ * paa_check_rule asserts with), a GT with a non-finite cost among its pre-assigned
+ * anchors getting no positive (the GPU backends' rule; the CPU refuses such costs).
+ * Returns NULL when the outputs (gt_index; overlap and labels where passed) are
+ * exactly that, else what differs first. */
+static const char *paa_rule_differs(aa_context *ctx, const aa_paa_params *p, const aa_anchors *a,
+                                    const aa_gts *g, const int32_t *pre, const float *costs,
+                                    const unsigned char *gi, const unsigned char *ov, const unsigned char *lb)
+{
+    static char why[256];
+    int64_t A = a->num_anchors;
+    paa_rule_scratch s;
+    int32_t *expect = xmalloc((size_t)(A > 0 ? A : 1) * sizeof *expect);
+    if (!paa_rule_scratch_alloc(&s, A)) die("harness: out of memory (the PAA rule)");
+    const char *result = NULL;
+    for (int32_t i = 0; i < g->num_images && !result; ++i) {
+        const int32_t *pi = pre + (int64_t)i * A;
+        const float *ci = costs + (int64_t)i * A;
+        if (paa_rule_image(ctx, p, a, g, i, pi, ci, 1, &s, expect) != AA_SUCCESS)
+            die("harness: the rule's aa_gmm_fit: %s", aa_context_last_error(ctx));
+        for (int64_t k = 0; k < A && !result; ++k) {
+            int64_t e = (int64_t)i * A + k;
+            float want_ov = pi[k] >= 0 ? ci[k] : INFINITY, got_ov;
+            int32_t want_lb = expect[k] >= 0 && lb ? g->labels[g->offsets[i] + expect[k]] : -1;
+            if (ov) memcpy(&got_ov, ov + 4 * e, 4);
+            if (i32_at(gi, e) != expect[k] || (ov && memcmp(&got_ov, &want_ov, 4) != 0) ||
+                (lb && i32_at(lb, e) != want_lb)) {
+                snprintf(why, sizeof why, "image %d anchor %lld: gt_index %d, overlap %.9g, label %d; the rule: %d, %.9g, %d",
+                         (int)i, (long long)k, (int)i32_at(gi, e), ov ? (double)got_ov : 0.0, lb ? (int)i32_at(lb, e) : 0,
+                         (int)expect[k], (double)want_ov, (int)want_lb);
+                result = why;
+            }
+        }
+    }
+    paa_rule_scratch_free(&s);
+    free(expect);
+    return result;
+}
+
+/* Each backend's own pre-assignment (max-IoU with PAA's pre) and costs
+ * (aa_paa_costs), what its aa_assign_paa selected from. */
+static void paa_own_costs(aa_context *ctx, const args *x, const aa_paa_params *e, int32_t **pre, float **costs)
+{
+    size_t rows = (size_t)x->g->num_images * (size_t)x->a->num_anchors;
+    *pre = xmalloc((rows + 1) * 4), *costs = xmalloc((rows + 1) * 4);
+    aa_assignment po = {*pre, NULL, NULL};
+    if (aa_assign_max_iou(ctx, &e->pre, x->a, x->g, &po, NULL, 0) != AA_SUCCESS ||
+        aa_paa_costs(ctx, x->paa, x->a, x->g, x->head, *pre, *costs) != AA_SUCCESS)
+        die("harness: %s's pre-assignment and costs for the rule: %s", ctx == cpu_ctx ? "the CPU" : "OpenCL",
+            aa_context_last_error(ctx));
+}
+
+/* PAA's outputs after both backends succeeded (overlap: run_both, by its rule):
+ * gt_index and labels identical, or, as tests/parity_paa.h accepts, each backend's
+ * whole result exactly the rule (paa_rule_differs) with its own EM: a mixture within
+ * rounding of a decision tips with the device's exp/log (counted, printed). `whole`:
+ * aa_assign_paa, each side selecting from its own costs. */
+static void compare_paa(const pouts *p, const args *x, const char *name, int whole, int64_t dA, int32_t dI)
+{
+    const pout *gi = &p->o[0], *ov = &p->o[1], *lb = &p->o[2];
+    int64_t n = (int64_t)dI * dA, differ = 0, first = -1;
+    for (int64_t e = 0; e < n; ++e) {
+        int same = i32_at(gi->side[0], e) == i32_at(gi->side[1], e) &&
+                   (!lb->side[0] || i32_at(lb->side[0], e) == i32_at(lb->side[1], e));
+        if (!same && first < 0) first = e;
+        differ += !same;
+    }
+    paa_select_elements += n * (lb->side[0] ? 2 : 1);
+    if (!differ) return;
+    aa_paa_params e;
+    EFFECTIVE(aa_paa_params, aa_paa_params_init, x->paa, e);
+    for (int s = 0; s < 2; ++s) {
+        aa_context *ctx = s ? ocl_ctx : cpu_ctx;
+        int32_t *pre = (int32_t *)x->pre;
+        float *costs = (float *)x->costs;
+        if (whole) paa_own_costs(ctx, x, &e, &pre, &costs);
+        const char *why = paa_rule_differs(ctx, &e, x->a, x->g, pre, costs, gi->side[s], ov->side[s], lb->side[s]);
+        if (whole) free(pre), free(costs);
+        if (why)
+            die("%s: gt_index/labels differ at %lld elements (first: image %lld anchor %lld: cpu gt %d, opencl gt %d), "
+                "and %s's result is not the selection rule with its own aa_gmm_fit: %s",
+                name, (long long)differ, (long long)(first / dA), (long long)(first % dA),
+                (int)i32_at(gi->side[0], first), (int)i32_at(gi->side[1], first), side_name[s], why);
+    }
+    ++paa_em_tipped_calls, paa_em_tipped_elements += differ;
+    paa_select_elements -= differ * (lb->side[0] ? 2 : 1);
+    fprintf(stderr, "fuzz_parity: %s: %lld anchors assigned differently (first: image %lld anchor %lld), each "
+            "backend exactly the rule with its own EM (a mixture within rounding of a decision: device exp/log)\n",
+            name, (long long)differ, (long long)(first / dA), (long long)(first % dA));
+}
+
+/* The CPU refused aa_assign_paa for a cost beyond float32 (check_costs' message),
+ * where a GPU backend gives that cost's GT no positive (anchorassign.h,
+ * docs/semantics.md): the CPU's side is then composed (paa_composed). */
+static int paa_overflow(void *v, aa_status st, const char *msg)
+{
+    args *x = v;
+    if (x->paa_spoil || st != AA_ERR_INVALID_ARGUMENT || !strstr(msg, "costs[") || !strstr(msg, "is not finite"))
+        return 0;
+    x->paa_spoil = 1;
+    ++paa_refused_calls;
+    if (verbose > 0) fprintf(stderr, "aa_assign_paa: the CPU refused a cost (%s): composed on the CPU\n", msg);
+    return 1;
+}
+
+/* What a GPU backend's aa_assign_paa gives where a cost overflows, from the CPU's
+ * steps: max-IoU with PAA's pre, aa_paa_costs, then aa_assign_paa_costs with the
+ * anchors of every GT that has a non-finite cost pre-assigned to nobody; those
+ * anchors negative, their overlap the cost. */
+static aa_status paa_composed(args *x, const aa_assignment *out)
+{
+    aa_paa_params e;
+    EFFECTIVE(aa_paa_params, aa_paa_params_init, x->paa, e);
+    int32_t *pre;
+    float *costs;
+    paa_own_costs(cpu_ctx, x, &e, &pre, &costs);
+    const aa_gts *g = x->g;
+    int64_t A = x->a->num_anchors, total = g->offsets[g->num_images];
+    unsigned char *spoilt = calloc((size_t)total + 1, 1);
+    int32_t *clean = xmalloc(((size_t)g->num_images * (size_t)A + 1) * 4);
+    for (int32_t i = 0; i < g->num_images; ++i)
+        for (int64_t k = 0; k < A; ++k) {
+            int64_t r = (int64_t)i * A + k;
+            if (pre[r] >= 0 && !isfinite(costs[r])) spoilt[g->offsets[i] + pre[r]] = 1;
+        }
+    int64_t n_spoilt = 0;
+    for (int64_t k = 0; k < total; ++k) n_spoilt += spoilt[k];
+    CHECK(n_spoilt > 0, "the CPU refused a cost, but its aa_paa_costs gives none that is not finite");
+    paa_refused_gts += n_spoilt;
+    for (int32_t i = 0; i < g->num_images; ++i)
+        for (int64_t k = 0; k < A; ++k) {
+            int64_t r = (int64_t)i * A + k;
+            clean[r] = pre[r] >= 0 && spoilt[g->offsets[i] + pre[r]] ? AA_NEGATIVE : pre[r];
+        }
+    aa_status st = aa_assign_paa_costs(cpu_ctx, x->paa, x->a, g, clean, costs, out, NULL, 0);
+    for (int64_t r = 0; st == AA_SUCCESS && out->overlap && r < (int64_t)g->num_images * A; ++r)
+        if (pre[r] >= 0 && clean[r] < 0) out->overlap[r] = costs[r];
+    free(pre), free(costs), free(spoilt), free(clean);
+    return st;
+}
+
+/* ---------------------------------------------------------------- the EM */
+
+enum { MAX_SEGMENTS = 24, MAX_SEGMENT_POINTS = 40 };
+
+typedef struct gmm_data {
+    int64_t offsets[MAX_SEGMENTS + 2];
+    float *points;
+    int64_t S, P;                 /* as built */
+    aa_gmm_segments sg;
+    const aa_gmm_segments *sgp;   /* &sg or NULL */
+    aa_gmm_params p, eff;         /* given, effective */
+    const aa_gmm_params *pp;      /* &p or NULL */
+    double *w0, *mu0, *pr0;       /* given initial parameters */
+    unsigned nulls;               /* bit k: result array k not passed */
+    int result_null;
+    mask m;                       /* the defects present (0: valid) */
+} gmm_data;
+
+/* The header's rules for aa_gmm_fit's arguments (as fuzz_loss.c's oracle). */
+static mask gmm_oracle(gmm_data *d)
+{
+    aa_gmm_params *p = &d->eff;
+    EFFECTIVE(aa_gmm_params, aa_gmm_params_init, d->pp, *p);
+    if (d->pp && oracle_struct_size(d->pp->struct_size, sizeof *p)) return BIT(AA_ERR_INVALID_ARGUMENT);
+    mask m = 0;
+    int k_ok = p->num_components >= 1 && p->num_components <= AA_GMM_MAX_COMPONENTS;
+    if (!k_ok || p->max_iter < 0 || p->max_iter > AA_GMM_MAX_ITER) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (!(p->tol >= 0.0) || !isfinite(p->tol) || !(p->reg_covar >= 0.0) || !isfinite(p->reg_covar))
+        m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if ((p->covariance != AA_GMM_DIAG && p->covariance != AA_GMM_FULL) ||
+        (p->init != AA_GMM_INIT_PAA && p->init != AA_GMM_INIT_GIVEN) || (p->float32_input != 0 && p->float32_input != 1))
+        m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    const aa_gmm_segments *sg = d->sgp;
+    if (!sg) return m | BIT(AA_ERR_NULL_POINTER);
+    if (sg->num_segments < 0) return m | BIT(AA_ERR_INVALID_ARGUMENT);
+    if (!sg->offsets) return m | BIT(AA_ERR_NULL_POINTER);
+    if (sg->offsets[0] != 0) return m | BIT(AA_ERR_INVALID_ARGUMENT);
+    for (int64_t s = 0; s < sg->num_segments; ++s)
+        if (sg->offsets[s + 1] < sg->offsets[s]) return m | BIT(AA_ERR_INVALID_ARGUMENT);
+    int64_t total = sg->offsets[sg->num_segments];
+    if (total > d->P) die("harness: valid offsets for %lld points over %lld", (long long)total, (long long)d->P);
+    if (total > 0 && !sg->points) m |= BIT(AA_ERR_NULL_POINTER);
+    for (int64_t i = 0; sg->points && i < total; ++i)
+        if (!isfinite(sg->points[i])) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+    if (k_ok && p->init == AA_GMM_INIT_GIVEN && sg->num_segments > 0) {
+        if (!p->init_weights || !p->init_means || !p->init_precisions) return m | BIT(AA_ERR_NULL_POINTER);
+        int32_t K = p->num_components;
+        for (int64_t s = 0; s < sg->num_segments; ++s) {
+            double total_w = 0.0;
+            for (int32_t k = 0; k < K; ++k) {
+                double w = p->init_weights[s * K + k], pr = p->init_precisions[s * K + k];
+                if (!(w >= 0.0 && w <= 1.0) || !isfinite(p->init_means[s * K + k]) || !(pr > 0.0) || !isfinite(pr))
+                    m |= BIT(AA_ERR_INVALID_ARGUMENT);
+                total_w += w;
+            }
+            if (!(fabs(1.0 - total_w) <= 1e-8)) m |= BIT(AA_ERR_INVALID_ARGUMENT);
+        }
+    }
+    return m;
+}
+
+/* Segments (ragged, small ones often; bimodal, unimodal, equal, an outlier, PAA-like
+ * sorted costs, few values (ties), or explicit points; special values patched in; one
+ * corruption), then aa_gmm_params field by field (struct_size included), given initial
+ * parameters with one corruption, and which result arrays are passed. */
+static void decode_gmm(input *in, gmm_data *d)
+{
+    memset(d, 0, sizeof *d);
+    int64_t S = u8(in) % (MAX_SEGMENTS + 1);
+    d->offsets[0] = 0;
+    for (int64_t s = 0; s < S; ++s) {
+        unsigned c = u8(in);
+        d->offsets[s + 1] = d->offsets[s] + (c < 128 ? c % 4 : c % (MAX_SEGMENT_POINTS + 1));
+    }
+    int64_t P = d->offsets[S];
+    d->S = S, d->P = P;
+    d->points = xmalloc((size_t)(P + 1) * sizeof(float));
+    for (int64_t s = 0; s < S; ++s) {
+        float *x = d->points + d->offsets[s];
+        int64_t n = d->offsets[s + 1] - d->offsets[s];
+        unsigned mode = u8(in) % 7;
+        rng_state = ((uint64_t)u32(in) << 1) | 1;
+        float a = rng_float(-5, 5), b = a + rng_float(0, 8), scale = mode == 4 ? 1.0f : rng_float(1e-3f, 100);
+        for (int64_t i = 0; i < n; ++i) {
+            switch (mode) {
+            case 0: x[i] = ((rng() & 1) ? a : b) * scale + rng_float(-0.3f, 0.3f); break;
+            case 1: x[i] = rng_float(-2, 2) * scale; break;
+            case 2: x[i] = a; break;
+            case 3: x[i] = i == 0 ? 1e6f : rng_float(0, 1); break;
+            case 4: x[i] = (rng() % 3 ? 0.5f : 2.0f) + rng_float(0, 0.5f); break; /* costs, sorted below */
+            case 5: x[i] = a + 0.25f * (float)(rng() % 4); break;
+            default: x[i] = fval(in, -10, 10); break;
+            }
+        }
+        if (mode == 4)
+            for (int64_t i = 1; i < n; ++i) /* insertion sort: PAA's candidates come sorted */
+                for (int64_t j = i; j > 0 && x[j - 1] > x[j]; --j) {
+                    float t = x[j];
+                    x[j] = x[j - 1], x[j - 1] = t;
+                }
+    }
+    unsigned patches = u8(in) % 4;
+    for (unsigned k = 0; k < patches && P > 0; ++k) { /* the index read first */
+        int64_t at = (int64_t)(u16(in) % (uint64_t)P);
+        d->points[at] = special_float(u8(in));
+    }
+
+    d->sg = (aa_gmm_segments){d->points, d->offsets, S, NULL};
+    d->sgp = &d->sg;
+    unsigned c = u8(in);
+    switch (c < 236 ? 0 : c - 235) {
+    case 1: d->sg.num_segments = -1 - (int64_t)u8(in); break;
+    case 2: d->sg.offsets = NULL; break;
+    case 3: d->sg.points = NULL; break; /* valid without points */
+    case 4: d->offsets[0] = 1 + (int64_t)u8(in); break;
+    case 5:
+        if (S >= 1) {
+            int64_t s = 1 + (int64_t)(u8(in) % S);
+            d->offsets[s] = d->offsets[s - 1] - 1 - (int64_t)u8(in);
+        }
+        break;
+    case 6: d->sgp = NULL; break;
+    case 7: if (S >= 1) d->sg.num_segments = S - 1; break; /* fewer segments: valid */
+    default: break;
+    }
+
+    aa_gmm_params *p = &d->p;
+    aa_gmm_params_init(p);
+    patches = u8(in) % 6;
+    for (unsigned k = 0; k < patches; ++k) {
+        switch (u8(in) % 8) {
+        case 0: p->num_components = ival(in, 1, 5); break;
+        case 1: p->max_iter = ival(in, 0, 120); break;
+        case 2: p->tol = dval(in, 0, 1e-2); break;
+        case 3: p->reg_covar = dval(in, 0, 1e-3); break;
+        case 4: p->covariance = (aa_gmm_covariance)ival(in, 0, 3); break;
+        case 5: p->init = (aa_gmm_init)ival(in, 0, 2); break;
+        case 6: p->float32_input = ival(in, 0, 3); break;
+        default: p->struct_size = struct_size_val(in, sizeof *p); break;
+        }
+    }
+    d->pp = (u8(in) & 7) == 7 ? NULL : p;
+    aa_gmm_params e;
+    EFFECTIVE(aa_gmm_params, aa_gmm_params_init, d->pp, e);
+    int32_t K = e.num_components >= 1 && e.num_components <= AA_GMM_MAX_COMPONENTS ? e.num_components : 1;
+    size_t nk = (size_t)(S + 1) * AA_GMM_MAX_COMPONENTS;
+    d->w0 = xmalloc(nk * 8), d->mu0 = xmalloc(nk * 8), d->pr0 = xmalloc(nk * 8);
+    for (size_t s = 0; s < (size_t)S + 1; ++s) {
+        double total = 0.0;
+        for (int32_t k = 0; k < K; ++k) total += (d->w0[s * K + k] = 0.1 + (double)(rng() % 1000));
+        for (int32_t k = 0; k < K; ++k) {
+            d->w0[s * K + k] /= total;
+            d->mu0[s * K + k] = rng_float(-5, 5);
+            d->pr0[s * K + k] = 0.05 + rng_float(0, 10);
+        }
+    }
+    p->init_weights = d->w0, p->init_means = d->mu0, p->init_precisions = d->pr0;
+    size_t used = (size_t)(S > 0 ? S : 1) * (size_t)K;
+    c = u8(in);
+    size_t at = c < 228 || c % 6 >= 4 ? 0 : u8(in) % used; /* the index read first (cases 1-4) */
+    switch (c < 228 ? 0 : 1 + c % 6) {
+    case 1: d->w0[at] = dval(in, -0.5, 1.5); break;
+    case 2: d->mu0[at] = special_float(u8(in)); break;
+    case 3: d->pr0[at] = dval(in, -1, 1); break;
+    case 4: d->w0[at] += 1e-6; break;
+    case 5: p->init_weights = NULL; break;
+    default: break;
+    }
+    d->nulls = u8(in);
+    d->result_null = d->nulls == 0xFF;
+    d->m = gmm_oracle(d);
+    if (verbose > 0)
+        fprintf(stderr, "gmm: %lld segments, %lld points, K %d, max_iter %d; defects 0x%x, outputs 0x%x%s\n",
+                (long long)S, (long long)P, (int)d->eff.num_components, (int)d->eff.max_iter, d->m,
+                ~d->nulls & 0xFFu, d->result_null ? " (result NULL)" : "");
+}
+
+static int gmm_identical(double a, double b) { return memcmp(&a, &b, 8) == 0 || (isnan(a) && isnan(b)); }
+
+/* One value of aa_gmm_fit on both sides: identical (NaN as NaN), or, where an exp/log
+ * reaches it (`strict` 0), counted and printed (the first few of an input). */
+static void gmm_value(const char *what, int64_t i, double c, double o, int strict, unsigned *printed)
+{
+    ++gmm_values;
+    if (gmm_identical(c, o)) return;
+    if (strict) die("aa_gmm_fit: %s[%lld]: cpu %.17g (%a) opencl %.17g (%a), where no exp/log reaches", what,
+                    (long long)i, c, c, o, o);
+    ++gmm_values_differing;
+    if ((*printed)++ < 4)
+        fprintf(stderr, "fuzz_parity: aa_gmm_fit: %s[%lld]: cpu %.17g opencl %.17g (device exp/log)\n", what,
+                (long long)i, c, o);
+}
+
+static void gmm_outcome(const char *what, int64_t i, int32_t c, int32_t o, int strict, unsigned *printed)
+{
+    ++gmm_values;
+    if (c == o) return;
+    if (strict) die("aa_gmm_fit: %s[%lld]: cpu %d opencl %d, where no exp/log reaches", what, (long long)i, (int)c,
+                    (int)o);
+    ++gmm_outcomes_differing;
+    if ((*printed)++ < 4)
+        fprintf(stderr, "fuzz_parity: aa_gmm_fit: %s[%lld]: cpu %d opencl %d (device exp/log)\n", what, (long long)i,
+                (int)c, (int)o);
+}
+
+/* tests/parity_gmm.h's rules against the CPU (glibc's exp/log): what no exp/log
+ * reaches bit for bit: every output of a segment with too few points, weights, means
+ * and variances for K = 1 (responsibilities exactly 1) and max_iter 0 (the initial
+ * parameters; status, iterations and lower bound too: no iteration runs), labels for
+ * K = 1; every other difference counted, never a failure (EM amplifies a last-bit
+ * exp/log difference). */
+static void compare_gmm(const pouts *p, const gmm_data *d)
+{
+    const aa_gmm_params *e = &d->eff;
+    int32_t K = e->num_components;
+    unsigned printed = 0;
+    static const char *const name[8] = {"weights", "means", "variances", "lower_bound",
+                                        "iterations", "status", "labels", "log_density"};
+    for (int64_t s = 0; s < d->sg.num_segments; ++s) {
+        int64_t begin = d->offsets[s], n = d->offsets[s + 1] - begin;
+        int too_few = n < 2 || n < K, no_iter = too_few || e->max_iter == 0;
+        int no_exp = no_iter || K == 1;
+        for (int a = 0; a < 8; ++a) {
+            const pout *o = &p->o[a];
+            if (!o->side[0]) continue;
+            int64_t from = a < 3 ? s * K : a < 6 ? s : begin, to = a < 3 ? (s + 1) * K : a < 6 ? s + 1 : begin + n;
+            int strict = a < 3 ? no_exp : a < 6 ? no_iter : a == 6 ? too_few || K == 1 : too_few;
+            for (int64_t j = from; j < to; ++j) {
+                if (o->type == T_I32) gmm_outcome(name[a], j, i32_at(o->side[0], j), i32_at(o->side[1], j), strict, &printed);
+                else {
+                    double c, v;
+                    memcpy(&c, o->side[0] + 8 * j, 8), memcpy(&v, o->side[1] + 8 * j, 8);
+                    gmm_value(name[a], j, c, v, strict, &printed);
+                }
+            }
+        }
+    }
+    if (printed > 4) fprintf(stderr, "fuzz_parity: aa_gmm_fit: %u values in all not identical (counted)\n", printed);
 }
 
 /* ---------------------------------------------------------------- ATSS */
@@ -1086,9 +1586,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 aa_status_string(pre_st), pre_defect);
     pout *costs = pout_add(&p, "costs", !(nulls & 0x40), n_out * sizeof(float), T_F32, CMP_ULPS);
     costs->owned = owned * sizeof(float), costs->per_image = dA, costs->within = &paa_costs_within;
-    costs_compared += run_all("aa_paa_costs", call_paa_costs, &x, &p, valid, NULL, NULL) == AA_SUCCESS;
+    aa_status costs_st = run_all("aa_paa_costs", call_paa_costs, &x, &p, valid, NULL, NULL);
+    costs_compared += costs_st == AA_SUCCESS;
+    /* the CPU's costs, kept for aa_assign_paa_costs (below) */
+    float *cpu_costs = NULL;
+    if (costs_st == AA_SUCCESS && costs->side[0]) {
+        cpu_costs = xmalloc((n_out + 1) * sizeof(float));
+        memcpy(cpu_costs, costs->side[0], owned * sizeof(float));
+    }
+    const int32_t *pre_arg = x.pre;
     pouts_free(&p);
-    free(pre);
     x.pre = NULL;
 
     /* LADA (strides required): the outputs requested as for the assigners above */
@@ -1118,6 +1625,79 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     x.g = b.gp;
     free(x.crowd);
     x.crowd = NULL;
+
+    /* ---- after all of the above (an older input reads zeros here: all three calls,
+     * the CPU's costs, no corruption, an EM call without segments): a byte whose bits
+     * 0, 1, 2 leave out PAA's selection, the whole of PAA, the EM */
+    unsigned more = u8(&in);
+    if (!(more & 1)) {
+        /* aa_assign_paa_costs on the pre-assignment aa_paa_costs had (corrupted alike),
+         * both given the same costs: the CPU's (random where it failed), all equal, few
+         * values (ties) or random; one corruption (a special value, NULL) */
+        unsigned variant = u8(&in);
+        rng_state = ((uint64_t)u32(&in) << 1) | 1;
+        float *sel_costs = xmalloc((n_out + 1) * sizeof(float));
+        for (size_t r = 0; r < n_out; ++r) {
+            switch (variant % 4 == 0 && !cpu_costs ? 3 : variant % 4) {
+            case 0: sel_costs[r] = r < owned ? cpu_costs[r] : INFINITY; break;
+            case 1: sel_costs[r] = 1.5f; break;
+            case 2: sel_costs[r] = 0.25f * (float)(rng() % 4); break;
+            default: sel_costs[r] = rng_float(0, 3); break;
+            }
+        }
+        unsigned bad = u8(&in);
+        x.costs = sel_costs;
+        if (bad >= 224 && owned > 0) { /* (the index read first: one statement, in order) */
+            size_t at = u16(&in) % owned;
+            sel_costs[at] = special_float(u8(&in));
+        } else if (bad >= 216) x.costs = NULL;
+        x.pre = pre_arg;
+        if (verbose > 0) fprintf(stderr, "paa selection: costs variant %u, corruption %u\n", variant % 4, bad);
+        assignment_outs(&p, n_out, owned, dA, want_overlap, want_labels, CMP_NONE, CMP_BITS);
+        aa_status st = run_all("aa_assign_paa_costs", call_paa_select, &x, &p, valid, NULL, ws_paa_select);
+        if (st == AA_SUCCESS) compare_paa(&p, &x, "aa_assign_paa_costs", 0, dA, dI), ++paa_select_compared;
+        pouts_free(&p);
+        x.pre = NULL, x.costs = NULL;
+        free(sel_costs);
+    }
+    if (!(more & 2)) {
+        /* aa_assign_paa: the head and PAA parameters above; where the CPU refuses a
+         * cost beyond float32, the GPU's documented result (paa_overflow) */
+        assignment_outs(&p, n_out, owned, dA, want_overlap, want_labels, CMP_NONE, CMP_ULPS);
+        p.o[1].within = &paa_overlap_within;
+        aa_status st = run_all("aa_assign_paa", call_paa, &x, &p, valid, paa_overflow, ws_paa);
+        if (st == AA_SUCCESS) compare_paa(&p, &x, "aa_assign_paa", 1, dA, dI), ++paa_whole_compared;
+        x.paa_spoil = 0;
+        pouts_free(&p);
+    }
+    free(pre);
+    free(cpu_costs);
+    if (!(more & 4)) {
+        /* aa_gmm_fit on segments of its own */
+        gmm_data gd;
+        decode_gmm(&in, &gd);
+        args y;
+        memset(&y, 0, sizeof y);
+        y.gmm = gd.pp, y.sg = gd.sgp, y.gmm_result_null = gd.result_null;
+        int gvalid = gd.m == 0 && !gd.result_null;
+        int64_t dS = gvalid ? gd.sg.num_segments : 0, dP = gvalid ? gd.offsets[dS] : 0;
+        int32_t dK = gvalid ? gd.eff.num_components : 0;
+        size_t S1 = (size_t)gd.S + 1, P1 = (size_t)gd.P + 1, SK = S1 * AA_GMM_MAX_COMPONENTS;
+        static const char *const names_g[8] = {"weights", "means", "variances", "lower_bound",
+                                               "iterations", "status", "labels", "log_density"};
+        const size_t n_g[8] = {SK, SK, SK, S1, S1, S1, P1, P1};
+        const size_t own_g[8] = {(size_t)(dS * dK), (size_t)(dS * dK), (size_t)(dS * dK), (size_t)dS,
+                                 (size_t)dS, (size_t)dS, (size_t)dP, (size_t)dP};
+        for (int k = 0; k < 8; ++k) {
+            etype t = k == 4 || k == 5 || k == 6 ? T_I32 : T_F64;
+            pout *o = pout_add(&p, names_g[k], !(gd.nulls >> k & 1), n_g[k] * (t == T_I32 ? 4 : 8), t, CMP_NONE);
+            o->owned = own_g[k] * o->elem;
+        }
+        aa_status st = run_all("aa_gmm_fit", call_gmm, &y, &p, gvalid, NULL, ws_gmm);
+        if (st == AA_SUCCESS) compare_gmm(&p, &gd), ++gmm_compared;
+        pouts_free(&p);
+        free(gd.points), free(gd.w0), free(gd.mu0), free(gd.pr0);
+    }
 
     free_head(&hd);
     free_batch(&b);

@@ -28,7 +28,12 @@ sampling, every overlap mode and a few topk; harness-built anchor sets (random a
 the integer grid, for ties), and random bytes. The seed-loss-* ones add the bytes of
 the loss-aware calls (head outputs of each dtype and several classes, PAA presets,
 LADA thresholds and clipping), and seed-lada-overflow-one-gt a LADA loss beyond
-float32 for one of two GTs (the CPU refuses, OpenCL gives that GT no positive).
+float32 for one of two GTs (the CPU refuses, OpenCL gives that GT no positive). The
+seed-paa-*, seed-gmm-* and seed-all-three-* ones add the last section (parity_tail):
+aa_assign_paa_costs on the CPU's costs, few values (ties), all equal or a NaN;
+aa_assign_paa, also with a cost beyond float32 (seed-paa-overflow-one-gt); aa_gmm_fit
+on segments of 0 to 40 points with K 1..4, max_iter 0, tol 0, reg_covar 0, 'full',
+given initial values and float32 input.
 
 regressions/api/, regressions/parity/overlaps-signed-zero: hand-made reproducers of
 what the first fuzzing runs found (docs/robustness.md, "Found by fuzzing").
@@ -451,11 +456,40 @@ def parity_seed(images, by_image, kind, canvas, levels=5, offset_bit=0, mode_sel
     return bytes(e.b)
 
 
-def lada_overflow_seed():
-    """Six 8 x 8 anchors (stride 8) in two rows of three, each inside the LADA region of
-    one of two 40 x 40 GTs (radius 1.5, clipped); 2 classes, both logits of anchor 0
-    FLT_MAX and cls_weight 3: its loss (3 x 0.75 x FLT_MAX) overflows float32, so the
-    CPU refuses the call and OpenCL gives GT 0 no positive, GT 1 as usual."""
+def parity_tail(e, skip=0, variant=0, bad=(), gmm=None):
+    """fuzz_parity.c's last section, after the LADA parameters: a byte whose bits 0, 1, 2
+    leave out aa_assign_paa_costs, aa_assign_paa and aa_gmm_fit; for the selection the
+    costs' variant (0 the CPU's, 1 all equal, 2 few values, 3 random), their seed and one
+    corruption (`bad`: bytes, () for none); for the EM, gmm = (sizes, mode, patches,
+    corruption bytes): segments as fuzz_loss's (mode 0 bimodal, 1 unimodal, 2 equal, 3
+    an outlier, 4 sorted PAA-like costs, 5 few values) and parameter patches (field,
+    value bytes), every output requested."""
+    e.u8(skip)
+    if not skip & 1:
+        e.u8(variant), e.u32(77)
+        e.b += bytes(bad) if bad else bytes([0])
+    if not skip & 4:
+        sizes, mode, patches, corruption = gmm
+        e.u8(len(sizes))
+        for n in sizes:
+            e.u8(n if n < 4 else 164 + n)  # c < 128: n = c % 4; else n = c % 41
+        for k, n in enumerate(sizes):
+            e.u8(mode), e.u32(2000 + k)
+        e.u8(0)                    # no point patches
+        e.u8(0)                    # no segment corruption
+        e.u8(len(patches))
+        for fld, value in patches:
+            e.u8(fld)
+            e.b += bytes(value)
+        e.u8(0)                    # params given
+        e.b += bytes(corruption) if corruption else bytes([0])  # given initial values
+        e.u8(0)                    # every output
+
+
+def two_gt_batch():
+    """The batch of the overflow seeds: six 8 x 8 anchors (stride 8) in two rows of
+    three, two 40 x 40 GTs with labels, every struct given, IoU, topk 9, labels and
+    overlap asked for; the loss section follows."""
     e = Enc()
     e.u8(0)                        # the harness builds the anchors
     e.u8(0), e.u8(6)               # 1 level of 6 anchors
@@ -472,6 +506,27 @@ def lada_overflow_seed():
     e.u8(2), e.u8(0)               # labels, no crowd flags; no GT corruption
     e.u8(0), e.u8(0)               # no parameter patches, every struct given
     e.u8(0), e.u8(8), e.u8(1), e.u8(0)  # IoU, topk 9, labels and overlap, no corruption
+    return e
+
+
+def paa_overflow_seed(overflow=True, **tail):
+    """lada_overflow_seed()'s batch (two 40 x 40 GTs, three 8 x 8 anchors in each, all
+    pre-assigned by max-IoU's low-quality matches) with 3 classes and all three logits of
+    anchor 0 FLT_MAX: its PAA cost (two negative classes of 0.75 x FLT_MAX) overflows
+    float32, so the CPU refuses aa_assign_paa (and the selection of those costs) and
+    OpenCL gives GT 0 no positive, GT 1 as usual."""
+    e = two_gt_batch()
+    parity_loss_section(e, classes=3, logit_patches=((0, 9), (1, 9), (2, 9)) if overflow else ())  # 9: FLT_MAX
+    parity_tail(e, **(tail or dict(skip=4)))
+    return bytes(e.b)
+
+
+def lada_overflow_seed():
+    """Six 8 x 8 anchors (stride 8) in two rows of three, each inside the LADA region of
+    one of two 40 x 40 GTs (radius 1.5, clipped); 2 classes, both logits of anchor 0
+    FLT_MAX and cls_weight 3: its loss (3 x 0.75 x FLT_MAX) overflows float32, so the
+    CPU refuses the call and OpenCL gives GT 0 no positive, GT 1 as usual."""
+    e = two_gt_batch()
     cls_weight_3 = bytes([0]) + struct.pack("<H", 65535)  # fval(-1, 3) = 3
     parity_loss_section(e, classes=2, logit_patches=((0, 9), (1, 9)),  # special 9: FLT_MAX
                         lada=((5, 0, cls_weight_3),))
@@ -512,6 +567,36 @@ def parity_corpus(rows):
     put("loss-fcos-coco-float16", parity_seed(order[8:12], by_image, 3, small,
                                               loss=dict(dtype=1, classes=3)))
     put("lada-overflow-one-gt", lada_overflow_seed())
+    # PAA's selection and the whole of PAA (the tail: skip bit 2, no EM), then the EM
+    # alone (skip bits 0 and 1) on segments of every size class; EM parameter fields:
+    # 0 K (1 + byte % 5), 1 max_iter, 2 tol, 3 reg_covar (dval: 0 0 0 is 0), 4
+    # covariance, 5 init (1 given), 6 float32_input
+    def tail(**kw):
+        e = Enc()
+        parity_tail(e, **kw)
+        return bytes(e.b)
+    mixed = (0, 1, 2, 3, 5, 17, 40, 9, 2, 12)
+    put("paa-select-whole-retina-float32", parity_seed(order[0:4], by_image, 1, retina,
+        loss=dict(dtype=0, classes=8)) + tail(skip=4))
+    put("paa-select-ties-atss-crowd-bfloat16-original", parity_seed(crowd[:3], by_image, 2, small,
+        loss=dict(dtype=2, classes=5, original=True)) + tail(skip=4, variant=2))
+    put("paa-select-equal-costs-fcos-float16", parity_seed(order[8:12], by_image, 3, small,
+        loss=dict(dtype=1, classes=3)) + tail(skip=6, variant=1))
+    # anchor 0 is pre-assigned there: the CPU and OpenCL refuse its NaN cost alike
+    put("paa-select-nan-cost", paa_overflow_seed(False, skip=6, bad=(224, 0, 0, 2)))  # special 2: NaN
+    put("paa-overflow-one-gt", paa_overflow_seed())
+    small_batch = parity_seed(order[10:12], by_image, 3, small, loss=dict(dtype=0, classes=3))
+    put("gmm-mixed-diag-paa-init", small_batch + tail(skip=3, gmm=(mixed, 0, (), ())))
+    put("gmm-k1-full-given", small_batch + tail(skip=3, gmm=(mixed, 1, ((0, [0]), (4, [1]), (5, [1])), ())))
+    put("gmm-max-iter-0-k4", small_batch + tail(skip=3, gmm=(mixed, 0, ((1, [0]), (0, [3])), ())))
+    put("gmm-float32-input-equal-reg-0", small_batch + tail(skip=3, gmm=(
+        mixed, 2, ((6, [1]), (3, [0, 0, 0]), (4, [1])), ())))
+    put("gmm-paa-costs-tol-0-k3", small_batch + tail(skip=3, gmm=(
+        (9, 18, 27, 36, 40, 4, 3), 4, ((2, [0, 0, 0]), (0, [2]), (1, [119])), ())))
+    put("gmm-ties-given-bad-weight", small_batch + tail(skip=3, gmm=(
+        mixed, 5, ((5, [1]),), (228, 0, 0, 0, 0))))  # init_weights[0] = dval(-0.5, 1.5) = -0.5
+    put("all-three-atss-coco", parity_seed(order[4:8], by_image, 2, small, loss=dict(dtype=0, classes=8))
+        + tail(variant=0, gmm=(mixed, 4, (), ())))
     rnd = random.Random(20261126)
     for n in (64, 256):
         put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
