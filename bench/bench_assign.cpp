@@ -183,8 +183,9 @@ void skip_case(benchmark::State &state, const std::string &why)
     state.SkipWithError(why.c_str());
 }
 
-// Each device case's launches, from 3 profiled calls per repetition (bench_floor.h's
-// profile_stages): kernel, least bytes, and every repetition's time per launch.
+// Each device case's launches, from 3 profiled calls per repetition (1 for a case timed
+// with single calls; bench_floor.h's profile_stages): kernel, least bytes, and every
+// repetition's time per launch.
 struct StageRecord {
     std::string backend;
     std::vector<bench_floor::Stage> stages; // times: the median over all repetitions
@@ -746,8 +747,10 @@ bool run_device(benchmark::State &state, const std::string &name, const Backend 
         fail_case(state, std::string(b.name) + ": " + diff);
         return false;
     }
+    // 3 profiled calls, 1 where the case is timed with single calls (seconds each)
     std::vector<bench_floor::Stage> stages;
-    if (!bench_floor::profile_stages(b.ctx, mem, call, 3, &stages, err)) {
+    int profiled = state.max_iterations == 1 ? 1 : 3;
+    if (!bench_floor::profile_stages(b.ctx, mem, call, profiled, &stages, err)) {
         fail_case(state, std::string(b.name) + ": " + err);
         return false;
     }

@@ -515,7 +515,7 @@ def kernels_section(doc, display):
         BACKEND_TITLES.get(n, n), b.get('device', '?'), b['copy_GBps'], b['queued_us'])
         for n, b in sorted(backends.items()))
     out.append('Each kernel launch of each device case, timed with aa_context_profile (the median '
-               'of 3 profiled calls per benchmark run, then over the runs; OpenCL waits for its '
+               'of 3 profiled calls per benchmark run, 1 for the cases timed with single calls, then over the runs; OpenCL waits for its '
                'queue around each launch, so a launch\'s time includes a round trip). `least MB`: '
                'the bytes the launch must move at least (host/traffic.h: the arrays it reads or '
                'writes in full counted once, what depends on the data left out); `GB/s` those '
