@@ -111,12 +111,19 @@ if command -v nvcc >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/nvcc ]; then
 fi
 
 echo "== report"
+# the run folders, newest first (the date in each env.txt; a folder without one last)
 folders=()
-for d in $(ls -d bench/results/*/ 2>/dev/null | sort -r); do
-  for f in bench_assign.json peers.json peers-cuda.json scaling.json scaling-cuda.json stages.json; do
-    if [ -f "$d/$f" ]; then folders+=("${d%/}"); break; fi
-  done
-done
+while read -r _ d; do folders+=("$d"); done < <(
+  for d in bench/results/*/; do
+    d=${d%/}
+    for f in bench_assign.json peers.json peers-cuda.json scaling.json scaling-cuda.json stages.json; do
+      if [ -f "$d/$f" ]; then
+        when=$(sed -n 's/^date: //p' "$d/env.txt" 2>/dev/null | head -n 1)
+        echo "${when:-0} $d"
+        break
+      fi
+    done
+  done | sort -r)
 python3 bench/report.py "${folders[@]}" --pending bench/pending.md --out bench/RESULTS.md
 echo "== wrote bench/RESULTS.md from ${folders[*]}"
 exit $status
