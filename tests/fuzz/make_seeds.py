@@ -281,16 +281,22 @@ def api_corpus(rows):
         put("random-%d" % n, bytes(rnd.randrange(256) for _ in range(n)))
 
 
-def gmm_section(e, sizes, mode=0, patches=()):
-    """fuzz_loss.c's fuzz_gmm(): segments of the given sizes (each < 41), point mode
-    (0 bimodal, 1 unimodal, 2 equal, 3 outlier), parameter patches (field, value byte)."""
+def gmm_segments(e, sizes, mode, first_seed):
+    """The segments both harnesses decode alike: the sizes (each < 41), then each
+    segment's point mode and seed, no point patches, no segment corruption."""
     e.u8(len(sizes))
     for n in sizes:
         e.u8(n if n < 4 else 164 + n)  # c < 128: n = c % 4; else n = c % 41
     for k, n in enumerate(sizes):
-        e.u8(mode), e.u32(1000 + k)
+        e.u8(mode), e.u32(first_seed + k)
     e.u8(0)                        # no point patches
-    e.u8(0)                        # no corruption
+    e.u8(0)                        # no segment corruption
+
+
+def gmm_section(e, sizes, mode=0, patches=()):
+    """fuzz_loss.c's fuzz_gmm(): segments of the given sizes (each < 41), point mode
+    (0 bimodal, 1 unimodal, 2 equal, 3 outlier), parameter patches (field, value byte)."""
+    gmm_segments(e, sizes, mode, 1000)
     e.u8(len(patches))
     for f, v in patches:
         e.u8(f), e.u8(v)
@@ -470,13 +476,7 @@ def parity_tail(e, skip=0, variant=0, bad=(), gmm=None):
         e.b += bytes(bad) if bad else bytes([0])
     if not skip & 4:
         sizes, mode, patches, corruption = gmm
-        e.u8(len(sizes))
-        for n in sizes:
-            e.u8(n if n < 4 else 164 + n)  # c < 128: n = c % 4; else n = c % 41
-        for k, n in enumerate(sizes):
-            e.u8(mode), e.u32(2000 + k)
-        e.u8(0)                    # no point patches
-        e.u8(0)                    # no segment corruption
+        gmm_segments(e, sizes, mode, 2000)
         e.u8(len(patches))
         for fld, value in patches:
             e.u8(fld)
