@@ -8,7 +8,8 @@
 # folder: $OUT when the device tool runs it, else bench/results/<date>-<device>/.
 #
 #   bash bench/gpu_deps.sh                   # here, once: packages the GPU machine lacks
-#   device run: bash bench/gpu_check.sh      # carry .gpu-deps
+#   device run: AA_BENCH_COMMIT=<sha> bash bench/gpu_check.sh   # carry .gpu-deps (the
+#                                            # copy there may have no .git)
 #
 # STEPS="configure build ctest" runs only the named steps (the rest are listed as not
 # run): the build folder (BUILD_DIR, default build/gpu-check, git-ignored) stays on a
@@ -38,9 +39,12 @@ if [ -d .gpu-deps/root ]; then # carried packages (bench/gpu_deps.sh)
 fi
 [ -d /usr/local/cuda/bin ] && export PATH="/usr/local/cuda/bin:$PATH"
 
+# the commit, recorded in env.txt and in bench_assign's JSON and stages.json (a copy of
+# the tree without .git: pass AA_BENCH_COMMIT=<sha> on the command line)
+export AA_BENCH_COMMIT=${AA_BENCH_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')}
 {
   echo "date: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "commit: $(git rev-parse HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
+  echo "commit: $AA_BENCH_COMMIT"
   echo "device: $gpu"
   nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv 2>&1 || echo "nvidia-smi: not available"
   nvcc --version 2>&1 | tail -n 2
