@@ -188,8 +188,8 @@ void skip_case(benchmark::State &state, const std::string &why)
 // repetition's time per launch.
 struct StageRecord {
     std::string backend;
-    std::vector<bench_floor::Stage> stages; // times: the median over all repetitions
-    std::vector<std::vector<double>> ms;    // [launch][repetition]
+    std::vector<bench_floor::Stage> stages; // kernel and least bytes (ms: the latest run's)
+    std::vector<std::vector<double>> ms;    // [launch][repetition]: write_stages' median
 };
 std::map<std::string, StageRecord> g_stages;
 

@@ -14,8 +14,8 @@
 // floor(call) = max(one-launch call + (launches - 1) x queued launch,
 //                   bytes_min / copy bandwidth)
 // where launches is the call's own count (aa_context_stages, profiling on:
-// profile_stages, which also gives each launch's time and least bytes) and bytes_min its inputs read once plus its outputs written once
-// (bench_assign's counter): a call waits at least for one round trip and for each
+// profile_stages, which also gives each launch's time and least bytes) and bytes_min
+// its inputs read once plus its outputs written once (bench_assign's counter): a call waits at least for one round trip and for each
 // further launch in the queue, and moves at least bytes_min at the copy bandwidth.
 // Header-only, one translation unit (bench_assign.cpp).
 #ifndef AA_BENCH_FLOOR_H

@@ -147,11 +147,8 @@ AA_KERNEL aa_atss_topk_kernel(AA_GLOBAL const float *anchors, aa_i64 num_anchors
             for (aa_i64 j = 0; j < k; ++j) {
                 float best_neg = 0.0f; /* the group argmax of -distance is the argmin */
                 aa_i64 best_i = -1;
-                for (aa_i64 a = begin + AA_LOCAL_ID; a < end; a += AA_LOCAL_SIZE) {
-                    float d = aa_atss_distance(anchors, a, gt, row);
-                    int after = prev_i < 0 || d > prev_d || (d == prev_d && a > prev_i);
-                    if (after && aa_argmax_better(-d, a, best_neg, best_i)) best_neg = -d, best_i = a;
-                }
+                for (aa_i64 a = begin + AA_LOCAL_ID; a < end; a += AA_LOCAL_SIZE)
+                    aa_topk_round_offer(aa_atss_distance(anchors, a, gt, row), a, prev_d, prev_i, &best_neg, &best_i);
                 aa_group_argmax(red_v, red_i, &best_neg, &best_i);
                 prev_d = -best_neg, prev_i = best_i;
                 if (AA_LOCAL_ID == 0) out[j] = (aa_i32)best_i;

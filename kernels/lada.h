@@ -208,9 +208,7 @@ AA_KERNEL aa_lada_select_kernel(AA_GLOBAL const float *anchors, aa_i64 num_ancho
                     for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE) {
                         int is = aa_lada_candidate(args, anchors, a, r, logits, deltas, row0, gt, label, gx, gy, &c);
                         if (is < 0) bad[0] = 1;
-                        if (is <= 0) continue; /* (a loop without barriers) */
-                        int after = prev_i < 0 || c > prev_c || (c == prev_c && a > prev_i);
-                        if (after && aa_argmax_better(-c, a, best_neg, best_i)) best_neg = -c, best_i = a;
+                        if (is > 0) aa_topk_round_offer(c, a, prev_c, prev_i, &best_neg, &best_i);
                     }
                     aa_group_argmax(red_v, red_i, &best_neg, &best_i);
                     if (best_i < 0) break; /* uniform: every work-item has the group's answer */

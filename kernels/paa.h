@@ -291,12 +291,8 @@ AA_KERNEL aa_paa_select_kernel(aa_i64 num_anchors, AA_GLOBAL const aa_i64 *offse
                 for (aa_i32 j = 0; j < args.topk; ++j) {
                     float best_neg = 0.0f; /* the group argmax of -cost is the argmin */
                     aa_i64 best_i = -1;
-                    for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE) {
-                        if (pre[a] != local_gt) continue; /* (a loop without barriers) */
-                        float c = cost[a];
-                        int after = prev_i < 0 || c > prev_c || (c == prev_c && a > prev_i);
-                        if (after && aa_argmax_better(-c, a, best_neg, best_i)) best_neg = -c, best_i = a;
-                    }
+                    for (aa_i64 a = begin + lid; a < end; a += AA_LOCAL_SIZE)
+                        if (pre[a] == local_gt) aa_topk_round_offer(cost[a], a, prev_c, prev_i, &best_neg, &best_i);
                     aa_group_argmax(red_v, red_i, &best_neg, &best_i);
                     if (best_i < 0) break; /* uniform: every work-item has the group's answer */
                     prev_c = -best_neg, prev_i = best_i;

@@ -60,6 +60,17 @@ AA_DEVICE void aa_topk_list_pop(float *v, aa_i32 *i)
     v[AA_TOPK_LIST - 1] = 0.0f, i[AA_TOPK_LIST - 1] = -1;
 }
 
+/* A round of the top-k for k > AA_TOPK_LIST (every element evaluated once a round):
+ * (value, idx) competes for the round's group argmin, in (*best_neg, *best_i) as
+ * aa_group_argmax takes it, when it comes after the pair the previous round took
+ * (prev_i < 0: none yet). */
+AA_DEVICE void aa_topk_round_offer(float value, aa_i64 idx, float prev_v, aa_i64 prev_i, float *best_neg,
+                                   aa_i64 *best_i)
+{
+    int after = prev_i < 0 || aa_nearer(prev_v, prev_i, value, idx);
+    if (after && aa_argmax_better(-value, idx, *best_neg, *best_i)) *best_neg = -value, *best_i = idx;
+}
+
 #ifdef AA_KERNEL
 /* The group's next lowest pair over every work-item's list (a round: every
  * work-item must call it, it has barriers), popped from its owner's list (indices

@@ -2,7 +2,8 @@
  * one-pass top-k's per-work-item list of kernels/topk_list.h), compiled as host C:
  * hand-computed values, bitwise agreement with the independent CPU reference
  * (aa_overlaps on a CPU context) on random and adversarial boxes, the top-k list
- * and its merge against a sort, and the group argmax's tree shapes (reduce.h). */
+ * and its merge, and the rounds of larger k, against a sort, and the group argmax's
+ * tree shapes (reduce.h). */
 #include "common.h"
 
 #include <stdlib.h>
@@ -207,6 +208,41 @@ static void group_argmax_trees(void **state)
     }
 }
 
+/* The rounds for k > AA_TOPK_LIST: each work-item offers its share's elements with
+ * aa_topk_round_offer, a sequential group argmax picks the round's pair; the k picks
+ * must be the sort's first k (ties in value broken by the lower index). */
+static void topk_rounds(void **state)
+{
+    (void)state;
+    enum { MAX_N = 300, MAX_W = 32 };
+    dist_index all[MAX_N];
+    float d[MAX_N];
+    for (int trial = 0; trial < 200; ++trial) {
+        int n = test_int(1, MAX_N), w = test_int(1, MAX_W), levels = test_int(1, 12);
+        for (int a = 0; a < n; ++a) d[a] = (float)test_int(0, levels) * 0.5f, all[a].d = d[a], all[a].i = a;
+        qsort(all, (size_t)n, sizeof all[0], by_topk_order);
+        int k = test_int(1, 40);
+        float prev_v = 0.0f;
+        aa_i64 prev_i = -1;
+        for (int j = 0; j < k; ++j) {
+            float group_v = 0.0f;
+            aa_i64 group_i = -1;
+            for (int t = 0; t < w; ++t) {
+                float best_neg = 0.0f;
+                aa_i64 best_i = -1;
+                for (int a = t; a < n; a += w) aa_topk_round_offer(d[a], a, prev_v, prev_i, &best_neg, &best_i);
+                if (aa_argmax_better(best_neg, best_i, group_v, group_i)) group_v = best_neg, group_i = best_i;
+            }
+            aa_i64 want = j < n ? all[j].i : -1; /* past n: nothing left */
+            if (group_i != want)
+                fail_msg("trial %d (n %d, %d work-items): round %d took %lld, the sort's %lld", trial, n, w, j,
+                         (long long)group_i, (long long)want);
+            if (group_i < 0) break;
+            prev_v = -group_v, prev_i = group_i;
+        }
+    }
+}
+
 int main(void)
 {
     test_seed();
@@ -214,6 +250,7 @@ int main(void)
         cmocka_unit_test(hand_computed),
         cmocka_unit_test(matches_reference),
         cmocka_unit_test(topk_list),
+        cmocka_unit_test(topk_rounds),
         cmocka_unit_test(group_argmax_trees),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -766,9 +766,10 @@ static aa_status paa_cost_launch(aa_context *ctx, const aa_paa_params *p, const 
     return launched(ctx, "aa_paa_cost_kernel");
 }
 
-/* The outputs' initial values, then the selection. */
+/* The outputs' initial values, then the selection (`out`: the caller's outputs, m's in
+ * device memory). */
 static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
-                                   const cuda_batch *m, const char *pre, aa_i64 pre_at,
+                                   const aa_assignment *out, const cuda_batch *m, const char *pre, aa_i64 pre_at,
                                    const char *costs, aa_i64 cost_at, char *ws,
                                    const aa_paa_select_ws &lay)
 {
@@ -776,8 +777,7 @@ static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, cons
     cudaStream_t s = ctx->cuda->stream;
     aa_launch per_row = aa__plan_elementwise(rows);
     if (per_row.groups_x == 0) return AA_SUCCESS;
-    int outputs = 1 + (m->out_overlap != NULL) + (m->out_labels != NULL);
-    stage(ctx, "aa_paa_init_kernel", aa__bytes_paa_init(b, outputs));
+    stage(ctx, "aa_paa_init_kernel", aa__bytes_paa_init(b, aa__bytes_outputs(out)));
     aa_paa_init_kernel<<<grid_of(per_row), per_row.local_size, 0, s>>>(
         rows, pre, pre_at, costs, cost_at, m->out_index, m->out_overlap, m->out_labels);
     aa_status st = launched(ctx, "aa_paa_init_kernel");
@@ -833,7 +833,7 @@ static aa_status aa__cuda_paa_select(aa_context *ctx, const aa_paa_params *p, co
     if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_PRE, pre, rows * 4, &dpre);
     if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_COSTS, costs, rows * 4, &dcosts);
     if (st == AA_SUCCESS)
-        st = paa_select_launch(ctx, p, b, &m, (const char *)dpre, 0, (const char *)dcosts, 0, ws, lay);
+        st = paa_select_launch(ctx, p, b, out, &m, (const char *)dpre, 0, (const char *)dcosts, 0, ws, lay);
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }
@@ -893,7 +893,7 @@ static aa_status aa__cuda_paa(aa_context *ctx, const aa_paa_params *p, const aa_
         st = launched(ctx, "aa_paa_copy_kernel");
     }
     if (st == AA_SUCCESS) st = paa_cost_launch(ctx, p, b, h, &m, ws, 0, ws, cost_at);
-    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, &m, ws, 0, ws, cost_at, ws, sel);
+    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, out, &m, ws, 0, ws, cost_at, ws, sel);
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }

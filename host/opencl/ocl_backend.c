@@ -1061,9 +1061,10 @@ static aa_status paa_cost_launch(aa_context *ctx, const aa_paa_params *p, const 
 }
 
 /* The outputs' initial values, then the selection, from (pre, pre_at) and
- * (costs, cost_at); the selection's workspace at lay. */
+ * (costs, cost_at); the selection's workspace at lay (`out`: the caller's outputs, m's
+ * in device memory). */
 static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, const aa_batch *b,
-                                   const ocl_batch *m, cl_mem pre, cl_long pre_at, cl_mem costs,
+                                   const aa_assignment *out, const ocl_batch *m, cl_mem pre, cl_long pre_at, cl_mem costs,
                                    cl_long cost_at, cl_mem ws, const aa_paa_select_ws *lay)
 {
     cl_long rows = b->num_images * b->num_anchors, num_anchors = b->num_anchors, num_gts = b->total_gts;
@@ -1071,7 +1072,7 @@ static aa_status paa_select_launch(aa_context *ctx, const aa_paa_params *p, cons
     aa_launch per_row = aa__plan_elementwise(rows);
     const ocl_arg args_paa_init[] = {ARG(rows), ARG(pre), ARG(pre_at), ARG(costs), ARG(cost_at),
         ARG(m->out_index), ARG(m->out_overlap), ARG(m->out_labels)};
-    aa_status st = run_kernel(ctx, K_PAA_INIT, &per_row, aa__bytes_paa_init(b, 1 + (m->out_overlap != NULL) + (m->out_labels != NULL)), args_paa_init, NUM_ARGS(args_paa_init));
+    aa_status st = run_kernel(ctx, K_PAA_INIT, &per_row, aa__bytes_paa_init(b, aa__bytes_outputs(out)), args_paa_init, NUM_ARGS(args_paa_init));
     if (st != AA_SUCCESS) return st;
     aa_launch per_gt = aa__plan_paa_select(b->total_gts);
     aa_levels lv = aa__plan_levels(b, NULL, NULL);
@@ -1120,7 +1121,7 @@ static aa_status aa__ocl_paa_select(aa_context *ctx, const aa_paa_params *p, con
     if (st == AA_SUCCESS) st = batch_buffers(ctx, b, out, &m);
     if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_PRE, pre, rows * 4, &dpre);
     if (st == AA_SUCCESS) st = input(ctx, SLOT_PAA_COSTS, costs, rows * 4, &dcosts);
-    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, &m, dpre, 0, dcosts, 0, ws, &lay);
+    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, out, &m, dpre, 0, dcosts, 0, ws, &lay);
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }
@@ -1179,7 +1180,7 @@ static aa_status aa__ocl_paa(aa_context *ctx, const aa_paa_params *p, const aa_b
         st = run_kernel(ctx, K_PAA_COPY, &per_row, aa__bytes_paa_copy(b), args_paa_copy, NUM_ARGS(args_paa_copy));
     }
     if (st == AA_SUCCESS) st = paa_cost_launch(ctx, p, b, h, &m, ws, pre_at, ws, cost_at_l);
-    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, &m, ws, pre_at, ws, cost_at_l, ws, &sel);
+    if (st == AA_SUCCESS) st = paa_select_launch(ctx, p, b, out, &m, ws, pre_at, ws, cost_at_l, ws, &sel);
     if (st != AA_SUCCESS) return st;
     return finish_assignment(ctx, b, out, &m);
 }
